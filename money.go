@@ -1,0 +1,81 @@
+package payrecon
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Fen is an amount of money in fen (分, 1/100 yuan). payrecon never holds money
+// in a float: provider amounts in yuan are parsed digit by digit with
+// [ParseYuan] and WeChat Pay's integer fen are taken as they are.
+type Fen int64
+
+// ErrBadAmount is returned for a money string that is not a plain decimal
+// amount in yuan.
+var ErrBadAmount = errors.New("bad amount")
+
+// ParseYuan parses a decimal yuan amount such as "0.10", "-12.3" or "7" into
+// fen. It accepts an optional sign, digits, and at most two decimals; anything
+// else (exponents, spaces inside, thousands separators, a third decimal) is an
+// error, because a silently rounded amount is a wrong ledger.
+func ParseYuan(s string) (Fen, error) {
+	return parseDecimal(s, 2)
+}
+
+// ParseYuanFixed parses a decimal yuan amount with up to places decimals (2
+// for most amounts, 5 for WeChat Pay fees) and returns it scaled by
+// 10^places: ParseYuanFixed("0.04000", 5) is 4000. Trailing digits beyond
+// places are an error, never rounded.
+func ParseYuanFixed(s string, places int) (int64, error) {
+	f, err := parseDecimal(s, places)
+	return int64(f), err
+}
+
+func parseDecimal(s string, places int) (Fen, error) {
+	orig := s
+	if s == "" {
+		return 0, fmt.Errorf("%w: empty", ErrBadAmount)
+	}
+	neg := false
+	switch s[0] {
+	case '-':
+		neg, s = true, s[1:]
+	case '+':
+		s = s[1:]
+	}
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if intPart == "" || (hasDot && frac == "") || len(frac) > places || len(intPart) > 15 {
+		return 0, fmt.Errorf("%w: %q", ErrBadAmount, orig)
+	}
+	for _, part := range []string{intPart, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return 0, fmt.Errorf("%w: %q", ErrBadAmount, orig)
+			}
+		}
+	}
+	frac += strings.Repeat("0", places-len(frac))
+	n, err := strconv.ParseInt(intPart+frac, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %q", ErrBadAmount, orig)
+	}
+	if neg {
+		n = -n
+	}
+	return Fen(n), nil
+}
+
+// Yuan formats f as a yuan amount with two decimals, e.g. "-0.05".
+func (f Fen) Yuan() string {
+	sign := ""
+	n := int64(f)
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	return fmt.Sprintf("%s%d.%02d", sign, n/100, n%100)
+}
+
+// String returns f in yuan, for logs and reports.
+func (f Fen) String() string { return f.Yuan() }
