@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider/alipay"
+	"github.com/payrecon/payrecon/provider/keyfile"
+	"github.com/payrecon/payrecon/provider/wechatpay"
+)
+
+// Config is the YAML configuration file. Field names are a contract: they
+// may gain siblings, never change.
+type Config struct {
+	Listen   string `yaml:"listen"`
+	Database string `yaml:"database"`
+	Timezone string `yaml:"timezone"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// MaxBodyBytes caps a notification body (default 64 KiB).
+	MaxBodyBytes int64           `yaml:"max_body_bytes"`
+	Accounts     []AccountConfig `yaml:"accounts"`
+
+	dir string // directory of the config file; relative paths resolve here
+}
+
+// AccountConfig is one merchant account at one provider.
+type AccountConfig struct {
+	Name     string `yaml:"name"`
+	Provider string `yaml:"provider"`
+
+	// Alipay.
+	AppID               string `yaml:"app_id"`
+	SellerID            string `yaml:"seller_id"`
+	Gateway             string `yaml:"gateway"`
+	AppPrivateKeyFile   string `yaml:"app_private_key_file"`
+	AlipayPublicKeyFile string `yaml:"alipay_public_key_file"`
+	AppCertFile         string `yaml:"app_cert_file"`
+	AlipayCertFile      string `yaml:"alipay_cert_file"`
+	AlipayRootCertFile  string `yaml:"alipay_root_cert_file"`
+
+	// WeChat Pay.
+	MchID                  string   `yaml:"mchid"`
+	WxAppID                string   `yaml:"appid"`
+	BaseURL                string   `yaml:"base_url"`
+	MerchantSerial         string   `yaml:"merchant_serial"`
+	MerchantPrivateKeyFile string   `yaml:"merchant_private_key_file"`
+	APIv3KeyFile           string   `yaml:"apiv3_key_file"`
+	WechatpayPublicKeyID   string   `yaml:"wechatpay_public_key_id"`
+	WechatpayPublicKeyFile string   `yaml:"wechatpay_public_key_file"`
+	PlatformCertFiles      []string `yaml:"platform_cert_files"`
+	APIv2KeyFile           string   `yaml:"apiv2_key_file"`
+}
+
+// DefaultConfig returns the defaults that a config file overrides.
+func DefaultConfig() Config {
+	return Config{
+		Listen:       "127.0.0.1:8080",
+		Database:     "./var/payrecon.db",
+		Timezone:     payrecon.DefaultTimezone,
+		LogLevel:     "info",
+		MaxBodyBytes: 64 << 10,
+	}
+}
+
+// FieldError names the config field at fault and why.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// ReadConfigFile parses path strictly (an unknown key is an error) over the
+// defaults and validates it. It does not read key files; see [Config.Load].
+func ReadConfigFile(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	cfg := DefaultConfig()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	cfg.dir = filepath.Dir(abs)
+	if err := cfg.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// Validate checks the values that need no file access.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fieldErr("listen", "want host:port (got %q)", c.Listen))
+	}
+	if c.Database == "" || strings.Contains(c.Database, ":memory:") {
+		errs = append(errs, fieldErr("database", "want a file path (got %q)", c.Database))
+	}
+	if _, err := time.LoadLocation(c.Timezone); err != nil {
+		errs = append(errs, fieldErr("timezone", "unknown time zone %q", c.Timezone))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fieldErr("log_level", "want debug, info, warn or error (got %q)", c.LogLevel))
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 16<<20 {
+		errs = append(errs, fieldErr("max_body_bytes", "want 1024 to 16777216 (got %d)", c.MaxBodyBytes))
+	}
+	if len(c.Accounts) == 0 {
+		errs = append(errs, fieldErr("accounts", "at least one account is required"))
+	}
+	seen := map[string]bool{}
+	for i, a := range c.Accounts {
+		f := func(name string) string { return fmt.Sprintf("accounts[%d].%s", i, name) }
+		if !accountName.MatchString(a.Name) {
+			errs = append(errs, fieldErr(f("name"), "want letters, digits, '.', '_' or '-' (got %q)", a.Name))
+		}
+		if seen[a.Name] {
+			errs = append(errs, fieldErr(f("name"), "duplicate account %q", a.Name))
+		}
+		seen[a.Name] = true
+		req := func(field, v string) {
+			if v == "" {
+				errs = append(errs, fieldErr(f(field), "required for provider %s", a.Provider))
+			}
+		}
+		switch payrecon.Provider(a.Provider) {
+		case payrecon.Alipay:
+			req("app_id", a.AppID)
+			req("app_private_key_file", a.AppPrivateKeyFile)
+			if a.AlipayPublicKeyFile == "" && a.AlipayCertFile == "" {
+				errs = append(errs, fieldErr(f("alipay_public_key_file"), "set it (public-key mode) or alipay_cert_file (certificate mode)"))
+			}
+			if a.AlipayCertFile != "" && (a.AppCertFile == "" || a.AlipayRootCertFile == "") {
+				errs = append(errs, fieldErr(f("alipay_cert_file"), "certificate mode also needs app_cert_file and alipay_root_cert_file"))
+			}
+			for field, v := range map[string]string{"mchid": a.MchID, "appid": a.WxAppID, "apiv3_key_file": a.APIv3KeyFile} {
+				if v != "" {
+					errs = append(errs, fieldErr(f(field), "is a WeChat Pay field; this account's provider is alipay"))
+				}
+			}
+		case payrecon.WeChatPay:
+			req("mchid", a.MchID)
+			req("merchant_serial", a.MerchantSerial)
+			req("merchant_private_key_file", a.MerchantPrivateKeyFile)
+			req("apiv3_key_file", a.APIv3KeyFile)
+			if a.WechatpayPublicKeyFile == "" && len(a.PlatformCertFiles) == 0 {
+				errs = append(errs, fieldErr(f("wechatpay_public_key_file"), "set it (with wechatpay_public_key_id) or platform_cert_files"))
+			}
+			if (a.WechatpayPublicKeyFile == "") != (a.WechatpayPublicKeyID == "") {
+				errs = append(errs, fieldErr(f("wechatpay_public_key_id"), "wechatpay_public_key_id and wechatpay_public_key_file go together"))
+			}
+			if a.WechatpayPublicKeyID != "" && !strings.HasPrefix(a.WechatpayPublicKeyID, "PUB_KEY_ID_") {
+				errs = append(errs, fieldErr(f("wechatpay_public_key_id"), "want PUB_KEY_ID_… (got %q)", a.WechatpayPublicKeyID))
+			}
+			for field, v := range map[string]string{"app_id": a.AppID, "seller_id": a.SellerID, "alipay_public_key_file": a.AlipayPublicKeyFile} {
+				if v != "" {
+					errs = append(errs, fieldErr(f(field), "is an Alipay field; this account's provider is wechatpay"))
+				}
+			}
+		default:
+			errs = append(errs, fieldErr(f("provider"), "want alipay or wechatpay (got %q)", a.Provider))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Path resolves a path from the config relative to the config file.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.dir == "" {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// secret reads a key file, or the environment variable NAME when the value
+// is "env:NAME". Errors name the field and never the content.
+func (c *Config) secret(field, value string, getenv func(string) string) ([]byte, error) {
+	if name, ok := strings.CutPrefix(value, "env:"); ok {
+		v := getenv(name)
+		if v == "" {
+			return nil, fieldErr(field, "environment variable %s is empty", name)
+		}
+		return []byte(v), nil
+	}
+	b, err := os.ReadFile(c.Path(value))
+	if err != nil {
+		return nil, fieldErr(field, "cannot read %s: %v", c.Path(value), errors.Unwrap(err))
+	}
+	return b, nil
+}
+
+// Account is a configured account with its keys loaded.
+type Account struct {
+	Config   AccountConfig
+	Provider payrecon.Provider
+	Alipay   *alipay.Verifier
+	WeChat   *wechatpay.Verifier
+}
+
+// Load reads every key file and builds the verifiers. now is the clock used
+// for WeChat Pay's timestamp check.
+func (c *Config) Load(getenv func(string) string, now func() time.Time) ([]Account, error) {
+	var out []Account
+	var errs []error
+	for i, a := range c.Accounts {
+		f := func(name string) string { return fmt.Sprintf("accounts[%d].%s", i, name) }
+		acct := Account{Config: a, Provider: payrecon.Provider(a.Provider)}
+		fail := func(err error) { errs = append(errs, err) }
+		pubKey := func(field, value string) *rsa.PublicKey {
+			b, err := c.secret(field, value, getenv)
+			if err != nil {
+				fail(err)
+				return nil
+			}
+			k, err := keyfile.ParsePublicKey(b)
+			if err != nil {
+				fail(fieldErr(field, "not an RSA public key or certificate"))
+			}
+			return k
+		}
+		privKey := func(field, value string) {
+			b, err := c.secret(field, value, getenv)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if _, err := keyfile.ParsePrivateKey(b); err != nil {
+				fail(fieldErr(field, "not an RSA private key (PEM PKCS#1/PKCS#8 or base64)"))
+			}
+		}
+		certs := func(field, value string) {
+			b, err := c.secret(field, value, getenv)
+			if err != nil {
+				fail(err)
+				return
+			}
+			if _, err := keyfile.ParseCertificates(b); err != nil {
+				fail(fieldErr(field, "no parsable certificate"))
+			}
+		}
+		switch acct.Provider {
+		case payrecon.Alipay:
+			v := &alipay.Verifier{Account: a.Name, AppID: a.AppID, SellerID: a.SellerID}
+			privKey(f("app_private_key_file"), a.AppPrivateKeyFile)
+			if a.AlipayPublicKeyFile != "" {
+				if k := pubKey(f("alipay_public_key_file"), a.AlipayPublicKeyFile); k != nil {
+					v.Keys = append(v.Keys, alipay.Key{Name: "public-key", Pub: k})
+				}
+			}
+			if a.AlipayCertFile != "" {
+				b, err := c.secret(f("alipay_cert_file"), a.AlipayCertFile, getenv)
+				if err != nil {
+					fail(err)
+				} else if cs, err := keyfile.ParseCertificates(b); err != nil {
+					fail(fieldErr(f("alipay_cert_file"), "no parsable certificate"))
+				} else if k, ok := cs[0].PublicKey.(*rsa.PublicKey); !ok {
+					fail(fieldErr(f("alipay_cert_file"), "certificate key is not RSA"))
+				} else {
+					v.Keys = append(v.Keys, alipay.Key{Name: "cert:" + alipay.CertSN(cs[0]), Pub: k})
+				}
+				certs(f("app_cert_file"), a.AppCertFile)
+				certs(f("alipay_root_cert_file"), a.AlipayRootCertFile)
+			}
+			acct.Alipay = v
+		case payrecon.WeChatPay:
+			v := &wechatpay.Verifier{Account: a.Name, MchID: a.MchID, AppID: a.WxAppID, Now: now, Keys: map[string]*rsa.PublicKey{}}
+			privKey(f("merchant_private_key_file"), a.MerchantPrivateKeyFile)
+			if b, err := c.secret(f("apiv3_key_file"), a.APIv3KeyFile, getenv); err != nil {
+				fail(err)
+			} else if k := bytes.TrimRight(b, "\r\n"); len(k) != 32 {
+				fail(fieldErr(f("apiv3_key_file"), "the APIv3 key must be exactly 32 bytes (got %d)", len(k)))
+			} else {
+				v.APIv3Key = k
+			}
+			if a.WechatpayPublicKeyFile != "" {
+				if k := pubKey(f("wechatpay_public_key_file"), a.WechatpayPublicKeyFile); k != nil {
+					v.Keys[a.WechatpayPublicKeyID] = k
+				}
+			}
+			for j, p := range a.PlatformCertFiles {
+				field := fmt.Sprintf("%s[%d]", f("platform_cert_files"), j)
+				b, err := c.secret(field, p, getenv)
+				if err != nil {
+					fail(err)
+					continue
+				}
+				cs, err := keyfile.ParseCertificates(b)
+				if err != nil {
+					fail(fieldErr(field, "no parsable certificate"))
+					continue
+				}
+				k, ok := cs[0].PublicKey.(*rsa.PublicKey)
+				if !ok {
+					fail(fieldErr(field, "certificate key is not RSA"))
+					continue
+				}
+				v.Keys[strings.ToUpper(cs[0].SerialNumber.Text(16))] = k
+			}
+			if a.APIv2KeyFile != "" {
+				if b, err := c.secret(f("apiv2_key_file"), a.APIv2KeyFile, getenv); err != nil {
+					fail(err)
+				} else if k := bytes.TrimRight(b, "\r\n"); len(k) != 32 {
+					fail(fieldErr(f("apiv2_key_file"), "the APIv2 key must be exactly 32 bytes (got %d)", len(k)))
+				} else {
+					v.APIv2Key = k
+				}
+			}
+			acct.WeChat = v
+		}
+		out = append(out, acct)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

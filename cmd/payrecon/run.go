@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `payrecon keeps a small merchant's Alipay and WeChat Pay payments honest.
+
+Usage:
+  payrecon serve -config F                 receive notifications into the ledger
+  payrecon check-config -config F          validate a config and its key files
+  payrecon trades -config F [-account A] [-date YYYY-MM-DD] [-json]
+                                           list the ledger's trades
+  payrecon sandbox init -dir D             write sandbox keys and a config
+  payrecon sandbox trigger -config F [scenario…]
+                                           fire signed notifications at a running payrecon
+  payrecon demo                            sandbox + payrecon in a temp dir, end to end
+  payrecon bench-intake [flags]            measure intake throughput
+  payrecon version
+`
+
+// errUsage is returned for a command line that cannot be run.
+var errUsage = errors.New("usage")
+
+// run is the whole program; main only supplies the process's context,
+// arguments, environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, getenv, stdout, stderr)
+	case "check-config":
+		return cmdCheckConfig(rest, getenv, stdout, stderr)
+	case "trades":
+		return cmdTrades(ctx, rest, getenv, stdout, stderr)
+	case "sandbox":
+		return cmdSandbox(ctx, rest, getenv, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, getenv, stdout, stderr)
+	case "bench-intake":
+		return cmdBenchIntake(ctx, rest, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "payrecon", version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("payrecon "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// loadConfig reads and validates the config and loads every key.
+func loadConfig(path string, getenv func(string) string) (Config, []Account, error) {
+	if path == "" {
+		return Config{}, nil, fmt.Errorf("%w: -config is required", errUsage)
+	}
+	cfg, err := ReadConfigFile(path)
+	if err != nil {
+		return Config{}, nil, err
+	}
+	accts, err := cfg.Load(getenv, time.Now)
+	if err != nil {
+		return Config{}, nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, accts, nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var lv slog.LevelVar
+	switch strings.ToLower(level) {
+	case "debug":
+		lv.Set(slog.LevelDebug)
+	case "warn":
+		lv.Set(slog.LevelWarn)
+	case "error":
+		lv.Set(slog.LevelError)
+	default:
+		lv.Set(slog.LevelInfo)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: &lv}))
+}
+
+func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("check-config", stderr)
+	path := fs.String("config", "", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, accts, err := loadConfig(*path, getenv)
+	if err != nil {
+		return err
+	}
+	for _, a := range accts {
+		fmt.Fprintf(stdout, "ok  %-20s %-10s POST /notify/%s\n", a.Config.Name, a.Provider, a.Config.Name)
+	}
+	return nil
+}

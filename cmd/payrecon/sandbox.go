@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/store"
+)
+
+func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%w: payrecon sandbox init|trigger", errUsage)
+	}
+	switch args[0] {
+	case "init":
+		fs := newFlagSet("sandbox init", stderr)
+		dir := fs.String("dir", "", "directory to create")
+		listen := fs.String("listen", "127.0.0.1:8080", "payrecon listen address written into the config")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *dir == "" {
+			return fmt.Errorf("%w: -dir is required", errUsage)
+		}
+		path, err := sandbox.Init(*dir, sandbox.InitOptions{Listen: *listen})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\nstart payrecon:   payrecon serve -config %s\nsend it traffic:  payrecon sandbox trigger -config %s\n", path, path, path)
+		return nil
+	case "trigger":
+		fs := newFlagSet("sandbox trigger", stderr)
+		path := fs.String("config", "", "payrecon config written by sandbox init")
+		dir := fs.String("sandbox-dir", "", "sandbox directory (default: the config's directory)")
+		target := fs.String("url", "", "payrecon base URL (default: http://<listen> from the config)")
+		list := fs.Bool("list", false, "list the scenarios and exit")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *list {
+			for _, n := range sandbox.ScenarioNames() {
+				fmt.Fprintln(stdout, n)
+			}
+			return nil
+		}
+		if *path == "" {
+			return fmt.Errorf("%w: -config is required", errUsage)
+		}
+		cfg, err := ReadConfigFile(*path)
+		if err != nil {
+			return err
+		}
+		if *dir == "" {
+			*dir = filepath.Dir(*path)
+		}
+		if *target == "" {
+			*target = "http://" + cfg.Listen
+		}
+		sb, err := sandbox.Load(*dir)
+		if err != nil {
+			return err
+		}
+		return trigger(ctx, sb, cfg, *target, fs.Args(), stdout)
+	}
+	return fmt.Errorf("%w: unknown sandbox command %q", errUsage, args[0])
+}
+
+// trigger fires scenarios at a running payrecon and then checks the ledger
+// against what each scenario must leave.
+func trigger(ctx context.Context, sb *sandbox.Sandbox, cfg Config, target string, names []string, stdout io.Writer) error {
+	scs, err := sb.Build(names)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	res, fireErr := sandbox.Fire(ctx, client, target, scs, stdout)
+	fmt.Fprintf(stdout, "\nsent %d notifications: %d acknowledged, %d rejected\n", res.Sent, res.Accepted, res.Rejected)
+	db, err := openLedger(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	bad, err := checkExpectations(ctx, db, res.Expect)
+	if err != nil {
+		return err
+	}
+	for _, b := range bad {
+		fmt.Fprintln(stdout, "LEDGER MISMATCH:", b)
+	}
+	if fireErr != nil {
+		for _, u := range res.Unexpected {
+			fmt.Fprintln(stdout, "UNEXPECTED REPLY:", u)
+		}
+		return fireErr
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d ledger expectations not met", len(bad))
+	}
+	fmt.Fprintf(stdout, "ledger checked: all %d expectations met\n", len(res.Expect))
+	return nil
+}
+
+func checkExpectations(ctx context.Context, db *store.DB, exp []sandbox.Expectation) ([]string, error) {
+	trades, err := db.Trades(ctx, store.TradeFilter{})
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ a, o string }
+	got := map[key]int{}
+	for i, t := range trades {
+		got[key{t.Account, t.OutTradeNo}] = i
+	}
+	var bad []string
+	for _, e := range exp {
+		i, ok := got[key{e.Account, e.OutTradeNo}]
+		switch {
+		case e.Status == "" && ok:
+			bad = append(bad, fmt.Sprintf("%s/%s must not be in the ledger (status %s)", e.Account, e.OutTradeNo, trades[i].Status))
+		case e.Status == "":
+		case !ok:
+			bad = append(bad, fmt.Sprintf("%s/%s missing", e.Account, e.OutTradeNo))
+		default:
+			t := trades[i]
+			if t.Status != e.Status || t.AmountFen != e.AmountFen || t.RefundedFen != e.RefundedFen {
+				bad = append(bad, fmt.Sprintf("%s/%s = %s %d/%d, want %s %d/%d", e.Account, e.OutTradeNo,
+					t.Status, t.AmountFen, t.RefundedFen, e.Status, e.AmountFen, e.RefundedFen))
+			}
+		}
+	}
+	return bad, nil
+}
+
+// printLedger writes a short human summary of the ledger.
+func printLedger(ctx context.Context, db *store.DB, w io.Writer) error {
+	c, err := db.Count(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "ledger: %d notifications (%d deliveries), %d trades, %d refunds, %d transfers; %d rejected into quarantine\n",
+		c.Notifications, c.Deliveries, c.Trades, c.Refunds, c.Transfers, c.Quarantined)
+	q, err := db.QuarantineByReason(ctx)
+	if err != nil {
+		return err
+	}
+	if len(q) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  quarantine\taccount\treason\tcount")
+		for _, r := range q {
+			fmt.Fprintf(tw, "  \t%s\t%s\t%d\n", r.Account, r.Reason, r.Count)
+		}
+		tw.Flush()
+	}
+	return nil
+}

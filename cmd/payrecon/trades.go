@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/store"
+)
+
+// openLedger opens the configured ledger for a short-lived command.
+func openLedger(ctx context.Context, cfg Config) (*store.DB, error) {
+	return store.Open(ctx, cfg.Path(cfg.Database), store.Options{}, slog.New(slog.DiscardHandler))
+}
+
+// tradeJSON is the contract of "payrecon trades -json": one object per line.
+type tradeJSON struct {
+	Account         string `json:"account"`
+	Provider        string `json:"provider"`
+	OutTradeNo      string `json:"out_trade_no"`
+	ProviderTradeNo string `json:"provider_trade_no"`
+	Status          string `json:"status"`
+	AmountFen       int64  `json:"amount_fen"`
+	RefundedFen     int64  `json:"refunded_fen"`
+	PaidAt          string `json:"paid_at"`
+	Source          string `json:"source"`
+}
+
+func cmdTrades(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("trades", stderr)
+	path := fs.String("config", "", "config file")
+	account := fs.String("account", "", "only this account")
+	date := fs.String("date", "", "only trades paid (or, if unpaid, created) on this day, YYYY-MM-DD in the configured timezone")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return fmt.Errorf("%w: -config is required", errUsage)
+	}
+	cfg, err := ReadConfigFile(*path)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return err
+	}
+	f := store.TradeFilter{Account: *account}
+	if *account != "" && !hasAccount(cfg, *account) {
+		return fmt.Errorf("-account: no account %q in %s", *account, *path)
+	}
+	if *date != "" {
+		d, err := time.ParseInLocation("2006-01-02", *date, loc)
+		if err != nil {
+			return fmt.Errorf("-date: want YYYY-MM-DD (got %q)", *date)
+		}
+		f.PaidFrom, f.PaidTo = d, d.AddDate(0, 0, 1)
+	}
+	db, err := openLedger(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	trades, err := db.Trades(ctx, f)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, t := range trades {
+			if err := enc.Encode(toJSON(t, loc)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tOUT_TRADE_NO\tSTATUS\tAMOUNT\tREFUNDED\tPAID_AT\tSOURCE")
+	for _, t := range trades {
+		j := toJSON(t, loc)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Account, t.OutTradeNo, t.Status, t.AmountFen.Yuan(), t.RefundedFen.Yuan(), j.PaidAt, t.Source)
+	}
+	return tw.Flush()
+}
+
+func toJSON(t payrecon.Trade, loc *time.Location) tradeJSON {
+	j := tradeJSON{Account: t.Account, Provider: string(t.Provider), OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
+		Status: string(t.Status), AmountFen: int64(t.AmountFen), RefundedFen: int64(t.RefundedFen), Source: string(t.Source)}
+	if t.PaidAt != nil {
+		j.PaidAt = t.PaidAt.In(loc).Format(time.RFC3339)
+	}
+	return j
+}
+
+func hasAccount(cfg Config, name string) bool {
+	for _, a := range cfg.Accounts {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,229 @@
+// Package notify is payrecon's inbound intake for asynchronous provider
+// notifications. Its handler runs a fixed sequence for every request:
+// body size limit, read the body once, verify, commit the raw notification
+// and its ledger effect in one durable transaction, and only then reply in
+// the provider's exact acknowledgement format. A rejected notification is
+// answered in the provider's failure format, kept in quarantine with its
+// reason, and never touches the ledger.
+package notify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider/alipay"
+	"github.com/payrecon/payrecon/provider/wechatpay"
+	"github.com/payrecon/payrecon/store"
+)
+
+// Verifier checks one account's notifications. Errors wrap the payrecon
+// rejection sentinels (payrecon.ErrBadSignature and its siblings).
+type Verifier interface {
+	Verify(h http.Header, body []byte) (*payrecon.Notification, error)
+}
+
+// Ledger is what the intake needs from the store.
+type Ledger interface {
+	RecordNotification(ctx context.Context, raw store.Raw, n *payrecon.Notification) (store.Recorded, error)
+	Quarantine(ctx context.Context, r store.Rejected) error
+}
+
+// Account is one configured account as the intake sees it.
+type Account struct {
+	Name     string
+	Provider payrecon.Provider
+	Verifier Verifier
+}
+
+// AlipayVerifier adapts [alipay.Verifier] to [Verifier].
+type AlipayVerifier struct{ V *alipay.Verifier }
+
+// Verify implements [Verifier].
+func (a AlipayVerifier) Verify(_ http.Header, body []byte) (*payrecon.Notification, error) {
+	return a.V.Verify(body)
+}
+
+// Options tune the handler.
+type Options struct {
+	// MaxBody caps a request body in bytes (default 64 KiB).
+	MaxBody int64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Handler returns the handler for "/notify/{account}".
+func Handler(accounts []Account, led Ledger, opt Options, logger *slog.Logger) http.Handler {
+	if opt.MaxBody <= 0 {
+		opt.MaxBody = 64 << 10
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	byName := make(map[string]Account, len(accounts))
+	for _, a := range accounts {
+		byName[a.Name] = a
+	}
+	h := &handler{accounts: byName, led: led, opt: opt, log: logger.With("component", "notify")}
+	return h
+}
+
+type handler struct {
+	accounts map[string]Account
+	led      Ledger
+	opt      Options
+	log      *slog.Logger
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := h.opt.Now()
+	name := r.PathValue("account")
+	acct, known := h.accounts[name]
+
+	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opt.MaxBody))
+	var rejectErr error
+	switch {
+	case !known:
+		rejectErr = payrecon.ErrUnknownAccount
+	case r.Method != http.MethodPost:
+		rejectErr = payrecon.ErrMethod
+	case readErr != nil:
+		var mbe *http.MaxBytesError
+		if errors.As(readErr, &mbe) {
+			rejectErr = payrecon.ErrTooLarge
+		} else {
+			rejectErr = errors.Join(payrecon.ErrMalformed, readErr)
+		}
+	case len(bytes.TrimSpace(body)) == 0:
+		rejectErr = payrecon.ErrMalformed
+	}
+	var n *payrecon.Notification
+	if rejectErr == nil {
+		n, rejectErr = acct.Verifier.Verify(r.Header, body)
+	}
+	protocol := protocolOf(acct, known, body)
+	if rejectErr != nil {
+		h.reject(w, r, acct, name, protocol, body, now, rejectErr)
+		return
+	}
+	rec, err := h.led.RecordNotification(r.Context(), store.Raw{Header: keptHeaders(r.Header), Body: body, ReceivedAt: now}, n)
+	if err != nil {
+		// Not durable, so not acknowledged: the provider will retry.
+		h.log.Error("notification not recorded", "account", name, "provider", acct.Provider, "err", err)
+		writeFailure(w, protocol, http.StatusInternalServerError, "ledger unavailable")
+		return
+	}
+	h.log.Debug("notification accepted", "account", name, "provider", acct.Provider, "protocol", n.Protocol,
+		"event_type", n.EventType, "out_trade_no", n.Event.OutTradeNo, "duplicate", rec.Duplicate, "notification_id", rec.ID)
+	writeSuccess(w, protocol)
+}
+
+func (h *handler) reject(w http.ResponseWriter, r *http.Request, acct Account, name, protocol string, body []byte, now time.Time, cause error) {
+	reason := payrecon.RejectReason(cause)
+	provider := string(acct.Provider)
+	if provider == "" {
+		provider = providerOf(protocol)
+	}
+	level := slog.LevelWarn
+	if reason == "probe" {
+		level = slog.LevelInfo // WeChat Pay probes on purpose; not an incident
+	}
+	h.log.Log(r.Context(), level, "notification rejected", "account", name, "provider", provider, "reason", reason, "err", cause)
+	size := int64(len(body))
+	if r.ContentLength > size {
+		size = r.ContentLength
+	}
+	// Quarantine even if the client has gone: the record is ours.
+	qctx := context.WithoutCancel(r.Context())
+	if err := h.led.Quarantine(qctx, store.Rejected{
+		ReceivedAt: now, Account: name, Provider: provider, Reason: reason, Detail: cause.Error(),
+		Method: r.Method, RemoteAddr: r.RemoteAddr, Header: keptHeaders(r.Header), Body: body, BodySize: size,
+	}); err != nil {
+		h.log.Error("quarantine failed", "account", name, "reason", reason, "err", err)
+	}
+	writeFailure(w, protocol, statusFor(reason), reason)
+}
+
+func statusFor(reason string) int {
+	switch reason {
+	case "bad_signature", "probe", "clock_skew":
+		return http.StatusUnauthorized
+	case "account_mismatch":
+		return http.StatusForbidden
+	case "unknown_account":
+		return http.StatusNotFound
+	case "method":
+		return http.StatusMethodNotAllowed
+	case "oversize":
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+// protocolOf decides the reply dialect: the account's provider, and for
+// WeChat Pay (or an unknown account) the shape of the body.
+func protocolOf(acct Account, known bool, body []byte) string {
+	t := bytes.TrimLeft(body, " \t\r\n")
+	isXML := len(t) > 0 && t[0] == '<'
+	isJSON := len(t) > 0 && t[0] == '{'
+	switch {
+	case known && acct.Provider == payrecon.Alipay:
+		return "alipay"
+	case isXML:
+		return "wechatpay-v2"
+	case isJSON, known:
+		return "wechatpay-v3"
+	}
+	return "alipay"
+}
+
+func providerOf(protocol string) string {
+	if protocol == "alipay" {
+		return string(payrecon.Alipay)
+	}
+	return string(payrecon.WeChatPay)
+}
+
+func writeSuccess(w http.ResponseWriter, protocol string) {
+	switch protocol {
+	case "alipay":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, alipay.ReplySuccess)
+	case "wechatpay-v2":
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		io.WriteString(w, wechatpay.ReplyV2Success)
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+func writeFailure(w http.ResponseWriter, protocol string, status int, msg string) {
+	switch protocol {
+	case "alipay":
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		io.WriteString(w, alipay.ReplyFailure)
+	case "wechatpay-v2":
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		w.WriteHeader(status)
+		w.Write(wechatpay.ReplyV2Failure(msg))
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write(wechatpay.ReplyV3Failure(msg))
+	}
+}
+
+// keptHeaders is the request header minus credentials a proxy might add.
+func keptHeaders(h http.Header) http.Header {
+	out := h.Clone()
+	for _, k := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
+		out.Del(k)
+	}
+	return out
+}
