@@ -27,7 +27,9 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/payrecon/payrecon/provider/alipay"
 	"github.com/payrecon/payrecon/provider/keyfile"
+	"github.com/payrecon/payrecon/provider/wechatpay"
 )
 
 // Identity is the sandbox merchant at both providers.
@@ -227,4 +229,19 @@ func randAlnum(n int) string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// Verifiers returns the merchant-side verifiers matching this sandbox (what
+// payrecon builds from the config Init wrote), with now as WeChat Pay's
+// clock. Tests use them to wire an intake without going through a config.
+func (s *Sandbox) Verifiers(now func() time.Time) (*alipay.Verifier, *wechatpay.Verifier) {
+	a := &alipay.Verifier{Account: s.ID.Alipay.Account, AppID: s.ID.Alipay.AppID, SellerID: s.ID.Alipay.SellerID,
+		Keys: []alipay.Key{{Name: "public-key", Pub: &s.alipayKey.PublicKey}}}
+	w := &wechatpay.Verifier{Account: s.ID.WeChat.Account, MchID: s.ID.WeChat.MchID, AppID: s.ID.WeChat.AppID,
+		APIv3Key: s.apiv3Key, APIv2Key: s.apiv2Key, Now: now,
+		Keys: map[string]*rsa.PublicKey{
+			s.ID.WeChat.PublicKeyID:    &s.wxPubKey.PublicKey,
+			s.ID.WeChat.PlatformSerial: &s.wxPlatformKey.PublicKey,
+		}}
+	return a, w
 }
