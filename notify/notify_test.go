@@ -12,7 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+
 	"testing"
 	"time"
 
@@ -27,38 +27,14 @@ import (
 	"github.com/payrecon/payrecon/store/storetest"
 )
 
-var (
-	sbOnce sync.Once
-	sbDir  string
-	sbErr  error
-)
-
-// testSandbox returns a sandbox shared by the tests of this package (key
-// generation is the slow part).
-func testSandbox(t *testing.T) *sandbox.Sandbox {
+// testSandbox loads the committed sandbox fixture.
+func testSandbox(t testing.TB) *sandbox.Sandbox {
 	t.Helper()
-	sbOnce.Do(func() {
-		sbDir, sbErr = os.MkdirTemp("", "payrecon-notify-test-")
-		if sbErr == nil {
-			_, sbErr = sandbox.Init(sbDir, sandbox.InitOptions{})
-		}
-	})
-	if sbErr != nil {
-		t.Fatal(sbErr)
-	}
-	sb, err := sandbox.Load(sbDir)
+	sb, err := sandbox.Load(providertest.SandboxDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sb
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if sbDir != "" {
-		os.RemoveAll(sbDir)
-	}
-	os.Exit(code)
 }
 
 // intake serves the notify handler on a real loopback listener over a real

@@ -57,3 +57,24 @@ func Key(tb testing.TB, i int) *rsa.PrivateKey {
 	}
 	return keyPool[i]
 }
+
+// SandboxDir returns the committed sandbox fixture (testdata/sandbox at the
+// module root), written by "payrecon sandbox init". Treat it as read-only:
+// copy it before running anything that writes beside the config.
+func SandboxDir(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, "testdata", "sandbox")
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("module root not found")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider/sandbox"
+)
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// buildBinary compiles payrecon once for the tests that run it as a child.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "payrecon")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	return bin
+}
+
+// startChild starts "payrecon serve" as a child process on a free port and
+// waits until it reports its address and answers /healthz.
+func startChild(t *testing.T, bin, cfgPath string) (*exec.Cmd, string, <-chan error) {
+	t.Helper()
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, "serve", "-config", cfgPath, "-listen", "127.0.0.1:0")
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	addr := waitAddr(t, logs, exited)
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, addr, exited
+}
+
+// TestCrashSafety runs payrecon serve as a child process, fires concurrent
+// signed notifications, kills it with SIGKILL mid-stream, restarts it, and
+// checks that every acknowledged notification is in the ledger. Five rounds
+// on the same ledger file.
+func TestCrashSafety(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a child process")
+	}
+	bin := buildBinary(t)
+	dir, cfgPath := copySandbox(t)
+	sb, err := sandbox.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(dir, "var", "payrecon.db")
+	const rounds, perRound, senders = 5, 400, 16
+	acked := map[string]bool{}
+	totalAcked := 0
+	for round := range rounds {
+		reqs := crashRequests(t, sb, round, perRound)
+		cmd, addr, exited := startChild(t, bin, cfgPath)
+		client := &http.Client{Timeout: 5 * time.Second}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		next := make(chan crashReq)
+		for range senders {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range next {
+					if ok := sendCrashReq(client, addr, r); ok {
+						mu.Lock()
+						acked[r.outTradeNo] = true
+						totalAcked++
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		// Kill at a random moment while requests are in flight.
+		killAfter := time.Duration(20+rand.IntN(120)) * time.Millisecond
+		killed := make(chan struct{})
+		go func() {
+			time.Sleep(killAfter)
+			cmd.Process.Signal(syscall.SIGKILL)
+			close(killed)
+		}()
+		sent := 0
+	feed:
+		for _, r := range reqs {
+			select {
+			case next <- r:
+				sent++
+			case <-killed:
+				break feed
+			}
+		}
+		close(next)
+		wg.Wait()
+		<-killed
+		<-exited
+		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+			t.Fatalf("round %d: child was not killed by SIGKILL (%v); the kill came too late", round, cmd.ProcessState)
+		}
+		got := ledgerTrades(t, dbPath)
+		lost := 0
+		for no := range acked {
+			if !got[no] {
+				lost++
+			}
+		}
+		t.Logf("round %d: killed after %s, %d sent, %d acknowledged so far, %d in ledger, %d lost", round, killAfter, sent, len(acked), len(got), lost)
+		if lost > 0 {
+			t.Fatalf("round %d: %d acknowledged notifications lost", round, lost)
+		}
+	}
+	if len(acked) == 0 {
+		t.Fatal("nothing was acknowledged before the kills; the test proved nothing")
+	}
+	// A clean restart serves again over the same ledger.
+	cmd, _, exited := startChild(t, bin, cfgPath)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-exited; err != nil {
+		t.Fatalf("clean shutdown: %v", err)
+	}
+}
+
+type crashReq struct {
+	account    string
+	outTradeNo string
+	header     http.Header
+	body       []byte
+	protocol   string
+}
+
+func crashRequests(t *testing.T, sb *sandbox.Sandbox, round, n int) []crashReq {
+	t.Helper()
+	out := make([]crashReq, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			no := fmt.Sprintf("K%d-%04d", round, i)
+			paid := time.Now().Add(-time.Minute)
+			if i%2 == 0 {
+				body, err := sb.SignAlipay(sb.AlipayTradeParams(sandbox.AlipayTrade{OutTradeNo: no, TradeNo: "2026" + no, Amount: payrecon.Fen(i + 1), Status: "TRADE_SUCCESS", Paid: paid}), sandbox.AlipayOptions{})
+				errs <- err
+				out[i] = crashReq{sb.ID.Alipay.Account, no, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, body, "alipay"}
+				return
+			}
+			h, body, err := sb.WeChatV3Transaction(sandbox.WeChatTransaction{OutTradeNo: no, TransactionID: "4200" + no, Amount: payrecon.Fen(i + 1), Paid: paid}, sandbox.WeChatV3Options{})
+			errs <- err
+			out[i] = crashReq{sb.ID.WeChat.Account, no, h, body, "wechatpay-v3"}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func sendCrashReq(client *http.Client, addr string, r crashReq) bool {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://"+addr+"/notify/"+r.account, bytes.NewReader(r.body))
+	if err != nil {
+		return false
+	}
+	req.Header = r.header.Clone()
+	resp, err := client.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return false
+	}
+	ok, _, err := sandbox.Accepted(r.protocol, resp.StatusCode, b)
+	return err == nil && ok
+}

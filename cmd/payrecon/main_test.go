@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon/provider/providertest"
+	"github.com/payrecon/payrecon/store"
+)
+
+// copySandbox copies the committed sandbox fixture into a fresh directory
+// (the config's database path is relative to it) and returns the config.
+func copySandbox(t *testing.T) (dir, cfgPath string) {
+	t.Helper()
+	src := providertest.SandboxDir(t)
+	dir = t.TempDir()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o700)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, rel), b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, filepath.Join(dir, "payrecon.yaml")
+}
+
+func noenv(string) string { return "" }
+
+func TestCheckConfig(t *testing.T) {
+	_, cfg := copySandbox(t)
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"check-config", "-config", cfg}, noenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "POST /notify/sandbox-ali") || !strings.Contains(out.String(), "POST /notify/sandbox-wx") {
+		t.Fatalf("output: %s", out.String())
+	}
+}
+
+// TestConfigErrors: each bad config fails with the field named and the
+// reason, and never with key material.
+func TestConfigErrors(t *testing.T) {
+	dir, cfgPath := copySandbox(t)
+	base, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := "S3CRET-S3CRET-S3CRET-S3CRET-31b" // 31 bytes
+	if err := os.WriteFile(filepath.Join(dir, "keys", "short.key"), []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keys", "notakey.pem"), []byte("PRIVATE "+secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, from, to, want string
+	}{
+		{"unknown key", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nlisten_port: 80", "field listen_port not found"},
+		{"bad listen", "listen: 127.0.0.1:8080", "listen: nowhere", "listen: want host:port"},
+		{"bad timezone", "timezone: Asia/Shanghai", "timezone: Mars/Olympus", "timezone: unknown time zone"},
+		{"bad provider", "provider: alipay", "provider: paypal", "accounts[0].provider: want alipay or wechatpay"},
+		{"missing app_id", `app_id: "2021000000000001"`, "", "accounts[0].app_id: required"},
+		{"apiv3 key size", "apiv3_key_file: keys/apiv3.key", "apiv3_key_file: keys/short.key", "accounts[1].apiv3_key_file: the APIv3 key must be exactly 32 bytes (got 31)"},
+		{"missing key file", "apiv2_key_file: keys/apiv2.key", "apiv2_key_file: keys/nope.key", "accounts[1].apiv2_key_file: cannot read"},
+		{"not a key", "app_private_key_file: keys/alipay_app_private.pem", "app_private_key_file: keys/notakey.pem", "accounts[0].app_private_key_file: not an RSA private key"},
+		{"env secret empty", "apiv3_key_file: keys/apiv3.key", "apiv3_key_file: env:PAYRECON_APIV3", "environment variable PAYRECON_APIV3 is empty"},
+		{"wrong provider field", "mchid: \"1900000001\"", "mchid: \"1900000001\"\n    seller_id: \"2088\"", "accounts[1].seller_id: is an Alipay field"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := strings.Replace(string(base), tc.from, tc.to, 1)
+			if cfg == string(base) {
+				t.Fatalf("replacement %q did not apply", tc.from)
+			}
+			p := filepath.Join(dir, "bad.yaml")
+			if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err := run(t.Context(), []string{"check-config", "-config", p}, noenv, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "S3CRET") {
+				t.Fatalf("secret in error: %v", err)
+			}
+		})
+	}
+}
+
+func TestSecretFromEnv(t *testing.T) {
+	dir, cfgPath := copySandbox(t)
+	key, err := os.ReadFile(filepath.Join(dir, "keys", "apiv3.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := os.ReadFile(cfgPath)
+	cfg := strings.Replace(string(base), "apiv3_key_file: keys/apiv3.key", "apiv3_key_file: env:PAYRECON_APIV3", 1)
+	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+	getenv := func(k string) string {
+		if k == "PAYRECON_APIV3" {
+			return string(key)
+		}
+		return ""
+	}
+	if err := run(t.Context(), []string{"check-config", "-config", cfgPath}, getenv, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"trades"}, {"serve"}, {"sandbox"}, {"sandbox", "trigger"}} {
+		if err := run(t.Context(), args, noenv, io.Discard, io.Discard); !errors.Is(err, errUsage) {
+			t.Errorf("%v: err = %v, want usage error", args, err)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"version"}, noenv, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "payrecon ") {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+}
+
+// TestServeTriggerTrades runs "serve", "sandbox trigger" and "trades -json"
+// through run, as a user would from the shell.
+func TestServeTriggerTrades(t *testing.T) {
+	_, cfgPath := copySandbox(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	logs := &syncBuffer{}
+	served := make(chan error, 1)
+	go func() {
+		served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs)
+	}()
+	addr := waitAddr(t, logs, served)
+
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"sandbox", "trigger", "-config", cfgPath, "-url", "http://" + addr}, noenv, &out, io.Discard); err != nil {
+		t.Fatalf("trigger: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "expectations met") {
+		t.Fatalf("trigger output:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"trades", "-config", cfgPath, "-account", "sandbox-wx", "-json"}, noenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) < 5 {
+		t.Fatalf("trades -json: %d lines", len(lines))
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"account", "provider", "out_trade_no", "provider_trade_no", "status", "amount_fen", "refunded_fen", "paid_at", "source"} {
+			if _, ok := m[k]; !ok {
+				t.Fatalf("trades -json line lacks %q: %s", k, l)
+			}
+		}
+		if m["account"] != "sandbox-wx" || m["source"] != "notify" {
+			t.Fatalf("line %s", l)
+		}
+		if p, _ := m["paid_at"].(string); p != "" {
+			if _, err := time.Parse(time.RFC3339, p); err != nil || !strings.HasSuffix(p, "+08:00") {
+				t.Fatalf("paid_at %q is not RFC 3339 in Asia/Shanghai", p)
+			}
+		}
+	}
+	if err := run(t.Context(), []string{"trades", "-config", cfgPath, "-date", "2026/11/20"}, noenv, io.Discard, io.Discard); err == nil {
+		t.Fatal("bad -date accepted")
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitAddr waits for serve's "serving addr=…" log line.
+func waitAddr(t *testing.T, logs interface{ String() string }, served <-chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-served:
+			t.Fatalf("serve exited: %v\n%s", err, logs.String())
+		default:
+		}
+		if _, rest, ok := strings.Cut(logs.String(), "msg=serving addr="); ok {
+			return strings.Fields(rest)[0]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("serve did not start:\n%s", logs.String())
+	return ""
+}
+
+// ledgerTrades opens a ledger file read-side for assertions.
+func ledgerTrades(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	db, err := store.Open(t.Context(), path, store.Options{}, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ts, err := db.Trades(t.Context(), store.TradeFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, tr := range ts {
+		out[tr.OutTradeNo] = true
+	}
+	return out
+}
