@@ -153,16 +153,17 @@ func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payre
 	}
 	t.Status = string(status)
 	t.UpdatedAt = fmtTime(now)
-	if _, err := tx.NamedExecContext(ctx, `
+	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO trades (account, provider, out_trade_no, provider_trade_no, status, amount_fen, refunded_fen,
 			paid_at, closed_at, source, source_ref, status_ref, created_at, updated_at)
-		VALUES (:account, :provider, :out_trade_no, :provider_trade_no, :status, :amount_fen, :refunded_fen,
-			:paid_at, :closed_at, :source, :source_ref, :status_ref, :created_at, :updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, out_trade_no) DO UPDATE SET
 			provider_trade_no = excluded.provider_trade_no, status = excluded.status,
 			amount_fen = excluded.amount_fen, refunded_fen = excluded.refunded_fen,
 			paid_at = excluded.paid_at, closed_at = excluded.closed_at,
-			status_ref = excluded.status_ref, updated_at = excluded.updated_at`, &t); err != nil {
+			status_ref = excluded.status_ref, updated_at = excluded.updated_at`,
+		t.Account, t.Provider, t.OutTradeNo, t.ProviderTradeNo, t.Status, t.AmountFen, t.RefundedFen,
+		t.PaidAt, t.ClosedAt, t.Source, t.SourceRef, t.StatusRef, t.CreatedAt, t.UpdatedAt); err != nil {
 		return fmt.Errorf("upsert trade: %w", err)
 	}
 	refundNo := ""

@@ -89,7 +89,7 @@ func Open(ctx context.Context, path string, opt Options, logger *slog.Logger) (*
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL"
+	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_stmt_cache_size=64"
 	w, err := sqlx.Open("sqlite3", dsn(path, common+"&_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
@@ -261,52 +261,68 @@ func (db *DB) writer() {
 	}
 }
 
-// commit runs a batch in one transaction, each request in its own savepoint.
+// commit runs a batch in one transaction. Requests normally all succeed,
+// so the batch first runs without savepoints; if any request fails, the
+// whole transaction is rolled back and the batch replayed with each request
+// in its own savepoint, so only the failing ones fail.
 func (db *DB) commit(batch []writeReq) {
 	errs := make([]error, len(batch))
-	fail := func(err error) {
-		for _, r := range batch {
+	err := db.runBatch(batch, errs, false)
+	if errors.Is(err, errReplay) {
+		clear(errs)
+		err = db.runBatch(batch, errs, true)
+	}
+	for i, r := range batch {
+		if err != nil {
 			r.done <- err
+		} else {
+			r.done <- errs[i]
 		}
 	}
+}
+
+var errReplay = errors.New("replay batch with savepoints")
+
+func (db *DB) runBatch(batch []writeReq, errs []error, savepoints bool) error {
 	ctx := context.Background()
 	tx, err := db.write.BeginTxx(ctx, nil)
 	if err != nil {
-		fail(fmt.Errorf("begin: %w", err))
-		return
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	exec := func(q string) error {
+		_, err := tx.ExecContext(ctx, q)
+		return err
 	}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			tx.Rollback()
-			fail(fmt.Errorf("savepoint: %w", err))
-			return
+		if !savepoints {
+			if err := r.fn(ctx, tx); err != nil {
+				return errReplay
+			}
+			continue
+		}
+		if err := exec("SAVEPOINT w"); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
 		}
 		if err := r.fn(ctx, tx); err != nil {
 			errs[i] = err
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
-				tx.Rollback()
-				fail(fmt.Errorf("rollback to savepoint: %w", err))
-				return
+			if err := exec("ROLLBACK TO w"); err != nil {
+				return fmt.Errorf("rollback to savepoint: %w", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
-			tx.Rollback()
-			fail(fmt.Errorf("release savepoint: %w", err))
-			return
+		if err := exec("RELEASE w"); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		db.log.Error("group commit failed", "batch", len(batch), "err", err)
-		fail(fmt.Errorf("commit: %w", err))
-		return
+		return fmt.Errorf("commit: %w", err)
 	}
-	for i, r := range batch {
-		r.done <- errs[i]
-	}
+	return nil
 }
 
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"

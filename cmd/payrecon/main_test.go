@@ -248,3 +248,14 @@ func ledgerTrades(t *testing.T, path string) map[string]bool {
 	}
 	return out
 }
+
+// TestExampleConfig keeps payrecon.example.yaml parseable and valid.
+func TestExampleConfig(t *testing.T) {
+	cfg, err := ReadConfigFile(filepath.Join("..", "..", "payrecon.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Accounts) != 2 || cfg.Accounts[0].Provider != "alipay" || cfg.Accounts[1].Provider != "wechatpay" {
+		t.Fatalf("accounts = %+v", cfg.Accounts)
+	}
+}
