@@ -175,48 +175,16 @@ func TestRejectLeavesLedgerUntouched(t *testing.T) {
 	}
 }
 
-type alipayVector struct {
-	ID       string            `json:"id"`
-	Kind     string            `json:"kind"`
-	KeyFile  string            `json:"key_file"`
-	Params   map[string]string `json:"params"`
-	SignType string            `json:"sign_type"`
-}
-
 // TestPublicAlipayVectors sends every public Alipay notification vector
 // through the real handler: each gets "success" and its ledger row; a copy
 // with one amount byte changed gets "failure" and changes nothing.
 func TestPublicAlipayVectors(t *testing.T) {
-	dir := filepath.Join(providertest.SamplesDir(t), "alipay")
-	b, err := os.ReadFile(filepath.Join(dir, "vectors.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vs []alipayVector
-	if err := json.Unmarshal(b, &vs); err != nil {
-		t.Fatal(err)
-	}
+	cases, keys := providertest.AlipayNotifyVectors(t)
 	var accounts []notify.Account
-	var cases []alipayVector
-	for _, v := range vs {
-		if !strings.HasPrefix(v.Kind, "notify") {
-			continue
-		}
-		kb, err := os.ReadFile(filepath.Join(dir, v.KeyFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub, err := keyfile.ParsePublicKey(kb)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, v := range cases {
 		accounts = append(accounts, notify.Account{Name: v.ID, Provider: payrecon.Alipay,
 			Verifier: notify.AlipayVerifier{V: &alipay.Verifier{Account: v.ID, AppID: v.Params["app_id"], SellerID: v.Params["seller_id"],
-				Keys: []alipay.Key{{Name: "public-key", Pub: pub}}}}})
-		cases = append(cases, v)
-	}
-	if len(cases) < 4 {
-		t.Fatalf("only %d notification vectors", len(cases))
+				Keys: []alipay.Key{{Name: "public-key", Pub: keys[i]}}}}})
 	}
 	srv, db := intake(t, accounts)
 	for _, v := range cases {

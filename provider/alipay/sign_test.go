@@ -1,11 +1,9 @@
 package alipay_test
 
 import (
-	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/payrecon/payrecon/provider/alipay"
@@ -13,49 +11,12 @@ import (
 	"github.com/payrecon/payrecon/provider/providertest"
 )
 
-type vector struct {
-	ID          string            `json:"id"`
-	Kind        string            `json:"kind"`
-	SignType    string            `json:"sign_type"`
-	KeyFile     string            `json:"key_file"`
-	Params      map[string]string `json:"params"`
-	SignContent string            `json:"sign_content"`
-	Sign        string            `json:"sign"`
-	RawBodyFile string            `json:"raw_body_file"`
-}
-
-func loadVectors(t *testing.T) (string, []vector) {
-	dir := filepath.Join(providertest.SamplesDir(t), "alipay")
-	b, err := os.ReadFile(filepath.Join(dir, "vectors.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vs []vector
-	if err := json.Unmarshal(b, &vs); err != nil {
-		t.Fatal(err)
-	}
-	return dir, vs
-}
-
 // TestSampleVectors rebuilds the sign content of every public notification
 // vector and verifies its signature with the published key.
 func TestSampleVectors(t *testing.T) {
-	dir, vs := loadVectors(t)
-	n := 0
-	for _, v := range vs {
-		if !strings.HasPrefix(v.Kind, "notify") {
-			continue
-		}
-		n++
+	vs, keys := providertest.AlipayNotifyVectors(t)
+	for i, v := range vs {
 		t.Run(v.ID, func(t *testing.T) {
-			kb, err := os.ReadFile(filepath.Join(dir, v.KeyFile))
-			if err != nil {
-				t.Fatal(err)
-			}
-			pub, err := keyfile.ParsePublicKey(kb)
-			if err != nil {
-				t.Fatal(err)
-			}
 			params := url.Values{}
 			for k, val := range v.Params {
 				params.Set(k, val)
@@ -65,17 +26,14 @@ func TestSampleVectors(t *testing.T) {
 			if got != v.SignContent {
 				t.Fatalf("sign content\n got %s\nwant %s", got, v.SignContent)
 			}
-			if err := alipay.Verify(pub, alipay.SignType(v.SignType), []byte(got), v.Sign); err != nil {
+			if err := alipay.Verify(keys[i], alipay.SignType(v.SignType), []byte(got), v.Sign); err != nil {
 				t.Fatalf("verify: %v", err)
 			}
 			// The other rule must fail: V1 and V2 are distinct.
-			if err := alipay.Verify(pub, alipay.SignType(v.SignType), []byte(alipay.SignContent(params, !keep)), v.Sign); err == nil {
+			if err := alipay.Verify(keys[i], alipay.SignType(v.SignType), []byte(alipay.SignContent(params, !keep)), v.Sign); err == nil {
 				t.Fatal("verified under the wrong rule")
 			}
 		})
-	}
-	if n == 0 {
-		t.Fatal("no notification vectors found")
 	}
 }
 

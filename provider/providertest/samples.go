@@ -4,17 +4,20 @@
 package providertest
 
 import (
+	"encoding/json"
+	"strings"
+
 	"crypto/rand"
 	"crypto/rsa"
+	"github.com/payrecon/payrecon/provider/keyfile"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 )
 
-// SamplesDir returns the absolute path of ../shared/samples beside the
-// module root, or skips the test when it does not exist.
-func SamplesDir(tb testing.TB) string {
+// moduleRoot walks up from the working directory to the directory holding go.mod.
+func moduleRoot(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.Getwd()
 	if err != nil {
@@ -22,19 +25,72 @@ func SamplesDir(tb testing.TB) string {
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Skip("module root not found")
+			tb.Fatal("module root not found")
 		}
 		dir = parent
 	}
-	s := filepath.Join(filepath.Dir(dir), "shared", "samples")
+}
+
+// SamplesDir returns the absolute path of ../shared/samples beside the
+// module root, or skips the test when it does not exist.
+func SamplesDir(tb testing.TB) string {
+	tb.Helper()
+	s := filepath.Join(filepath.Dir(moduleRoot(tb)), "shared", "samples")
 	if _, err := os.Stat(s); err != nil {
 		tb.Skipf("public samples not present at %s", s)
 	}
 	return s
+}
+
+// AlipayVector is one entry of ../shared/samples/alipay/vectors.json.
+type AlipayVector struct {
+	ID          string            `json:"id"`
+	Kind        string            `json:"kind"` // notify_v1, notify_v2 or response
+	SignType    string            `json:"sign_type"`
+	KeyFile     string            `json:"key_file"`
+	Params      map[string]string `json:"params"`
+	SignContent string            `json:"sign_content"`
+	Sign        string            `json:"sign"`
+}
+
+// AlipayNotifyVectors returns the notification vectors (kind notify_*)
+// with the public key each names, or skips when the samples are absent.
+func AlipayNotifyVectors(tb testing.TB) ([]AlipayVector, []*rsa.PublicKey) {
+	tb.Helper()
+	dir := filepath.Join(SamplesDir(tb), "alipay")
+	b, err := os.ReadFile(filepath.Join(dir, "vectors.json"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var all []AlipayVector
+	if err := json.Unmarshal(b, &all); err != nil {
+		tb.Fatal(err)
+	}
+	var vs []AlipayVector
+	var keys []*rsa.PublicKey
+	for _, v := range all {
+		if !strings.HasPrefix(v.Kind, "notify") {
+			continue
+		}
+		kb, err := os.ReadFile(filepath.Join(dir, v.KeyFile))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		k, err := keyfile.ParsePublicKey(kb)
+		if err != nil {
+			tb.Fatalf("%s: %v", v.KeyFile, err)
+		}
+		vs = append(vs, v)
+		keys = append(keys, k)
+	}
+	if len(vs) < 4 {
+		tb.Fatalf("only %d Alipay notification vectors", len(vs))
+	}
+	return vs, keys
 }
 
 var (
@@ -63,18 +119,5 @@ func Key(tb testing.TB, i int) *rsa.PrivateKey {
 // copy it before running anything that writes beside the config.
 func SandboxDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "testdata", "sandbox")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("module root not found")
-		}
-		dir = parent
-	}
+	return filepath.Join(moduleRoot(tb), "testdata", "sandbox")
 }
