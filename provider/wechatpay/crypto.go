@@ -217,3 +217,21 @@ func EncryptReqInfo(apiKey []byte, plaintext []byte) string {
 func atoi64(s string) (int64, error) {
 	return strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 }
+
+// RequestMessage is the string a merchant signs for an APIv3 request:
+// "{METHOD}\n{canonical URL: path?query}\n{timestamp}\n{nonce}\n{body}\n".
+func RequestMessage(method, canonicalURL, timestamp, nonce string, body []byte) []byte {
+	return []byte(method + "\n" + canonicalURL + "\n" + timestamp + "\n" + nonce + "\n" + string(body) + "\n")
+}
+
+// Authorization builds the APIv3 request header value
+// "WECHATPAY2-SHA256-RSA2048 mchid=…,nonce_str=…,timestamp=…,serial_no=…,signature=…".
+// timestamp is Unix seconds.
+func Authorization(key *rsa.PrivateKey, mchID, serial, method, canonicalURL, timestamp, nonce string, body []byte) (string, error) {
+	sig, err := SignSHA256(key, RequestMessage(method, canonicalURL, timestamp, nonce, body))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(`WECHATPAY2-SHA256-RSA2048 mchid="%s",nonce_str="%s",timestamp="%s",serial_no="%s",signature="%s"`,
+		mchID, nonce, timestamp, serial, sig), nil
+}
