@@ -6,6 +6,8 @@ FUZZTIME ?= 30s
 # Fuzz targets: package:Target
 FUZZ_TARGETS := \
 	./provider/alipay:FuzzVerify \
+	./provider/alipay:FuzzParseBillCSV \
+	./provider/wechatpay:FuzzParseBill \
 	./provider/wechatpay:FuzzVerify \
 	./provider/wechatpay:FuzzParseXML \
 	./notify:FuzzHandler \

@@ -1,0 +1,59 @@
+package payrecon
+
+import (
+	"fmt"
+	"time"
+)
+
+// EntryKind says whether a bill row is a payment or a refund.
+type EntryKind string
+
+// The kinds of bill row.
+const (
+	EntryPayment EntryKind = "payment"
+	EntryRefund  EntryKind = "refund"
+)
+
+// BillEntry is one row of a provider's daily bill, normalised: amounts are
+// positive fen whatever sign the file uses, times are UTC.
+type BillEntry struct {
+	Kind             EntryKind
+	OutTradeNo       string
+	ProviderTradeNo  string
+	OutRefundNo      string // refunds only
+	ProviderRefundNo string // refunds only
+	// AmountFen is the order amount of a payment, or the amount of a refund.
+	AmountFen Fen
+	// FeeE5 is the provider's fee in units of 0.00001 yuan (WeChat Pay
+	// states fees with five decimals); negative when a refund returns it.
+	FeeE5 int64
+	// Status is the provider's own status text for the row (WeChat Pay
+	// 交易状态 or 退款状态; Alipay 业务类型).
+	Status string
+	// At is when the payment completed or the refund was made.
+	At time.Time
+	// Line is the row's line number in the file, for provenance.
+	Line int
+}
+
+// BillTotals are counts and sums over a bill's rows, as the parser counted
+// them and as the file's own footer states them.
+type BillTotals struct {
+	Payments   int
+	Refunds    int
+	PaymentFen Fen
+	RefundFen  Fen
+	FeeE5      int64
+}
+
+// TotalsMismatchError reports a bill whose own footer or summary disagrees
+// with its rows. Such a bill must not be reconciled.
+type TotalsMismatchError struct {
+	Field   string
+	Stated  string
+	Counted string
+}
+
+func (e *TotalsMismatchError) Error() string {
+	return fmt.Sprintf("bill totals do not match its rows: %s states %s, rows add up to %s", e.Field, e.Stated, e.Counted)
+}

@@ -1,0 +1,151 @@
+package wechatpay_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider/providertest"
+	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/provider/wechatpay"
+)
+
+func wxRows() []sandbox.BillRow {
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, payrecon.ShanghaiFixed)
+	return []sandbox.BillRow{
+		{Kind: payrecon.EntryPayment, OutTradeNo: "W1", ProviderTradeNo: "4200001", AmountFen: 10000, At: at, Subject: "a,b`c"},
+		{Kind: payrecon.EntryPayment, OutTradeNo: "W2", ProviderTradeNo: "4200002", AmountFen: 99, At: at},
+		{Kind: payrecon.EntryRefund, OutTradeNo: "W1", ProviderTradeNo: "4200001", OutRefundNo: "WR1", ProviderRefundNo: "5030001", AmountFen: 2500, At: at.Add(time.Hour)},
+	}
+}
+
+func parse(t testing.TB, b []byte) ([]payrecon.BillEntry, payrecon.BillTotals, error) {
+	var got []payrecon.BillEntry
+	tot, err := wechatpay.ParseBill(bytes.NewReader(b), func(e payrecon.BillEntry) error {
+		got = append(got, e)
+		return nil
+	})
+	return got, tot, err
+}
+
+func sandboxBill(t testing.TB, opt sandbox.BillOptions) []byte {
+	var b bytes.Buffer
+	if err := sandbox.WriteWeChatBill(&b, "1900000001", "wx01", slices.Values(wxRows()), opt); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestParseSandboxBill(t *testing.T) {
+	b := sandboxBill(t, sandbox.BillOptions{})
+	for name, in := range map[string][]byte{
+		"CRLF":   b,
+		"LF":     bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")),
+		"BOM+LF": append([]byte("\uFEFF"), bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))...),
+		"no EOL": bytes.TrimRight(b, "\r\n"),
+	} {
+		got, tot, err := parse(t, in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(got) != 3 || tot.Payments != 2 || tot.Refunds != 1 || tot.PaymentFen != 10099 || tot.RefundFen != 2500 {
+			t.Fatalf("%s: %+v", name, tot)
+		}
+		r := got[2]
+		if r.Kind != payrecon.EntryRefund || r.OutRefundNo != "WR1" || r.ProviderRefundNo != "5030001" || r.AmountFen != 2500 || r.FeeE5 != -15000 || r.Status != "REFUND/SUCCESS" {
+			t.Fatalf("%s: refund %+v", name, r)
+		}
+		if p := got[0]; p.AmountFen != 10000 || p.FeeE5 != 60000 || !p.At.Equal(time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)) {
+			t.Fatalf("%s: payment %+v", name, p)
+		}
+	}
+}
+
+func TestParseBillRejects(t *testing.T) {
+	if _, _, err := parse(t, sandboxBill(t, sandbox.BillOptions{CorruptTotals: true})); !errors.As(err, new(*payrecon.TotalsMismatchError)) {
+		t.Fatalf("corrupt totals: %v", err)
+	}
+	b := sandboxBill(t, sandbox.BillOptions{})
+	cut := b[:bytes.Index(b, []byte("总交易单数"))]
+	if _, _, err := parse(t, cut); !errors.Is(err, wechatpay.ErrBillFormat) {
+		t.Fatalf("truncated: %v", err)
+	}
+	shifted := bytes.Replace(b, []byte("`W2,"), []byte("`W2,`extra,"), 1)
+	if _, _, err := parse(t, shifted); err == nil || !strings.Contains(err.Error(), "values for") {
+		t.Fatalf("shifted columns: %v", err)
+	}
+	if _, _, err := parse(t, nil); !errors.Is(err, wechatpay.ErrBillFormat) {
+		t.Fatalf("empty: %v", err)
+	}
+}
+
+// TestPublicBills parses the public bills by header name. The gunsluo ALL
+// bill is complete (its summary checks); the WxJava files are excerpts whose
+// summaries describe the full files, so they must fail the totals check
+// after their rows parsed.
+func TestPublicBills(t *testing.T) {
+	dir := filepath.Join(providertest.SamplesDir(t), "wechatpay", "bills")
+	read := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	got, tot, err := parse(t, read("tradebill_ALL_gunsluo_2021-01-28.csv"))
+	if err != nil || len(got) != 3 || tot.PaymentFen != 3 || got[0].OutTradeNo != "S20210128170702357723" {
+		t.Fatalf("gunsluo ALL: %v %+v", err, tot)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(read("tradebill_ALL_gunsluo_2021-01-28.csv.gz")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := parse(t, mustReadAll(t, zr)); err != nil || len(got) != 3 {
+		t.Fatalf("gunsluo ALL gz: %v", err)
+	}
+	for name, want := range map[string]payrecon.EntryKind{
+		"tradebill_ALL_wxjava_anonymized_excerpt.csv":     payrecon.EntryPayment,
+		"tradebill_SUCCESS_wxjava_anonymized_excerpt.csv": payrecon.EntryPayment,
+		"tradebill_REFUND_wxjava_anonymized_excerpt.csv":  payrecon.EntryRefund,
+	} {
+		got, _, err := parse(t, read(name))
+		if !errors.As(err, new(*payrecon.TotalsMismatchError)) {
+			t.Errorf("%s: err = %v, want a totals mismatch (excerpt)", name, err)
+		}
+		if len(got) == 0 || got[0].Kind != want || got[0].AmountFen <= 0 {
+			t.Errorf("%s: rows %+v", name, got)
+		}
+	}
+}
+
+func mustReadAll(t *testing.T, r interface{ Read([]byte) (int, error) }) []byte {
+	var b bytes.Buffer
+	if _, err := b.ReadFrom(r); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func FuzzParseBill(f *testing.F) {
+	f.Add(sandboxBill(f, sandbox.BillOptions{}))
+	f.Add([]byte("交易时间,微信订单号,商户订单号,交易状态,总金额\n`2026-01-01 00:00:00,`1,`2,`SUCCESS,`1.00\n总交易单数,总交易额\n`1,`1.00\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var sum payrecon.Fen
+		tot, err := wechatpay.ParseBill(bytes.NewReader(b), func(e payrecon.BillEntry) error {
+			if e.Kind == payrecon.EntryPayment {
+				sum += e.AmountFen
+			}
+			return nil
+		})
+		if err == nil && sum != tot.PaymentFen {
+			t.Fatalf("rows sum to %d, totals say %d", sum, tot.PaymentFen)
+		}
+	})
+}
