@@ -1,0 +1,295 @@
+// Package reconcile compares one account's day of provider bill rows with
+// what the ledger learned from notifications, and (in resolve.go) chases
+// every discrepancy with an active provider query.
+//
+// The diff is pure: no database, clock, network or logging. It streams the
+// bill (rows are classified as they arrive and only ledger facts are held
+// in memory), so a million-row bill needs memory for the ledger side only.
+package reconcile
+
+import (
+	"sort"
+	"time"
+
+	"github.com/payrecon/payrecon"
+)
+
+// LedgerTrade is the part of a ledger trade the diff needs.
+type LedgerTrade struct {
+	OutTradeNo      string
+	ProviderTradeNo string
+	Status          payrecon.TradeStatus
+	AmountFen       payrecon.Fen
+	PaidAt          time.Time // zero when unpaid
+}
+
+// LedgerRefund is the part of a ledger refund the diff needs.
+type LedgerRefund struct {
+	OutRefundNo      string
+	ProviderRefundNo string
+	OutTradeNo       string
+	AmountFen        payrecon.Fen
+	Status           payrecon.RefundStatus
+	RefundedAt       time.Time
+}
+
+// Options tune the diff.
+type Options struct {
+	// HoldDays is how far (in days, both directions) a fact may sit on an
+	// adjacent day's bill and count as CROSS_DAY (default 2).
+	HoldDays int
+	// FeeRateE4 is the agreed fee rate in hundredths of a percent (60 =
+	// 0.60%); 0 disables FEE_MISMATCH.
+	FeeRateE4 int64
+}
+
+// Item is one classified row.
+type Item struct {
+	Code             payrecon.Code
+	Kind             payrecon.EntryKind
+	OutTradeNo       string
+	ProviderTradeNo  string
+	OutRefundNo      string
+	BillFen          payrecon.Fen
+	LedgerFen        payrecon.Fen
+	HasBill          bool
+	HasLedger        bool
+	BillFeeE5        int64
+	BillStatus       string
+	LedgerStatus     string
+	BillAt, LedgerAt time.Time
+	BillLine         int
+	// Note explains the classification in a few words.
+	Note string
+}
+
+// DiffFen is bill minus ledger (0 when one side is missing).
+func (it Item) DiffFen() payrecon.Fen {
+	if !it.HasBill || !it.HasLedger {
+		return 0
+	}
+	return it.BillFen - it.LedgerFen
+}
+
+// Diff classifies a day. Create it with [New], feed every bill row of the
+// day with Add, then call Finish for the ledger facts no bill row matched.
+type Diff struct {
+	day, next time.Time
+	loc       *time.Location
+	opt       Options
+	emit      func(Item)
+
+	trades    []LedgerTrade
+	byTradeNo map[string]int32 // provider trade no, else out trade no -> trades index
+	byOutNo   map[string]int32 // out trade no -> index, only for trades without a provider no
+	matched   []bool
+	refunds   []LedgerRefund
+	byRefund  map[string]int32
+	rMatched  []bool
+	adjacent  map[string]bool // keys seen on adjacent days' bills
+	seenPay   map[string]bool
+	seenRef   map[string]bool
+}
+
+// New prepares a diff of day (any instant within it; the day is taken in
+// loc) over the ledger facts of the hold window. adjacent holds the rows of
+// the other days' bills within the hold window that are already known.
+// emit receives every classified item.
+func New(day time.Time, loc *time.Location, opt Options, trades []LedgerTrade, refunds []LedgerRefund, adjacent []payrecon.BillEntry, emit func(Item)) *Diff {
+	if opt.HoldDays <= 0 {
+		opt.HoldDays = 2
+	}
+	y, m, dd := day.In(loc).Date()
+	start := time.Date(y, m, dd, 0, 0, 0, 0, loc)
+	d := &Diff{
+		day: start, next: start.AddDate(0, 0, 1), loc: loc, opt: opt, emit: emit,
+		trades: trades, byTradeNo: make(map[string]int32, len(trades)), byOutNo: map[string]int32{},
+		matched: make([]bool, len(trades)),
+		refunds: refunds, byRefund: make(map[string]int32, len(refunds)), rMatched: make([]bool, len(refunds)),
+		adjacent: map[string]bool{}, seenPay: map[string]bool{}, seenRef: map[string]bool{},
+	}
+	for i, t := range trades {
+		if t.ProviderTradeNo != "" {
+			d.byTradeNo[t.ProviderTradeNo] = int32(i)
+		}
+		if t.OutTradeNo != "" {
+			d.byOutNo[t.OutTradeNo] = int32(i)
+		}
+	}
+	for i, r := range refunds {
+		d.byRefund[refundKey(r.OutRefundNo, r.ProviderRefundNo)] = int32(i)
+	}
+	for _, e := range adjacent {
+		if e.Kind == payrecon.EntryRefund {
+			d.adjacent["r:"+refundKey(e.OutRefundNo, e.ProviderRefundNo)] = true
+		} else {
+			d.adjacent["p:"+e.ProviderTradeNo] = true
+			d.adjacent["o:"+e.OutTradeNo] = true
+		}
+	}
+	return d
+}
+
+func refundKey(out, provider string) string {
+	if out != "" {
+		return out
+	}
+	return "#" + provider
+}
+
+func (d *Diff) onDay(t time.Time) bool { return !t.IsZero() && !t.Before(d.day) && t.Before(d.next) }
+
+func (d *Diff) withinHold(t time.Time) bool {
+	return !t.IsZero() && !t.Before(d.day.AddDate(0, 0, -d.opt.HoldDays)) && t.Before(d.next.AddDate(0, 0, d.opt.HoldDays))
+}
+
+// Add classifies one bill row of the day.
+func (d *Diff) Add(e payrecon.BillEntry) {
+	if e.Kind == payrecon.EntryRefund {
+		d.addRefund(e)
+		return
+	}
+	it := Item{Kind: payrecon.EntryPayment, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo,
+		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line}
+	key := e.ProviderTradeNo
+	if key == "" {
+		key = "o:" + e.OutTradeNo
+	}
+	if d.seenPay[key] {
+		it.Code, it.Note = payrecon.Duplicate, "same trade already on this bill"
+		d.emit(it)
+		return
+	}
+	d.seenPay[key] = true
+	i, ok := d.byTradeNo[e.ProviderTradeNo]
+	if !ok || e.ProviderTradeNo == "" {
+		i, ok = d.byOutNo[e.OutTradeNo]
+	}
+	if !ok {
+		it.Code, it.Note = payrecon.MissingLocal, "no notification received"
+		d.emit(it)
+		return
+	}
+	t := d.trades[i]
+	d.matched[i] = true
+	it.HasLedger, it.LedgerFen, it.LedgerStatus, it.LedgerAt = true, t.AmountFen, string(t.Status), t.PaidAt
+	if it.OutTradeNo == "" {
+		it.OutTradeNo = t.OutTradeNo
+	}
+	switch {
+	case e.Status == "REVOKED":
+		it.Code, it.Note = payrecon.StatusMismatch, "bill says revoked"
+	case t.AmountFen != e.AmountFen:
+		it.Code, it.Note = payrecon.AmountMismatch, "order amounts differ"
+	case t.Status != payrecon.StatusPaid && t.Status != payrecon.StatusRefunded:
+		it.Code, it.Note = payrecon.StatusMismatch, "bill says paid, ledger says "+string(t.Status)
+	case d.opt.FeeRateE4 > 0 && e.FeeE5 != expectedFeeE5(e.AmountFen, d.opt.FeeRateE4):
+		it.Code, it.Note = payrecon.FeeMismatch, "fee differs from the agreed rate"
+	case !d.onDay(t.PaidAt) && d.withinHold(t.PaidAt):
+		it.Code, it.Note = payrecon.CrossDay, "ledger has it on "+t.PaidAt.In(d.loc).Format("2006-01-02")
+	case !d.onDay(t.PaidAt):
+		it.Code, it.Note = payrecon.StatusMismatch, "ledger has it paid outside the hold window"
+	default:
+		it.Code = payrecon.Matched
+	}
+	d.emit(it)
+}
+
+// expectedFeeE5 is amount × rate rounded half up to the fen, in 1e-5 yuan.
+func expectedFeeE5(amount payrecon.Fen, rateE4 int64) int64 {
+	fen := (int64(amount)*rateE4 + 5000) / 10000
+	return fen * 1000
+}
+
+func (d *Diff) addRefund(e payrecon.BillEntry) {
+	it := Item{Kind: payrecon.EntryRefund, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo, OutRefundNo: e.OutRefundNo,
+		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line}
+	key := refundKey(e.OutRefundNo, e.ProviderRefundNo)
+	if d.seenRef[key] {
+		it.Code, it.Note = payrecon.Duplicate, "same refund already on this bill"
+		d.emit(it)
+		return
+	}
+	d.seenRef[key] = true
+	i, ok := d.byRefund[key]
+	if !ok {
+		it.Code, it.Note = payrecon.MissingLocal, "no refund notification received"
+		d.emit(it)
+		return
+	}
+	r := d.refunds[i]
+	d.rMatched[i] = true
+	it.HasLedger, it.LedgerFen, it.LedgerStatus, it.LedgerAt = true, r.AmountFen, string(r.Status), r.RefundedAt
+	switch {
+	case r.AmountFen != e.AmountFen:
+		it.Code, it.Note = payrecon.AmountMismatch, "refund amounts differ"
+	case r.Status != payrecon.RefundSuccess:
+		it.Code, it.Note = payrecon.StatusMismatch, "bill has the refund, ledger says "+string(r.Status)
+	case !d.onDay(r.RefundedAt) && d.withinHold(r.RefundedAt):
+		it.Code, it.Note = payrecon.CrossDay, "ledger has it on "+r.RefundedAt.In(d.loc).Format("2006-01-02")
+	case !d.onDay(r.RefundedAt) && !r.RefundedAt.IsZero():
+		it.Code, it.Note = payrecon.StatusMismatch, "ledger has it refunded outside the hold window"
+	default:
+		it.Code = payrecon.Matched
+	}
+	d.emit(it)
+}
+
+// Finish classifies the ledger facts of the day that no bill row matched:
+// CROSS_DAY when an adjacent day's bill has them, MISSING_CHANNEL otherwise.
+func (d *Diff) Finish() {
+	var idx []int
+	for i, t := range d.trades {
+		if !d.matched[i] && (t.Status == payrecon.StatusPaid || t.Status == payrecon.StatusRefunded) && d.onDay(t.PaidAt) {
+			idx = append(idx, i)
+		}
+	}
+	sort.Slice(idx, func(a, b int) bool { return d.trades[idx[a]].OutTradeNo < d.trades[idx[b]].OutTradeNo })
+	for _, i := range idx {
+		t := d.trades[i]
+		it := Item{Kind: payrecon.EntryPayment, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
+			LedgerFen: t.AmountFen, HasLedger: true, LedgerStatus: string(t.Status), LedgerAt: t.PaidAt,
+			Code: payrecon.MissingChannel, Note: "notified, not on the bill"}
+		if d.adjacent["p:"+t.ProviderTradeNo] || d.adjacent["o:"+t.OutTradeNo] {
+			it.Code, it.Note = payrecon.CrossDay, "on an adjacent day's bill"
+		}
+		d.emit(it)
+	}
+	idx = idx[:0]
+	for i, r := range d.refunds {
+		if !d.rMatched[i] && r.Status == payrecon.RefundSuccess && d.onDay(r.RefundedAt) {
+			idx = append(idx, i)
+		}
+	}
+	sort.Slice(idx, func(a, b int) bool { return d.refunds[idx[a]].OutRefundNo < d.refunds[idx[b]].OutRefundNo })
+	for _, i := range idx {
+		r := d.refunds[i]
+		it := Item{Kind: payrecon.EntryRefund, OutTradeNo: r.OutTradeNo, OutRefundNo: r.OutRefundNo,
+			LedgerFen: r.AmountFen, HasLedger: true, LedgerStatus: string(r.Status), LedgerAt: r.RefundedAt,
+			Code: payrecon.MissingChannel, Note: "refund notified, not on the bill"}
+		if d.adjacent["r:"+refundKey(r.OutRefundNo, r.ProviderRefundNo)] {
+			it.Code, it.Note = payrecon.CrossDay, "on an adjacent day's bill"
+		}
+		d.emit(it)
+	}
+}
+
+// Result is a whole day's diff held in memory (for tests and small days).
+type Result struct {
+	Items  []Item
+	Counts map[payrecon.Code]int
+}
+
+// Run diffs a day whose bill rows are in memory.
+func Run(day time.Time, loc *time.Location, opt Options, bill []payrecon.BillEntry, adjacent []payrecon.BillEntry, trades []LedgerTrade, refunds []LedgerRefund) Result {
+	res := Result{Counts: map[payrecon.Code]int{}}
+	d := New(day, loc, opt, trades, refunds, adjacent, func(it Item) {
+		res.Items = append(res.Items, it)
+		res.Counts[it.Code]++
+	})
+	for _, e := range bill {
+		d.Add(e)
+	}
+	d.Finish()
+	return res
+}
