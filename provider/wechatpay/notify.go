@@ -65,40 +65,9 @@ func (v *Verifier) Verify(h http.Header, body []byte) (*payrecon.Notification, e
 }
 
 func (v *Verifier) verifyV3(h http.Header, body []byte) (*payrecon.Notification, error) {
-	ts, nonce, sig, serial := h.Get(HeaderTimestamp), h.Get(HeaderNonce), h.Get(HeaderSignature), h.Get(HeaderSerial)
-	if strings.HasPrefix(sig, ProbePrefix) {
-		return nil, fmt.Errorf("wechatpay: %w", payrecon.ErrProbe)
-	}
-	if ts == "" || nonce == "" || sig == "" || serial == "" {
-		return nil, fmt.Errorf("wechatpay: missing Wechatpay-* headers: %w", payrecon.ErrBadSignature)
-	}
-	sec, err := strconv.ParseInt(ts, 10, 64)
+	signedBy, err := v.CheckSignature(h, body)
 	if err != nil {
-		return nil, fmt.Errorf("wechatpay: Wechatpay-Timestamp %q: %w", ts, payrecon.ErrMalformed)
-	}
-	if d := v.Now().Sub(time.Unix(sec, 0)); d > MaxSkew || d < -MaxSkew {
-		return nil, fmt.Errorf("wechatpay: timestamp off by %s: %w", d.Round(time.Second), payrecon.ErrClockSkew)
-	}
-	msg := Message(ts, nonce, body)
-	signedBy := ""
-	if k, ok := v.Keys[serial]; ok {
-		if VerifySHA256(k, msg, sig) == nil {
-			signedBy = serial
-		}
-	} else {
-		// An unknown serial names a key we were not told about. Every key
-		// we hold is a trusted WeChat Pay key, so try them all: a valid
-		// signature by any of them is authentic. (A certificate's X.509
-		// serial and the serial WeChat Pay reports for it can differ.)
-		for _, name := range sortedKeys(v.Keys) {
-			if VerifySHA256(v.Keys[name], msg, sig) == nil {
-				signedBy = name
-				break
-			}
-		}
-	}
-	if signedBy == "" {
-		return nil, fmt.Errorf("wechatpay: serial %q: %w", serial, payrecon.ErrBadSignature)
+		return nil, err
 	}
 	var env struct {
 		ID        string `json:"id"`
@@ -146,6 +115,44 @@ func (v *Verifier) verifyV3(h http.Header, body []byte) (*payrecon.Notification,
 	return n, nil
 }
 
+// CheckSignature verifies the Wechatpay-* headers over body, as WeChat Pay
+// signs both callbacks and API responses: probes are rejected, the
+// timestamp must be within MaxSkew of Now, and Wechatpay-Serial picks the
+// key. It returns the name of the key that verified.
+func (v *Verifier) CheckSignature(h http.Header, body []byte) (string, error) {
+	ts, nonce, sig, serial := h.Get(HeaderTimestamp), h.Get(HeaderNonce), h.Get(HeaderSignature), h.Get(HeaderSerial)
+	if strings.HasPrefix(sig, ProbePrefix) {
+		return "", fmt.Errorf("wechatpay: %w", payrecon.ErrProbe)
+	}
+	if ts == "" || nonce == "" || sig == "" || serial == "" {
+		return "", fmt.Errorf("wechatpay: missing Wechatpay-* headers: %w", payrecon.ErrBadSignature)
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("wechatpay: Wechatpay-Timestamp %q: %w", ts, payrecon.ErrMalformed)
+	}
+	if d := v.Now().Sub(time.Unix(sec, 0)); d > MaxSkew || d < -MaxSkew {
+		return "", fmt.Errorf("wechatpay: timestamp off by %s: %w", d.Round(time.Second), payrecon.ErrClockSkew)
+	}
+	msg := Message(ts, nonce, body)
+	if k, ok := v.Keys[serial]; ok {
+		if VerifySHA256(k, msg, sig) == nil {
+			return serial, nil
+		}
+		return "", fmt.Errorf("wechatpay: serial %q: %w", serial, payrecon.ErrBadSignature)
+	}
+	// An unknown serial names a key we were not told about. Every key we
+	// hold is a trusted WeChat Pay key, so try them all: a valid signature
+	// by any of them is authentic. (A certificate's X.509 serial and the
+	// serial WeChat Pay reports for it can differ.)
+	for _, name := range sortedKeys(v.Keys) {
+		if VerifySHA256(v.Keys[name], msg, sig) == nil {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("wechatpay: serial %q: %w", serial, payrecon.ErrBadSignature)
+}
+
 // Transaction is the decrypted transaction resource (and the order query
 // response).
 type Transaction struct {
@@ -168,6 +175,12 @@ func (v *Verifier) transactionEvent(pt []byte, n *payrecon.Notification) error {
 	if err := json.Unmarshal(pt, &t); err != nil {
 		return fmt.Errorf("wechatpay: transaction: %w", payrecon.ErrMalformed)
 	}
+	return v.transactionEventFrom(t, n)
+}
+
+// transactionEventFrom maps a transaction (callback resource or order
+// query response) to its ledger event, checking the merchant.
+func (v *Verifier) transactionEventFrom(t Transaction, n *payrecon.Notification) error {
 	if t.MchID != v.MchID || (v.AppID != "" && t.AppID != v.AppID) {
 		return fmt.Errorf("wechatpay: mchid %q appid %q: %w", t.MchID, t.AppID, payrecon.ErrAccountMismatch)
 	}
