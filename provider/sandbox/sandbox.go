@@ -21,6 +21,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -244,4 +245,29 @@ func (s *Sandbox) Verifiers(now func() time.Time) (*alipay.Verifier, *wechatpay.
 			s.ID.WeChat.PlatformSerial: &s.wxPlatformKey.PublicKey,
 		}}
 	return a, w
+}
+
+// Clients returns merchant-side API clients for this sandbox pointed at
+// baseURL (a running [Server]), built from the keys/ files the merchant
+// holds. Tests use them; payrecon builds its own from the config.
+func (s *Sandbox) Clients(baseURL string, hc *http.Client, now func() time.Time) (*alipay.Client, *wechatpay.Client, error) {
+	read := func(name string) (*rsa.PrivateKey, error) {
+		b, err := os.ReadFile(filepath.Join(s.Dir, "keys", name))
+		if err != nil {
+			return nil, err
+		}
+		return keyfile.ParsePrivateKey(b)
+	}
+	appKey, err := read("alipay_app_private.pem")
+	if err != nil {
+		return nil, nil, err
+	}
+	mchKey, err := read("wechatpay_apiclient_key.pem")
+	if err != nil {
+		return nil, nil, err
+	}
+	av, wv := s.Verifiers(now)
+	return &alipay.Client{AppID: s.ID.Alipay.AppID, Gateway: baseURL + "/gateway.do", Key: appKey, Keys: av.Keys, HTTP: hc, Now: now},
+		&wechatpay.Client{MchID: s.ID.WeChat.MchID, Serial: s.ID.WeChat.MerchantSerial, Key: mchKey, BaseURL: baseURL, Verifier: wv, HTTP: hc},
+		nil
 }

@@ -1,0 +1,407 @@
+package sandbox
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/rsa"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider/alipay"
+	"github.com/payrecon/payrecon/provider/keyfile"
+	"github.com/payrecon/payrecon/provider/wechatpay"
+)
+
+// ServerFaults make the emulated APIs misbehave on purpose.
+type ServerFaults struct {
+	// BillNotReady answers this many bill requests (per provider) with
+	// "not ready" (isp.bill_not_exist / STATEMENT_CREATING) first.
+	BillNotReady int
+	// Errors5xx answers this many API calls (per provider) with HTTP 503
+	// first.
+	Errors5xx int
+	// Slow delays every API answer.
+	Slow time.Duration
+	// BadHash serves a WeChat Pay bill whose SHA1 does not match.
+	BadHash bool
+	// CorruptTotals serves bills whose footer disagrees with the rows.
+	CorruptTotals bool
+}
+
+// Server emulates the Alipay gateway and the WeChat Pay APIv3 endpoints
+// payrecon uses, over the days it holds: requests must be signed with the
+// sandbox merchant's keys, responses are signed with the providers' keys,
+// bills are served in the exact byte formats.
+type Server struct {
+	sb     *Sandbox
+	appPub *rsa.PublicKey // the merchant's Alipay app key
+	mchPub *rsa.PublicKey // the merchant's WeChat Pay API key
+	mu     sync.Mutex
+	days   map[string]*Day
+	faults ServerFaults
+	count  map[string]int
+	// Calls counts API calls by name, for tests and the demo.
+	calls map[string]int
+	base  string
+}
+
+// NewServer serves the sandbox's providers. Add days with AddDay.
+func (s *Sandbox) NewServer(faults ServerFaults) (*Server, error) {
+	read := func(name string) (*rsa.PublicKey, error) {
+		b, err := os.ReadFile(filepath.Join(s.Dir, "sandbox", name))
+		if err != nil {
+			return nil, err
+		}
+		return keyfile.ParsePublicKey(b)
+	}
+	app, err := read("alipay_app_public.pem")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox server: %w", err)
+	}
+	mch, err := read("merchant_public.pem")
+	if err != nil {
+		return nil, fmt.Errorf("sandbox server: %w", err)
+	}
+	return &Server{sb: s, appPub: app, mchPub: mch, days: map[string]*Day{}, faults: faults, count: map[string]int{}, calls: map[string]int{}}, nil
+}
+
+// AddDay makes a day's trades and bills available.
+func (sv *Server) AddDay(d *Day) {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	sv.days[d.Date.Format("2006-01-02")] = d
+}
+
+// SetBaseURL tells the server its own address, for download URLs.
+func (sv *Server) SetBaseURL(u string) { sv.base = strings.TrimRight(u, "/") }
+
+// Calls returns how many times each API was called.
+func (sv *Server) Calls() map[string]int {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range sv.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// fault reports whether this call of kind should fail on purpose.
+func (sv *Server) fault(kind string, budget int) bool {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	sv.count[kind]++
+	return sv.count[kind] <= budget
+}
+
+func (sv *Server) called(name string) {
+	sv.mu.Lock()
+	sv.calls[name]++
+	sv.mu.Unlock()
+}
+
+func (sv *Server) find(p payrecon.Provider, no string) *Trade {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	for _, d := range sv.days {
+		if t := d.Find(p, no); t != nil {
+			return t
+		}
+	}
+	return nil
+}
+
+// ServeHTTP routes the emulated endpoints.
+func (sv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if sv.faults.Slow > 0 {
+		time.Sleep(sv.faults.Slow)
+	}
+	switch {
+	case r.URL.Path == "/gateway.do":
+		sv.alipayGateway(w, r)
+	case r.URL.Path == "/alipay/bill":
+		sv.alipayBillFile(w, r)
+	case strings.HasPrefix(r.URL.Path, "/v3/"):
+		sv.wechat(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// --- Alipay
+
+func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return
+	}
+	method := r.PostForm.Get("method")
+	sv.called(method)
+	if sv.fault("alipay-5xx", sv.faults.Errors5xx) {
+		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	resp := strings.ReplaceAll(method, ".", "_") + "_response"
+	// Requests are signed over every parameter but sign (sign_type kept).
+	if alipay.Verify(sv.appPub, alipay.RSA2, []byte(alipay.SignContent(r.PostForm, true)), r.PostForm.Get("sign")) != nil {
+		w.Write([]byte(`{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}}`))
+		return
+	}
+	if r.PostForm.Get("app_id") != sv.sb.ID.Alipay.AppID {
+		w.Write([]byte(`{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id","sub_msg":"无效的AppID参数"}}`))
+		return
+	}
+	var biz map[string]any
+	json.Unmarshal([]byte(r.PostForm.Get("biz_content")), &biz)
+	str := func(k string) string { s, _ := biz[k].(string); return s }
+	notExist := map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}
+	var body map[string]any
+	switch method {
+	case "alipay.trade.query":
+		t := sv.find(payrecon.Alipay, firstNonEmpty(str("trade_no"), str("out_trade_no")))
+		if t == nil {
+			body = notExist
+			break
+		}
+		status := "TRADE_SUCCESS"
+		if t.PaidAt.IsZero() {
+			status = "TRADE_CLOSED"
+		}
+		body = map[string]any{"code": "10000", "msg": "Success", "trade_no": t.ProviderTradeNo, "out_trade_no": t.OutTradeNo,
+			"trade_status": status, "total_amount": t.AmountFen.Yuan(), "receipt_amount": t.AmountFen.Yuan(),
+			"buyer_logon_id": "sbx***@example.com", "send_pay_date": alipay.FormatTime(t.PaidAt)}
+	case "alipay.trade.fastpay.refund.query":
+		t := sv.find(payrecon.Alipay, firstNonEmpty(str("trade_no"), str("out_trade_no")))
+		if t == nil {
+			body = notExist
+			break
+		}
+		body = map[string]any{"code": "10000", "msg": "Success", "trade_no": t.ProviderTradeNo, "out_trade_no": t.OutTradeNo,
+			"out_request_no": str("out_request_no"), "total_amount": t.AmountFen.Yuan()}
+		for _, rf := range t.Refunds {
+			if rf.OutRefundNo == str("out_request_no") {
+				body["refund_amount"] = rf.AmountFen.Yuan()
+				body["refund_status"] = "REFUND_SUCCESS"
+				body["gmt_refund_pay"] = alipay.FormatTime(rf.At)
+			}
+		}
+	case "alipay.data.dataservice.bill.downloadurl.query":
+		date := str("bill_date")
+		if sv.fault("alipay-bill-not-ready", sv.faults.BillNotReady) || sv.day(date) == nil {
+			body = map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "isp.bill_not_exist", "sub_msg": "账单不存在"}
+			break
+		}
+		body = map[string]any{"code": "10000", "msg": "Success",
+			"bill_download_url": sv.base + "/alipay/bill?bizType=trade&fileType=csv.zip&bizDates=" + strings.ReplaceAll(date, "-", "") + "&token=" + randHex(8)}
+	default:
+		body = map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "isv.method-not-supported", "sub_msg": method}
+	}
+	sv.alipayReply(w, resp, body)
+}
+
+// alipayReply writes {"x_response":{…},"sign":"…"}, signing the exact bytes
+// of the response object (with "/" escaped as "\/", as Alipay does).
+func (sv *Server) alipayReply(w http.ResponseWriter, name string, body map[string]any) {
+	raw, _ := json.Marshal(body)
+	raw = bytes.ReplaceAll(raw, []byte("/"), []byte(`\/`))
+	sig, err := alipay.Sign(sv.sb.alipayKey, alipay.RSA2, raw)
+	if err != nil {
+		http.Error(w, "sign", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html;charset=utf-8")
+	fmt.Fprintf(w, `{"%s":%s,"sign":"%s"}`, name, raw, sig)
+}
+
+func (sv *Server) day(date string) *Day {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	return sv.days[date]
+}
+
+func (sv *Server) alipayBillFile(w http.ResponseWriter, r *http.Request) {
+	sv.called("alipay bill file")
+	d, err := time.ParseInLocation("20060102", r.URL.Query().Get("bizDates"), payrecon.ShanghaiFixed)
+	day := sv.day(d.Format("2006-01-02"))
+	if err != nil || day == nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	WriteAlipayBill(w, sv.sb.ID.Alipay.SellerID, day.Date, day.BillRows(payrecon.Alipay), BillOptions{CorruptTotals: sv.faults.CorruptTotals})
+}
+
+// --- WeChat Pay
+
+func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
+	sv.called("wechatpay " + r.URL.Path)
+	if err := sv.checkAuthorization(r); err != nil {
+		sv.wxJSON(w, http.StatusUnauthorized, map[string]string{"code": "SIGN_ERROR", "message": err.Error()}, true)
+		return
+	}
+	if sv.fault("wechat-5xx", sv.faults.Errors5xx) {
+		sv.wxJSON(w, http.StatusInternalServerError, map[string]string{"code": "SYSTEM_ERROR", "message": "系统错误"}, true)
+		return
+	}
+	path := r.URL.Path
+	switch {
+	case strings.HasPrefix(path, "/v3/pay/transactions/out-trade-no/"):
+		no, _ := url.PathUnescape(strings.TrimPrefix(path, "/v3/pay/transactions/out-trade-no/"))
+		if r.URL.Query().Get("mchid") != sv.sb.ID.WeChat.MchID {
+			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": "mchid"}, true)
+			return
+		}
+		t := sv.find(payrecon.WeChatPay, no)
+		if t == nil {
+			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, true)
+			return
+		}
+		state := "SUCCESS"
+		if len(t.Refunds) > 0 {
+			state = "REFUND"
+		}
+		if t.PaidAt.IsZero() {
+			state = "CLOSED"
+		}
+		res := sv.sb.transactionResource(WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo, Amount: t.AmountFen, State: state, Paid: t.PaidAt})
+		if state == "REFUND" {
+			res["success_time"] = t.PaidAt.In(payrecon.ShanghaiFixed).Format(time.RFC3339)
+		}
+		sv.wxJSON(w, http.StatusOK, res, true)
+	case strings.HasPrefix(path, "/v3/refund/domestic/refunds/"):
+		no, _ := url.PathUnescape(strings.TrimPrefix(path, "/v3/refund/domestic/refunds/"))
+		sv.mu.Lock()
+		var found map[string]any
+		for _, d := range sv.days {
+			for _, t := range d.Trades {
+				for _, rf := range t.Refunds {
+					if t.Provider == payrecon.WeChatPay && rf.OutRefundNo == no {
+						found = map[string]any{"refund_id": rf.ProviderRefundNo, "out_refund_no": rf.OutRefundNo, "transaction_id": t.ProviderTradeNo,
+							"out_trade_no": t.OutTradeNo, "channel": "ORIGINAL", "status": "SUCCESS",
+							"success_time": rf.At.In(payrecon.ShanghaiFixed).Format(time.RFC3339), "create_time": rf.At.Add(-3 * time.Second).In(payrecon.ShanghaiFixed).Format(time.RFC3339),
+							"amount": map[string]any{"total": int64(t.AmountFen), "refund": int64(rf.AmountFen), "payer_total": int64(t.AmountFen), "payer_refund": int64(rf.AmountFen), "currency": "CNY"}}
+					}
+				}
+			}
+		}
+		sv.mu.Unlock()
+		if found == nil {
+			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}, true)
+			return
+		}
+		sv.wxJSON(w, http.StatusOK, found, true)
+	case path == "/v3/bill/tradebill":
+		date := r.URL.Query().Get("bill_date")
+		if sv.fault("wechat-bill-not-ready", sv.faults.BillNotReady) {
+			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "STATEMENT_CREATING", "message": "账单生成中"}, true)
+			return
+		}
+		day := sv.day(date)
+		if day == nil {
+			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "NO_STATEMENT_EXIST", "message": "请求的账单文件不存在"}, true)
+			return
+		}
+		plain := sv.wechatBill(day)
+		sum := sha1.Sum(plain)
+		hash := hex.EncodeToString(sum[:])
+		if sv.faults.BadHash {
+			hash = strings.Repeat("0", 40)
+		}
+		sv.wxJSON(w, http.StatusOK, map[string]string{"hash_type": "SHA1", "hash_value": hash,
+			"download_url": sv.base + "/v3/billdownload/file?token=" + strings.ReplaceAll(date, "-", "") + randHex(6) + "&tartype=gzip"}, true)
+	case path == "/v3/billdownload/file":
+		tok := r.URL.Query().Get("token")
+		if len(tok) < 8 {
+			http.NotFound(w, r)
+			return
+		}
+		d, err := time.ParseInLocation("20060102", tok[:8], payrecon.ShanghaiFixed)
+		day := sv.day(d.Format("2006-01-02"))
+		if err != nil || day == nil {
+			http.NotFound(w, r)
+			return
+		}
+		// The file itself is not signed.
+		w.Header().Set("Content-Type", "application/octet-stream")
+		zw := gzip.NewWriter(w)
+		zw.Write(sv.wechatBill(day))
+		zw.Close()
+	default:
+		sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "NOT_FOUND", "message": "no such API"}, true)
+	}
+}
+
+func (sv *Server) wechatBill(d *Day) []byte {
+	var b bytes.Buffer
+	WriteWeChatBill(&b, sv.sb.ID.WeChat.MchID, sv.sb.ID.WeChat.AppID, d.BillRows(payrecon.WeChatPay), BillOptions{CorruptTotals: sv.faults.CorruptTotals})
+	return b.Bytes()
+}
+
+// checkAuthorization verifies the merchant's WECHATPAY2-SHA256-RSA2048
+// header over method, path?query, timestamp, nonce and body.
+func (sv *Server) checkAuthorization(r *http.Request) error {
+	auth := r.Header.Get("Authorization")
+	rest, ok := strings.CutPrefix(auth, "WECHATPAY2-SHA256-RSA2048 ")
+	if !ok {
+		return fmt.Errorf("Authorization scheme")
+	}
+	f := map[string]string{}
+	for _, kv := range strings.Split(rest, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		f[k] = strings.Trim(v, `"`)
+	}
+	if f["mchid"] != sv.sb.ID.WeChat.MchID || f["serial_no"] != sv.sb.ID.WeChat.MerchantSerial {
+		return fmt.Errorf("mchid or serial_no")
+	}
+	ts, err := strconv.ParseInt(f["timestamp"], 10, 64)
+	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
+		return fmt.Errorf("Http头Authorization中的timestamp与发起请求的时间不得超过5分钟")
+	}
+	var body []byte
+	if r.Body != nil {
+		body, _ = readAllLimit(r, 1<<20)
+	}
+	msg := wechatpay.RequestMessage(r.Method, r.URL.RequestURI(), f["timestamp"], f["nonce_str"], body)
+	if wechatpay.VerifySHA256(sv.mchPub, msg, f["signature"]) != nil {
+		return fmt.Errorf("签名错误")
+	}
+	return nil
+}
+
+func readAllLimit(r *http.Request, n int64) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(http.MaxBytesReader(nil, r.Body, n))
+	return b.Bytes(), err
+}
+
+// wxJSON writes a JSON response signed with the WeChat Pay public key
+// (Wechatpay-Serial: PUB_KEY_ID_…), as APIv3 responses are.
+func (sv *Server) wxJSON(w http.ResponseWriter, status int, v any, sign bool) {
+	body, _ := json.Marshal(v)
+	if sign {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		nonce := randAlnum(32)
+		sig, err := wechatpay.SignSHA256(sv.sb.wxPubKey, wechatpay.Message(ts, nonce, body))
+		if err == nil {
+			w.Header().Set(wechatpay.HeaderTimestamp, ts)
+			w.Header().Set(wechatpay.HeaderNonce, nonce)
+			w.Header().Set(wechatpay.HeaderSignature, sig)
+			w.Header().Set(wechatpay.HeaderSerial, sv.sb.ID.WeChat.PublicKeyID)
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-ID", randHex(16))
+	w.WriteHeader(status)
+	w.Write(body)
+}

@@ -1,0 +1,141 @@
+package sandbox_test
+
+import (
+	"bytes"
+	"errors"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider"
+	"github.com/payrecon/payrecon/provider/alipay"
+	"github.com/payrecon/payrecon/provider/providertest"
+	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/provider/wechatpay"
+)
+
+var day = time.Date(2026, 11, 20, 0, 0, 0, 0, payrecon.ShanghaiFixed)
+
+func serve(t *testing.T, faults sandbox.ServerFaults) (*sandbox.Sandbox, *sandbox.Day, *sandbox.Server, *alipay.Client, *wechatpay.Client) {
+	t.Helper()
+	sb, err := sandbox.Load(providertest.SandboxDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := sb.NewServer(faults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sb.GenerateDay(day, sandbox.DayOptions{Trades: 20, Seed: 1, Faults: true})
+	sv.AddDay(d)
+	ts := httptest.NewServer(sv)
+	t.Cleanup(ts.Close)
+	sv.SetBaseURL(ts.URL)
+	ac, wc, err := sb.Clients(ts.URL, ts.Client(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb, d, sv, ac, wc
+}
+
+func TestClientsQuery(t *testing.T) {
+	_, d, _, ac, wc := serve(t, sandbox.ServerFaults{})
+	for _, c := range []struct {
+		name string
+		cl   provider.Client
+		p    payrecon.Provider
+	}{{"alipay", ac, payrecon.Alipay}, {"wechatpay", wc, payrecon.WeChatPay}} {
+		var tr *sandbox.Trade
+		for _, x := range d.Trades {
+			if x.Provider == c.p && len(x.Refunds) > 0 {
+				tr = x
+				break
+			}
+		}
+		q, err := c.cl.QueryPayment(t.Context(), tr.OutTradeNo, "")
+		if err != nil {
+			t.Fatalf("%s query: %v", c.name, err)
+		}
+		if q.Event == nil || q.Event.Kind != payrecon.EventPayment || q.Event.AmountFen != tr.AmountFen || q.Event.ProviderTradeNo != tr.ProviderTradeNo || !q.Event.PaidAt.Equal(tr.PaidAt) {
+			t.Fatalf("%s query: %+v", c.name, q.Event)
+		}
+		if _, err := c.cl.QueryPayment(t.Context(), "NO-SUCH-ORDER", ""); !errors.Is(err, provider.ErrNotFound) {
+			t.Fatalf("%s missing order: %v", c.name, err)
+		}
+		rq, err := c.cl.QueryRefund(t.Context(), tr.OutTradeNo, tr.Refunds[0].OutRefundNo)
+		if err != nil || rq.Event == nil || rq.Event.Refund.AmountFen != tr.Refunds[0].AmountFen || rq.Event.Refund.Status != payrecon.RefundSuccess {
+			t.Fatalf("%s refund query: %+v %v", c.name, rq, err)
+		}
+		if _, err := c.cl.QueryRefund(t.Context(), tr.OutTradeNo, "NO-SUCH-REFUND"); !errors.Is(err, provider.ErrNotFound) {
+			t.Fatalf("%s missing refund: %v", c.name, err)
+		}
+	}
+}
+
+func TestClientsDownloadBill(t *testing.T) {
+	_, d, _, ac, wc := serve(t, sandbox.ServerFaults{})
+	want := map[payrecon.Provider]int{}
+	for _, p := range []payrecon.Provider{payrecon.Alipay, payrecon.WeChatPay} {
+		for range d.BillRows(p) {
+			want[p]++
+		}
+	}
+	var b bytes.Buffer
+	if f, err := ac.DownloadBill(t.Context(), day, &b); err != nil || f != provider.AlipayZip {
+		t.Fatalf("alipay download: %v", err)
+	}
+	n := 0
+	if _, err := alipay.ParseBillZip(bytes.NewReader(b.Bytes()), int64(b.Len()), func(payrecon.BillEntry) error { n++; return nil }); err != nil || n != want[payrecon.Alipay] {
+		t.Fatalf("alipay bill: %d rows, want %d, %v", n, want[payrecon.Alipay], err)
+	}
+	b.Reset()
+	if f, err := wc.DownloadBill(t.Context(), day, &b); err != nil || f != provider.WeChatCSV {
+		t.Fatalf("wechatpay download: %v", err)
+	}
+	n = 0
+	if _, err := wechatpay.ParseBill(&b, func(payrecon.BillEntry) error { n++; return nil }); err != nil || n != want[payrecon.WeChatPay] {
+		t.Fatalf("wechatpay bill: %d rows, want %d, %v", n, want[payrecon.WeChatPay], err)
+	}
+	// A day the provider has nothing for.
+	other := day.AddDate(0, 0, -5)
+	if _, err := wc.DownloadBill(t.Context(), other, &b); !errors.Is(err, provider.ErrNoBill) {
+		t.Fatalf("wechatpay empty day: %v", err)
+	}
+	if _, err := ac.DownloadBill(t.Context(), other, &b); !errors.Is(err, provider.ErrBillNotReady) {
+		t.Fatalf("alipay unknown day: %v", err)
+	}
+}
+
+func TestClientsFaults(t *testing.T) {
+	_, _, _, ac, wc := serve(t, sandbox.ServerFaults{BillNotReady: 1, Errors5xx: 1, BadHash: true})
+	var b bytes.Buffer
+	// First call of each provider: 5xx, retryable.
+	if _, err := ac.QueryPayment(t.Context(), "x", ""); !provider.IsRetryable(err) {
+		t.Fatalf("alipay 5xx: %v", err)
+	}
+	if _, err := wc.QueryPayment(t.Context(), "x", ""); !provider.IsRetryable(err) {
+		t.Fatalf("wechatpay 5xx: %v", err)
+	}
+	if _, err := ac.DownloadBill(t.Context(), day, &b); !errors.Is(err, provider.ErrBillNotReady) {
+		t.Fatalf("alipay not ready: %v", err)
+	}
+	if _, err := wc.DownloadBill(t.Context(), day, &b); !errors.Is(err, provider.ErrBillNotReady) {
+		t.Fatalf("wechatpay not ready: %v", err)
+	}
+	if _, err := wc.DownloadBill(t.Context(), day, &b); !errors.Is(err, provider.ErrBadResponse) {
+		t.Fatalf("wechatpay bad hash: %v", err)
+	}
+	// A client that trusts other keys rejects the (genuine) responses.
+	other := providertest.Key(t, 0)
+	ac.Keys = []alipay.Key{{Name: "wrong", Pub: &other.PublicKey}}
+	if _, err := ac.QueryPayment(t.Context(), "x", ""); !errors.Is(err, provider.ErrBadResponse) {
+		t.Fatalf("alipay wrong key: %v", err)
+	}
+	for k := range wc.Verifier.Keys {
+		wc.Verifier.Keys[k] = &other.PublicKey
+	}
+	if _, err := wc.QueryPayment(t.Context(), "x", ""); !errors.Is(err, provider.ErrBadResponse) {
+		t.Fatalf("wechatpay wrong key: %v", err)
+	}
+}
