@@ -1,0 +1,68 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
+)
+
+func TestApplyQueryAuditsOnce(t *testing.T) {
+	db := storetest.MustOpen(t, store.Options{})
+	ev := &payrecon.Event{Kind: payrecon.EventPayment, Status: payrecon.StatusPaid, OutTradeNo: "Q1", ProviderTradeNo: "P1",
+		AmountFen: 500, HasAmount: true, PaidAt: t0}
+	r := store.Repair{Account: "ali", Provider: payrecon.Alipay, Date: "2026-11-20", RunID: 7, Reason: "MISSING_LOCAL recovered", Evidence: "alipay.trade.query TRADE_SUCCESS"}
+	changed, err := db.ApplyQuery(t.Context(), r, ev)
+	if err != nil || !changed {
+		t.Fatalf("first apply: %v %v", changed, err)
+	}
+	tr := trade(t, db, "Q1")
+	if tr.Source != payrecon.SourceQuery || tr.Status != payrecon.StatusPaid || tr.AmountFen != 500 {
+		t.Fatalf("trade %+v", tr)
+	}
+	a, err := db.Audit(t.Context(), "ali")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) == 0 || a[0].Object != "trade:Q1" || a[0].OldValue != "(absent)" || a[0].Reason != r.Reason || a[0].Evidence != r.Evidence {
+		t.Fatalf("audit %+v", a)
+	}
+	n := len(a)
+	// Same evidence again: no change, no audit row.
+	if changed, err := db.ApplyQuery(t.Context(), r, ev); err != nil || changed {
+		t.Fatalf("second apply: %v %v", changed, err)
+	}
+	if a, _ := db.Audit(t.Context(), "ali"); len(a) != n {
+		t.Fatalf("audit grew to %d rows on a no-op repair", len(a))
+	}
+	// A later notification of the same trade changes nothing: first source stays.
+	record(t, db, pay("k", "Q1", 500))
+	if tr := trade(t, db, "Q1"); tr.Source != payrecon.SourceQuery {
+		t.Fatalf("source changed to %s", tr.Source)
+	}
+}
+
+func TestReplaceDiscrepancies(t *testing.T) {
+	db := storetest.MustOpen(t, store.Options{})
+	for range 2 {
+		id, err := db.StartRun(t.Context(), "ali", "2026-11-20", "cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.ReplaceDiscrepancies(t.Context(), id, "ali", "2026-11-20", []store.Discrepancy{{Code: "MISSING_LOCAL", Kind: "payment", OutTradeNo: "X"}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.FinishRun(t.Context(), id, 0, map[payrecon.Code]int{payrecon.MissingLocal: 1}, "", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := db.Discrepancies(t.Context(), "ali", "2026-11-20")
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("re-run left %d rows, %v", len(ds), err)
+	}
+	runs, _ := db.Runs(t.Context(), 10)
+	if len(runs) != 2 || runs[0].Status != "ok" {
+		t.Fatalf("runs %+v", runs)
+	}
+}
