@@ -1,0 +1,455 @@
+// Package reports writes the accountant's daily workbook: one .xlsx per
+// (account, day) with the sheets 汇总 (summary), 差异 (discrepancies), 明细
+// (matched payments) and 退款 (refunds). Detail rows are streamed with
+// excelize's StreamWriter, so a million-row day needs little memory, and
+// detail sheets are split before Excel's 1,048,576-row limit.
+//
+// Money is integer fen everywhere in payrecon; the only conversion to a
+// floating-point number happens here, at the Excel boundary, because an
+// Excel number is a double. fen/100 written with the shortest round-trip
+// formatting is exactly the two-decimal amount for any realistic value.
+package reports
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/reconcile"
+)
+
+// MaxRowsPerSheet is where a detail sheet is split (Excel's limit is
+// 1,048,576 rows including the header).
+const MaxRowsPerSheet = 1_000_000
+
+// Meta describes the run a workbook reports.
+type Meta struct {
+	Account     string
+	Provider    payrecon.Provider
+	Date        string // YYYY-MM-DD
+	Locale      string // "zh" (default) or "en"
+	Loc         *time.Location
+	RunID       int64
+	Trigger     string
+	GeneratedAt time.Time
+	BillSHA256  string
+	BillOrigin  string
+}
+
+// Resolved is a discrepancy with what the active query found.
+type Resolved struct {
+	reconcile.Item
+	QueryResult string
+	Resolution  string
+}
+
+// Summary are the figures of the 汇总 sheet.
+type Summary struct {
+	Bill            payrecon.BillTotals
+	LedgerPayments  int
+	LedgerPayFen    payrecon.Fen
+	LedgerRefunds   int
+	LedgerRefundFen payrecon.Fen
+	Counts          map[payrecon.Code]int
+	BillFen         map[payrecon.Code]payrecon.Fen
+	LedgerFen       map[payrecon.Code]payrecon.Fen
+	Resolutions     map[string]int
+}
+
+// Workbook is a workbook being written.
+type Workbook struct {
+	meta   Meta
+	f      *excelize.File
+	styles styles
+	detail *sheet
+	refund *sheet
+	sum    Summary
+	tables int
+}
+
+// tableName names the next Excel table (each sheet's autofilter) uniquely.
+func (w *Workbook) tableName() string {
+	w.tables++
+	return fmt.Sprintf("T%d", w.tables)
+}
+
+type styles struct{ header, money, text int }
+
+type sheet struct {
+	wb     *Workbook
+	base   string
+	part   int
+	name   string
+	sw     *excelize.StreamWriter
+	rows   int // data rows in the current part
+	header []string
+	widths []float64
+}
+
+// New starts a workbook. Call Add for every diff item, then Finish.
+func New(meta Meta) (*Workbook, error) {
+	if meta.Loc == nil {
+		meta.Loc = payrecon.ShanghaiFixed
+	}
+	f := excelize.NewFile()
+	w := &Workbook{meta: meta, f: f, sum: Summary{Counts: map[payrecon.Code]int{}, BillFen: map[payrecon.Code]payrecon.Fen{},
+		LedgerFen: map[payrecon.Code]payrecon.Fen{}, Resolutions: map[string]int{}}}
+	var err error
+	if w.styles.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}}); err != nil {
+		return nil, err
+	}
+	fmtMoney := "0.00"
+	if w.styles.money, err = f.NewStyle(&excelize.Style{CustomNumFmt: &fmtMoney}); err != nil {
+		return nil, err
+	}
+	fmtText := "@"
+	if w.styles.text, err = f.NewStyle(&excelize.Style{CustomNumFmt: &fmtText}); err != nil {
+		return nil, err
+	}
+	// Sheet order: summary, discrepancies, detail, refunds.
+	if err := f.SetSheetName("Sheet1", w.t("summary")); err != nil {
+		return nil, err
+	}
+	for _, s := range []string{"discrepancies", "detail", "refunds"} {
+		if _, err := f.NewSheet(w.t(s)); err != nil {
+			return nil, err
+		}
+	}
+	w.detail = &sheet{wb: w, base: w.t("detail"), header: w.headers("detail"), widths: []float64{24, 32, 20, 14, 22, 12, 30}}
+	w.refund = &sheet{wb: w, base: w.t("refunds"), header: w.headers("refunds"), widths: []float64{24, 24, 32, 14, 22, 12, 30}}
+	return w, nil
+}
+
+var words = map[string][2]string{
+	"summary": {"汇总", "Summary"}, "discrepancies": {"差异", "Discrepancies"}, "detail": {"明细", "Details"}, "refunds": {"退款", "Refunds"},
+	"account": {"账户", "Account"}, "provider": {"渠道", "Provider"}, "date": {"账单日期", "Bill date"}, "run": {"运行编号", "Run"},
+	"trigger": {"触发方式", "Trigger"}, "generated": {"生成时间", "Generated at"}, "bill_file": {"账单文件 SHA-256", "Bill file SHA-256"},
+	"item": {"项目", "Item"}, "bill": {"账单", "Bill"}, "ledger": {"账本", "Ledger"}, "diff": {"差额", "Difference"},
+	"pay_count": {"交易笔数", "Payments"}, "pay_amount": {"交易金额（元）", "Payment amount (yuan)"},
+	"ref_count": {"退款笔数", "Refunds"}, "ref_amount": {"退款金额（元）", "Refund amount (yuan)"},
+	"fee": {"手续费（元）", "Fees (yuan)"}, "net": {"净额（元）", "Net (yuan)"},
+	"category": {"分类", "Category"}, "code": {"代码", "Code"}, "label": {"说明", "Label"}, "count": {"笔数", "Count"},
+	"bill_amount": {"账单金额（元）", "Bill amount (yuan)"}, "ledger_amount": {"账本金额（元）", "Ledger amount (yuan)"},
+	"resolution": {"处理结果", "Resolution"}, "query": {"查询结果", "Query result"},
+	"out_trade_no": {"商户订单号", "Merchant order no."}, "provider_trade_no": {"渠道交易号", "Provider trade no."},
+	"out_refund_no": {"商户退款单号", "Merchant refund no."}, "amount": {"金额（元）", "Amount (yuan)"},
+	"time": {"时间", "Time"}, "status": {"状态", "Status"}, "kind": {"类型", "Kind"}, "note": {"备注", "Note"},
+	"n/a": {"（不适用）", "(n/a)"},
+}
+
+func (w *Workbook) t(key string) string {
+	v, ok := words[key]
+	if !ok {
+		return key
+	}
+	if w.meta.Locale == "en" {
+		return v[1]
+	}
+	return v[0]
+}
+
+func (w *Workbook) headers(which string) []string {
+	var keys []string
+	switch which {
+	case "detail":
+		keys = []string{"out_trade_no", "provider_trade_no", "amount", "status", "time", "code", "note"}
+	case "refunds":
+		keys = []string{"out_trade_no", "out_refund_no", "provider_trade_no", "amount", "time", "code", "note"}
+	case "discrepancies":
+		keys = []string{"code", "label", "kind", "out_trade_no", "provider_trade_no", "out_refund_no", "bill_amount", "ledger_amount", "diff", "query", "resolution", "note"}
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = w.t(k)
+	}
+	return out
+}
+
+func yuan(f payrecon.Fen) float64 { return float64(f) / 100 }
+
+// open starts (or continues with) the current part of a detail sheet.
+func (s *sheet) open() error {
+	if s.sw != nil && s.rows < MaxRowsPerSheet {
+		return nil
+	}
+	if s.sw != nil {
+		if err := s.close(); err != nil {
+			return err
+		}
+	}
+	s.part++
+	s.name = s.base
+	if s.part > 1 {
+		s.name = fmt.Sprintf("%s (%d)", s.base, s.part)
+		if _, err := s.wb.f.NewSheet(s.name); err != nil {
+			return err
+		}
+	}
+	sw, err := s.wb.f.NewStreamWriter(s.name)
+	if err != nil {
+		return err
+	}
+	if err := startSheet(sw, s.header, s.widths, s.wb.styles.header); err != nil {
+		return err
+	}
+	s.sw, s.rows = sw, 0
+	return nil
+}
+
+func startSheet(sw *excelize.StreamWriter, header []string, widths []float64, headerStyle int) error {
+	for i, wd := range widths {
+		if err := sw.SetColWidth(i+1, i+1, wd); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return err
+	}
+	row := make([]any, len(header))
+	for i, h := range header {
+		row[i] = excelize.Cell{StyleID: headerStyle, Value: h}
+	}
+	return sw.SetRow("A1", row)
+}
+
+func (s *sheet) add(values []any) error {
+	if err := s.open(); err != nil {
+		return err
+	}
+	s.rows++
+	cell, _ := excelize.CoordinatesToCellName(1, s.rows+1)
+	return s.sw.SetRow(cell, values)
+}
+
+// close adds the table (autofilter) over the written rows and flushes.
+func (s *sheet) close() error {
+	if s.sw == nil {
+		if err := s.open(); err != nil { // an empty sheet still gets its header
+			return err
+		}
+	}
+	last, _ := excelize.CoordinatesToCellName(len(s.header), s.rows+1)
+	if err := s.sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: s.wb.tableName(), StyleName: "TableStyleLight9", ShowRowStripes: boolPtr(true)}); err != nil {
+		return err
+	}
+	err := s.sw.Flush()
+	s.sw = nil
+	return err
+}
+
+
+func boolPtr(b bool) *bool { return &b }
+
+// Add takes one diff item: matched payments go to 明细, matched refunds to
+// 退款; everything is counted for 汇总. Discrepancies are given to Finish
+// with their resolutions.
+func (w *Workbook) Add(it reconcile.Item) error {
+	w.count(it)
+	if it.Code != payrecon.Matched {
+		return nil
+	}
+	if it.Kind == payrecon.EntryRefund {
+		return w.refund.add([]any{it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, excelize.Cell{StyleID: w.styles.money, Value: yuan(it.BillFen)},
+			it.BillAt.In(w.meta.Loc).Format("2006-01-02 15:04:05"), string(it.Code), it.BillStatus})
+	}
+	return w.detail.add([]any{it.OutTradeNo, it.ProviderTradeNo, excelize.Cell{StyleID: w.styles.money, Value: yuan(it.BillFen)},
+		it.LedgerStatus, it.BillAt.In(w.meta.Loc).Format("2006-01-02 15:04:05"), string(it.Code), it.BillStatus})
+}
+
+func (w *Workbook) count(it reconcile.Item) {
+	s := &w.sum
+	s.Counts[it.Code]++
+	if it.HasBill {
+		s.BillFen[it.Code] += it.BillFen
+	}
+	if it.HasLedger {
+		s.LedgerFen[it.Code] += it.LedgerFen
+		if it.Kind == payrecon.EntryRefund {
+			s.LedgerRefunds++
+			s.LedgerRefundFen += it.LedgerFen
+		} else {
+			s.LedgerPayments++
+			s.LedgerPayFen += it.LedgerFen
+		}
+	}
+}
+
+// Finish writes the discrepancies and the summary, and the workbook to out.
+func (w *Workbook) Finish(bill payrecon.BillTotals, ds []Resolved, out io.Writer) error {
+	w.sum.Bill = bill
+	for _, s := range []*sheet{w.detail, w.refund} {
+		if err := s.close(); err != nil {
+			return fmt.Errorf("workbook: %w", err)
+		}
+	}
+	if err := w.writeDiscrepancies(ds); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	if err := w.writeSummary(); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	w.f.SetActiveSheet(0)
+	if _, err := w.f.WriteTo(out); err != nil {
+		return fmt.Errorf("workbook: %w", err)
+	}
+	return w.f.Close()
+}
+
+func (w *Workbook) writeDiscrepancies(ds []Resolved) error {
+	sort.SliceStable(ds, func(i, j int) bool { return codeIndex(ds[i].Code) < codeIndex(ds[j].Code) })
+	s := &sheet{wb: w, base: w.t("discrepancies"), header: w.headers("discrepancies"), widths: []float64{18, 30, 10, 24, 32, 24, 14, 14, 12, 40, 20, 36}}
+	money := func(has bool, f payrecon.Fen) any {
+		if !has {
+			return ""
+		}
+		return excelize.Cell{StyleID: w.styles.money, Value: yuan(f)}
+	}
+	for _, d := range ds {
+		w.sum.Resolutions[d.Resolution]++
+		diff := any("")
+		if d.HasBill && d.HasLedger {
+			diff = excelize.Cell{StyleID: w.styles.money, Value: yuan(d.DiffFen())}
+		}
+		if err := s.add([]any{string(d.Code), d.Code.Label(w.meta.Locale), string(d.Kind), d.OutTradeNo, d.ProviderTradeNo, d.OutRefundNo,
+			money(d.HasBill, d.BillFen), money(d.HasLedger, d.LedgerFen), diff, d.QueryResult, d.Resolution, d.Note}); err != nil {
+			return err
+		}
+	}
+	return s.close()
+}
+
+func codeIndex(c payrecon.Code) int {
+	for i, x := range payrecon.Codes {
+		if x == c {
+			return i
+		}
+	}
+	return len(payrecon.Codes)
+}
+
+func (w *Workbook) writeSummary() error {
+	f, sh := w.f, w.t("summary")
+	m := w.meta
+	set := func(cell string, v any) error { return f.SetCellValue(sh, cell, v) }
+	row := 1
+	put := func(vals ...any) error {
+		for i, v := range vals {
+			cell, _ := excelize.CoordinatesToCellName(i+1, row)
+			if err := set(cell, v); err != nil {
+				return err
+			}
+		}
+		row++
+		return nil
+	}
+	header := func(vals ...any) error {
+		first, _ := excelize.CoordinatesToCellName(1, row)
+		last, _ := excelize.CoordinatesToCellName(len(vals), row)
+		if err := put(vals...); err != nil {
+			return err
+		}
+		return f.SetCellStyle(sh, first, last, w.styles.header)
+	}
+	s := w.sum
+	b := s.Bill
+	billNet := b.PaymentFen - b.RefundFen
+	ledgerNet := s.LedgerPayFen - s.LedgerRefundFen
+	steps := []func() error{
+		func() error { return header(w.t("item"), "") },
+		func() error { return put(w.t("account"), m.Account) },
+		func() error { return put(w.t("provider"), string(m.Provider)) },
+		func() error { return put(w.t("date"), m.Date) },
+		func() error { return put(w.t("run"), m.RunID) },
+		func() error { return put(w.t("trigger"), m.Trigger) },
+		func() error { return put(w.t("generated"), m.GeneratedAt.In(m.Loc).Format("2006-01-02 15:04:05 MST")) },
+		func() error { return put(w.t("bill_file"), m.BillSHA256) },
+		func() error { row++; return header(w.t("item"), w.t("bill"), w.t("ledger"), w.t("diff")) },
+		func() error { return put(w.t("pay_count"), b.Payments, s.LedgerPayments, b.Payments-s.LedgerPayments) },
+		func() error { return w.moneyRow(&row, w.t("pay_amount"), b.PaymentFen, s.LedgerPayFen, true) },
+		func() error { return put(w.t("ref_count"), b.Refunds, s.LedgerRefunds, b.Refunds-s.LedgerRefunds) },
+		func() error { return w.moneyRow(&row, w.t("ref_amount"), b.RefundFen, s.LedgerRefundFen, true) },
+		func() error {
+			fee := payrecon.Fen(b.FeeE5 / 1000)
+			return w.moneyRow(&row, w.t("fee"), fee, 0, false)
+		},
+		func() error { return w.moneyRow(&row, w.t("net"), billNet, ledgerNet, true) },
+		func() error {
+			row++
+			return header(w.t("code"), w.t("category"), w.t("count"), w.t("bill_amount"), w.t("ledger_amount"))
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	for _, c := range payrecon.Codes {
+		if err := put(string(c), c.Label(m.Locale), s.Counts[c]); err != nil {
+			return err
+		}
+		row--
+		for i, v := range []payrecon.Fen{s.BillFen[c], s.LedgerFen[c]} {
+			cell, _ := excelize.CoordinatesToCellName(4+i, row)
+			if err := set(cell, yuan(v)); err != nil {
+				return err
+			}
+			if err := f.SetCellStyle(sh, cell, cell, w.styles.money); err != nil {
+				return err
+			}
+		}
+		row++
+	}
+	row++
+	if err := header(w.t("resolution"), w.t("count")); err != nil {
+		return err
+	}
+	var res []string
+	for r := range s.Resolutions {
+		res = append(res, r)
+	}
+	sort.Strings(res)
+	for _, r := range res {
+		name := r
+		if name == "" {
+			name = w.t("n/a")
+		}
+		if err := put(name, s.Resolutions[r]); err != nil {
+			return err
+		}
+	}
+	for col, wd := range map[string]float64{"A": 26, "B": 36, "C": 14, "D": 16, "E": 16} {
+		if err := f.SetColWidth(sh, col, col, wd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// moneyRow writes label, bill, ledger and (when diff) bill-ledger as money.
+func (w *Workbook) moneyRow(row *int, label string, bill, ledger payrecon.Fen, diff bool) error {
+	f, sh := w.f, w.t("summary")
+	vals := []any{yuan(bill), yuan(ledger)}
+	if diff {
+		vals = append(vals, yuan(bill-ledger))
+	} else {
+		vals[1] = ""
+	}
+	if err := f.SetCellValue(sh, fmt.Sprintf("A%d", *row), label); err != nil {
+		return err
+	}
+	for i, v := range vals {
+		cell, _ := excelize.CoordinatesToCellName(2+i, *row)
+		if err := f.SetCellValue(sh, cell, v); err != nil {
+			return err
+		}
+		if err := f.SetCellStyle(sh, cell, cell, w.styles.money); err != nil {
+			return err
+		}
+	}
+	*row++
+	return nil
+}
