@@ -1,0 +1,191 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider"
+)
+
+// Outcome codes of the resolution of one discrepancy.
+const (
+	Recovered       = "RECOVERED"        // the provider confirms it; the ledger was backfilled (source=query)
+	ConfirmedAbsent = "CONFIRMED_ABSENT" // the provider has no such paid trade: a notification we accepted is suspect
+	Pending         = "PENDING"          // held for the next day
+	NeedsReview     = "NEEDS_REVIEW"     // a person must look
+)
+
+// Querier asks the provider about one trade or refund.
+type Querier interface {
+	QueryPayment(ctx context.Context, outTradeNo, providerTradeNo string) (provider.Query, error)
+	QueryRefund(ctx context.Context, outTradeNo, outRefundNo string) (provider.Query, error)
+}
+
+// Repair applies a query result to the ledger with an audit trail and
+// reports whether anything changed. reason says why; evidence is the
+// verified query result.
+type Repair func(ctx context.Context, ev *payrecon.Event, reason, evidence string) (changed bool, err error)
+
+// Resolver chases discrepancies with rate-limited, retried queries.
+type Resolver struct {
+	Query  Querier
+	Repair Repair
+	// DryRun queries but never repairs.
+	DryRun bool
+	// Interval is the least time between two queries (rate limit).
+	Interval time.Duration
+	// Attempts and Backoff govern retries of retryable query errors
+	// (default 3 attempts, 500 ms doubling).
+	Attempts int
+	Backoff  time.Duration
+
+	mu   sync.Mutex
+	last time.Time
+}
+
+// Resolution is what happened to one discrepancy.
+type Resolution struct {
+	QueryResult string
+	Outcome     string
+	// Changed says the ledger was repaired (or, in a dry run, would be).
+	Changed bool
+}
+
+// Resolve chases one discrepancy. MATCHED and CROSS_DAY need nothing;
+// FEE_MISMATCH and DUPLICATE need a person; the rest are queried.
+func (r *Resolver) Resolve(ctx context.Context, it Item) (Resolution, error) {
+	switch it.Code {
+	case payrecon.Matched, payrecon.CrossDay:
+		return Resolution{}, nil
+	case payrecon.FeeMismatch, payrecon.Duplicate:
+		return Resolution{Outcome: NeedsReview}, nil
+	}
+	var q provider.Query
+	var err error
+	if it.Kind == payrecon.EntryRefund {
+		q, err = r.query(ctx, func(ctx context.Context) (provider.Query, error) {
+			return r.Query.QueryRefund(ctx, it.OutTradeNo, it.OutRefundNo)
+		})
+	} else {
+		q, err = r.query(ctx, func(ctx context.Context) (provider.Query, error) {
+			return r.Query.QueryPayment(ctx, it.OutTradeNo, it.ProviderTradeNo)
+		})
+	}
+	res := Resolution{QueryResult: q.Evidence}
+	switch {
+	case errors.Is(err, provider.ErrNotFound):
+		res.QueryResult = "not found at the provider"
+		if q.Evidence != "" {
+			res.QueryResult += ": " + q.Evidence
+		}
+		if it.Code == payrecon.MissingChannel {
+			res.Outcome = ConfirmedAbsent
+		} else {
+			res.Outcome = NeedsReview
+		}
+		return res, nil
+	case ctx.Err() != nil:
+		return res, ctx.Err()
+	case err != nil:
+		res.QueryResult = "query failed: " + err.Error()
+		res.Outcome = Pending
+		if !provider.IsRetryable(err) {
+			res.Outcome = NeedsReview
+		}
+		return res, nil
+	}
+	paid := q.Event != nil && (q.Event.Status == payrecon.StatusPaid || q.Event.Status == payrecon.StatusRefunded)
+	if it.Kind == payrecon.EntryRefund {
+		paid = q.Event != nil && q.Event.Refund != nil && q.Event.Refund.Status == payrecon.RefundSuccess
+	}
+	switch it.Code {
+	case payrecon.MissingLocal, payrecon.StatusMismatch:
+		if !paid {
+			res.Outcome = NeedsReview // the bill says it happened, the provider's query does not
+			return res, nil
+		}
+		if it.Kind == payrecon.EntryPayment && q.Event.HasAmount && it.HasBill && q.Event.AmountFen != it.BillFen {
+			res.Outcome = NeedsReview
+			return res, nil
+		}
+		if r.DryRun {
+			res.Outcome, res.Changed = Recovered, true
+			return res, nil
+		}
+		changed, err := r.Repair(ctx, q.Event, string(it.Code)+": confirmed by an active query", q.Evidence)
+		if err != nil {
+			return res, fmt.Errorf("repair %s: %w", it.OutTradeNo, err)
+		}
+		res.Changed = changed
+		res.Outcome = Recovered
+		if !changed {
+			res.Outcome = NeedsReview // the query agrees with the ledger, yet the bill differs
+		}
+	case payrecon.MissingChannel:
+		if paid {
+			res.Outcome = Pending // real; expect it on an adjacent day's bill
+		} else {
+			res.Outcome = ConfirmedAbsent
+		}
+	default: // AMOUNT_MISMATCH and anything new
+		res.Outcome = NeedsReview
+	}
+	return res, nil
+}
+
+// query runs f after the rate limit, retrying retryable errors with
+// exponential backoff.
+func (r *Resolver) query(ctx context.Context, f func(context.Context) (provider.Query, error)) (provider.Query, error) {
+	attempts, backoff := r.Attempts, r.Backoff
+	if attempts <= 0 {
+		attempts = 3
+	}
+	if backoff <= 0 {
+		backoff = 500 * time.Millisecond
+	}
+	var q provider.Query
+	var err error
+	for i := range attempts {
+		if err := r.wait(ctx); err != nil {
+			return q, err
+		}
+		q, err = f(ctx)
+		if err == nil || !provider.IsRetryable(err) || i == attempts-1 {
+			return q, err
+		}
+		if err := sleep(ctx, backoff<<i); err != nil {
+			return q, err
+		}
+	}
+	return q, err
+}
+
+func (r *Resolver) wait(ctx context.Context) error {
+	r.mu.Lock()
+	next := r.last.Add(r.Interval)
+	now := time.Now()
+	if next.Before(now) {
+		next = now
+	}
+	r.last = next
+	r.mu.Unlock()
+	return sleep(ctx, time.Until(next))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
