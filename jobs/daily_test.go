@@ -1,0 +1,216 @@
+package jobs_test
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/notify"
+	"github.com/payrecon/payrecon/provider/providertest"
+	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/reconcile"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
+)
+
+var day = time.Date(2026, 11, 20, 0, 0, 0, 0, payrecon.ShanghaiFixed)
+
+type env struct {
+	sb    *sandbox.Sandbox
+	day   *sandbox.Day
+	sv    *sandbox.Server
+	db    *store.DB
+	daily *jobs.Daily
+	dir   string
+}
+
+// setup plays a sandbox business day with faults through the real intake
+// and returns a daily job wired to the emulated providers.
+func setup(t *testing.T, faults sandbox.ServerFaults) *env {
+	t.Helper()
+	sb, err := sandbox.Load(providertest.SandboxDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{sb: sb, dir: t.TempDir(), db: storetest.MustOpen(t, store.Options{})}
+	e.day = sb.GenerateDay(day, sandbox.DayOptions{Trades: 20, Seed: 42, Faults: true})
+	if e.sv, err = sb.NewServer(faults); err != nil {
+		t.Fatal(err)
+	}
+	e.sv.AddDay(e.day)
+	api := httptest.NewServer(e.sv)
+	t.Cleanup(api.Close)
+	e.sv.SetBaseURL(api.URL)
+
+	av, wv := sb.Verifiers(time.Now)
+	mux := http.NewServeMux()
+	mux.Handle("/notify/{account}", notify.Handler([]notify.Account{
+		{Name: sb.ID.Alipay.Account, Provider: payrecon.Alipay, Verifier: notify.AlipayVerifier{V: av}},
+		{Name: sb.ID.WeChat.Account, Provider: payrecon.WeChatPay, Verifier: wv},
+	}, e.db, notify.Options{}, storetest.Logger(t)))
+	intake := httptest.NewServer(mux)
+	t.Cleanup(intake.Close)
+	ds, err := sb.Deliveries(e.day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps [][]sandbox.Delivery
+	for _, d := range ds {
+		steps = append(steps, []sandbox.Delivery{d})
+	}
+	var log bytes.Buffer
+	if _, err := sandbox.Fire(t.Context(), intake.Client(), intake.URL, []sandbox.Scenario{{Name: "day", Steps: steps}}, &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+
+	ac, wc, err := sb.Clients(api.URL, api.Client(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.daily = &jobs.Daily{DB: e.db, Now: time.Now, Log: storetest.Logger(t),
+		Accounts: map[string]jobs.Account{
+			sb.ID.Alipay.Account: {Name: sb.ID.Alipay.Account, Provider: payrecon.Alipay, Client: ac},
+			sb.ID.WeChat.Account: {Name: sb.ID.WeChat.Account, Provider: payrecon.WeChatPay, Client: wc},
+		},
+		Opt: jobs.Options{ArchiveDir: filepath.Join(e.dir, "bills"), ReportsDir: filepath.Join(e.dir, "reports"), Loc: payrecon.ShanghaiFixed,
+			BillRetry: 10 * time.Millisecond, BillDeadline: 2 * time.Second, QueryBackoff: time.Millisecond}}
+	return e
+}
+
+func TestDailyRun(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{BillNotReady: 2, Errors5xx: 1})
+	for _, acct := range []string{e.sb.ID.Alipay.Account, e.sb.ID.WeChat.Account} {
+		t.Run(acct, func(t *testing.T) {
+			rep, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[payrecon.Code]int{payrecon.Matched: 16, payrecon.MissingLocal: 4, payrecon.AmountMismatch: 1, payrecon.CrossDay: 1, payrecon.MissingChannel: 1}
+			if !equalCounts(rep.Counts, want) {
+				t.Fatalf("counts %v, want %v", rep.Counts, want)
+			}
+			wantOut := map[string]int{reconcile.Recovered: 4, reconcile.NeedsReview: 1, reconcile.ConfirmedAbsent: 1}
+			if !equalOutcomes(rep.Outcomes, wantOut) {
+				t.Fatalf("outcomes %v, want %v", rep.Outcomes, wantOut)
+			}
+			audit, _ := e.db.Audit(t.Context(), acct)
+			if len(audit) == 0 {
+				t.Fatal("no audit rows for the repairs")
+			}
+			// The workbook shows the same codes and amounts.
+			f, err := excelize.OpenFile(rep.Workbook)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows, _ := f.GetRows("差异")
+			f.Close()
+			got := map[string]int{}
+			for _, r := range rows[1:] {
+				got[r[0]+"/"+r[10]]++
+			}
+			if got["MISSING_LOCAL/RECOVERED"] != 4 || got["AMOUNT_MISMATCH/NEEDS_REVIEW"] != 1 || got["MISSING_CHANNEL/CONFIRMED_ABSENT"] != 1 || got["CROSS_DAY/"] != 1 {
+				t.Fatalf("差异 sheet %v", got)
+			}
+
+			// Re-running the day: the recovered trades now match, nothing
+			// is repaired twice, discrepancies are replaced, not added.
+			rep2, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want2 := map[payrecon.Code]int{payrecon.Matched: 20, payrecon.AmountMismatch: 1, payrecon.CrossDay: 1, payrecon.MissingChannel: 1}
+			if !equalCounts(rep2.Counts, want2) {
+				t.Fatalf("re-run counts %v, want %v", rep2.Counts, want2)
+			}
+			audit2, _ := e.db.Audit(t.Context(), acct)
+			if len(audit2) != len(audit) {
+				t.Fatalf("re-run added %d audit rows", len(audit2)-len(audit))
+			}
+			ds, _ := e.db.Discrepancies(t.Context(), acct, "2026-11-20")
+			if len(ds) != 3 {
+				t.Fatalf("stored discrepancies after re-run: %d", len(ds))
+			}
+		})
+	}
+}
+
+func TestDailyDryRunChangesNothing(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{})
+	acct := e.sb.ID.WeChat.Account
+	before, _ := e.db.Count(t.Context())
+	var out bytes.Buffer
+	rep, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{DryRun: true, Progress: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Outcomes[reconcile.Recovered] != 4 || rep.Workbook != "" {
+		t.Fatalf("dry run report %+v", rep)
+	}
+	after, _ := e.db.Count(t.Context())
+	if after != before {
+		t.Fatalf("dry run changed the ledger: %+v -> %+v", before, after)
+	}
+	if runs, _ := e.db.Runs(t.Context(), 10); len(runs) != 0 {
+		t.Fatalf("dry run recorded runs: %+v", runs)
+	}
+	if !bytes.Contains(out.Bytes(), []byte("would repair")) {
+		t.Fatalf("progress:\n%s", out.String())
+	}
+}
+
+func TestDailyBadBills(t *testing.T) {
+	for name, faults := range map[string]sandbox.ServerFaults{
+		"totals disagree": {CorruptTotals: true},
+		"hash mismatch":   {BadHash: true},
+		"never ready":     {BillNotReady: 1000},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := setup(t, faults)
+			before, _ := e.db.Count(t.Context())
+			_, err := e.daily.Run(t.Context(), e.sb.ID.WeChat.Account, day, jobs.RunOptions{})
+			if err == nil {
+				t.Fatal("run succeeded")
+			}
+			if name == "never ready" && !errors.Is(err, jobs.ErrBillUnavailable) {
+				t.Fatalf("err = %v", err)
+			}
+			after, _ := e.db.Count(t.Context())
+			if after != before {
+				t.Fatalf("failed run changed the ledger")
+			}
+			runs, _ := e.db.Runs(t.Context(), 1)
+			if len(runs) != 1 || runs[0].Status != "failed" || runs[0].Workbook != "" {
+				t.Fatalf("runs %+v", runs)
+			}
+		})
+	}
+}
+
+func equalCounts(a, b map[payrecon.Code]int) bool {
+	for _, c := range payrecon.Codes {
+		if a[c] != b[c] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalOutcomes(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range b {
+		if a[k] != v {
+			return false
+		}
+	}
+	return true
+}
