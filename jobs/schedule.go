@@ -1,0 +1,151 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/payrecon/payrecon"
+)
+
+// DefaultSchedule runs the daily reconciliation at 10:30 Beijing time, after
+// both providers have generated the previous day's bill.
+const DefaultSchedule = "CRON_TZ=Asia/Shanghai 30 10 * * *"
+
+// JobName is the name daily reconciliations are recorded under in job_runs.
+const JobName = "reconcile"
+
+// Scheduler runs the daily job for each account on its cron schedule and,
+// at start, catches up days missed while payrecon was down.
+type Scheduler struct {
+	Daily *Daily
+	// Specs maps account to cron spec (CRON_TZ= prefix allowed).
+	Specs map[string]string
+	// CatchUpDays is how many past days to check at start (0: none).
+	CatchUpDays int
+	Log         *slog.Logger
+
+	cron  *cron.Cron
+	locks map[string]*sync.Mutex
+	wg    sync.WaitGroup
+}
+
+// Start schedules the jobs and starts catch-up in the background. The jobs
+// run with ctx; Stop waits for running jobs.
+func (s *Scheduler) Start(ctx context.Context) error {
+	logger := cronLogger{s.Log.With("component", "cron")}
+	s.cron = cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)), cron.WithLogger(logger))
+	s.locks = map[string]*sync.Mutex{}
+	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	scheds := map[string]cron.Schedule{}
+	for account, spec := range s.Specs {
+		sched, err := parser.Parse(spec)
+		if err != nil {
+			return fmt.Errorf("schedule %s: %q: %w", account, spec, err)
+		}
+		scheds[account] = sched
+		s.locks[account] = &sync.Mutex{}
+		account := account
+		s.cron.Schedule(sched, cron.FuncJob(func() {
+			s.runDay(ctx, account, s.Daily.Now().AddDate(0, 0, -1), "cron")
+		}))
+	}
+	s.cron.Start()
+	if s.CatchUpDays > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.catchUp(ctx, scheds)
+		}()
+	}
+	return nil
+}
+
+// Stop stops scheduling and waits (up to ctx) for running jobs.
+func (s *Scheduler) Stop(ctx context.Context) error {
+	if s.cron == nil {
+		return nil
+	}
+	done := s.cron.Stop().Done()
+	waited := make(chan struct{})
+	go func() { <-done; s.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stop scheduler: %w", ctx.Err())
+	}
+}
+
+// Entries returns the next run time of each scheduled job.
+func (s *Scheduler) Entries() []time.Time {
+	var out []time.Time
+	for _, e := range s.cron.Entries() {
+		out = append(out, e.Next)
+	}
+	return out
+}
+
+// catchUp runs, oldest first, every day within CatchUpDays whose bill was
+// due (its schedule fired since) and that has no successful run.
+func (s *Scheduler) catchUp(ctx context.Context, scheds map[string]cron.Schedule) {
+	now := s.Daily.Now()
+	for account, sched := range scheds {
+		done, err := s.Daily.DB.SucceededDays(ctx, JobName, account)
+		if err != nil {
+			s.Log.Error("catch-up failed", "account", account, "err", err)
+			continue
+		}
+		for i := s.CatchUpDays; i >= 1; i-- {
+			day := now.AddDate(0, 0, -i)
+			date := day.In(payrecon.ShanghaiFixed).Format("2006-01-02")
+			// The day's job is due once its schedule has fired after the day ended.
+			y, m, d := day.In(payrecon.ShanghaiFixed).Date()
+			dayEnd := time.Date(y, m, d, 0, 0, 0, 0, payrecon.ShanghaiFixed).AddDate(0, 0, 1)
+			if done[date] || sched.Next(dayEnd).After(now) {
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			s.runDay(ctx, account, day, "catch-up")
+		}
+	}
+}
+
+// runDay runs one reconciliation, recording it in job_runs. One account
+// never runs two days at once.
+func (s *Scheduler) runDay(ctx context.Context, account string, day time.Time, trigger string) {
+	mu := s.locks[account]
+	mu.Lock()
+	defer mu.Unlock()
+	date := day.In(payrecon.ShanghaiFixed).Format("2006-01-02")
+	log := s.Log.With("job", JobName, "account", account, "bill_date", date, "trigger", trigger)
+	id, err := s.Daily.DB.StartJob(ctx, JobName, account, date, trigger)
+	if err != nil {
+		log.Error("job not recorded", "err", err)
+		return
+	}
+	start := time.Now()
+	_, runErr := s.Daily.Run(ctx, account, day, RunOptions{Trigger: trigger})
+	if err := s.Daily.DB.FinishJob(context.WithoutCancel(ctx), id, runErr); err != nil {
+		log.Error("job end not recorded", "err", err)
+	}
+	if runErr != nil {
+		log.Error("job failed", "duration", time.Since(start), "err", runErr)
+		return
+	}
+	log.Info("job done", "duration", time.Since(start))
+}
+
+// cronLogger adapts slog to cron.Logger.
+type cronLogger struct{ l *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug(msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.l.Error(msg, append(kv, "err", err)...)
+}

@@ -1,0 +1,78 @@
+package jobs_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/store"
+)
+
+func TestSchedulerCatchUpAndCron(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{BillNotReady: 0})
+	// "Now" is noon the day after the sandbox day: that day is due.
+	e.daily.Now = func() time.Time { return day.Add(36 * time.Hour) }
+	acct := e.sb.ID.Alipay.Account
+	s := &jobs.Scheduler{Daily: e.daily, Specs: map[string]string{acct: "@every 1s"}, CatchUpDays: 3, Log: e.daily.Log}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	runs := waitRuns(t, e.db, func(rs []store.JobRun) bool {
+		var catchUp, cron bool
+		for _, r := range rs {
+			catchUp = catchUp || (r.Trigger == "catch-up" && r.Day == "2026-11-20" && r.Status == "ok")
+			cron = cron || (r.Trigger == "cron" && r.Status != "running")
+		}
+		return catchUp && cron
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Days without a bill (the 18th and 19th) failed; the 20th succeeded.
+	for _, r := range runs {
+		if r.Trigger == "catch-up" && r.Day != "2026-11-20" && r.Status != "failed" {
+			t.Errorf("catch-up of %s: %s", r.Day, r.Status)
+		}
+	}
+	// A restart does not run the succeeded day again.
+	n := len(runs)
+	s2 := &jobs.Scheduler{Daily: e.daily, Specs: map[string]string{acct: "@every 1h"}, CatchUpDays: 1, Log: e.daily.Log}
+	if err := s2.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s2.Stop(ctx)
+	if after, _ := e.db.JobRuns(t.Context(), 100); len(after) != n {
+		t.Fatalf("restart re-ran a succeeded day: %d -> %d runs", n, len(after))
+	}
+}
+
+func TestSchedulerRejectsBadSpec(t *testing.T) {
+	s := &jobs.Scheduler{Daily: &jobs.Daily{}, Specs: map[string]string{"a": "every tuesday"}, Log: slog.New(slog.DiscardHandler)}
+	if err := s.Start(t.Context()); err == nil {
+		t.Fatal("bad spec accepted")
+	}
+}
+
+func waitRuns(t *testing.T, db *store.DB, ok func([]store.JobRun) bool) []store.JobRun {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		rs, err := db.JobRuns(t.Context(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok(rs) {
+			return rs
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	rs, _ := db.JobRuns(t.Context(), 100)
+	t.Fatalf("job runs never reached the expected state: %+v", rs)
+	return nil
+}
