@@ -2,9 +2,14 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+
 	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/robfig/cron/v3"
 	"io"
 	"net"
 	"os"
@@ -30,16 +35,43 @@ type Config struct {
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// MaxBodyBytes caps a notification body (default 64 KiB).
-	MaxBodyBytes int64           `yaml:"max_body_bytes"`
-	Accounts     []AccountConfig `yaml:"accounts"`
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ArchiveDir keeps every downloaded or imported bill, raw.
+	ArchiveDir string          `yaml:"archive_dir"`
+	Reports    ReportsConfig   `yaml:"reports"`
+	Reconcile  ReconcileConfig `yaml:"reconcile"`
+	Accounts   []AccountConfig `yaml:"accounts"`
 
 	dir string // directory of the config file; relative paths resolve here
+}
+
+// ReportsConfig configures the daily workbooks.
+type ReportsConfig struct {
+	Dir    string `yaml:"dir"`
+	Locale string `yaml:"locale"` // zh (default) or en
+}
+
+// ReconcileConfig configures the daily reconciliation.
+type ReconcileConfig struct {
+	// Schedule is a cron spec (5 fields, CRON_TZ= prefix allowed); "off"
+	// disables scheduling in serve.
+	Schedule          string `yaml:"schedule"`
+	HoldDays          int    `yaml:"hold_days"`
+	BillRetryInterval string `yaml:"bill_retry_interval"`
+	BillDeadline      string `yaml:"bill_deadline"`
+	CatchUpDays       int    `yaml:"catch_up_days"`
+	QueryInterval     string `yaml:"query_interval"`
 }
 
 // AccountConfig is one merchant account at one provider.
 type AccountConfig struct {
 	Name     string `yaml:"name"`
 	Provider string `yaml:"provider"`
+	// Schedule overrides reconcile.schedule for this account.
+	Schedule string `yaml:"schedule"`
+	// FeeRate is the agreed fee rate, e.g. "0.60%"; FEE_MISMATCH is only
+	// checked when it is set.
+	FeeRate string `yaml:"fee_rate"`
 
 	// Alipay.
 	AppID               string `yaml:"app_id"`
@@ -72,6 +104,10 @@ func DefaultConfig() Config {
 		Timezone:     payrecon.DefaultTimezone,
 		LogLevel:     "info",
 		MaxBodyBytes: 64 << 10,
+		ArchiveDir:   "./var/bills",
+		Reports:      ReportsConfig{Dir: "./var/reports", Locale: "zh"},
+		Reconcile: ReconcileConfig{Schedule: jobs.DefaultSchedule, HoldDays: 2, BillRetryInterval: "10m",
+			BillDeadline: "4h", CatchUpDays: 7, QueryInterval: "200ms"},
 	}
 }
 
@@ -133,6 +169,30 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 16<<20 {
 		errs = append(errs, fieldErr("max_body_bytes", "want 1024 to 16777216 (got %d)", c.MaxBodyBytes))
 	}
+	if c.Reports.Locale != "zh" && c.Reports.Locale != "en" {
+		errs = append(errs, fieldErr("reports.locale", "want zh or en (got %q)", c.Reports.Locale))
+	}
+	if c.Reports.Dir == "" {
+		errs = append(errs, fieldErr("reports.dir", "required"))
+	}
+	if c.ArchiveDir == "" {
+		errs = append(errs, fieldErr("archive_dir", "required"))
+	}
+	rc := c.Reconcile
+	if err := validSchedule(rc.Schedule); err != nil {
+		errs = append(errs, fieldErr("reconcile.schedule", "%v", err))
+	}
+	if rc.HoldDays < 0 || rc.HoldDays > 31 {
+		errs = append(errs, fieldErr("reconcile.hold_days", "want 0 to 31 (got %d)", rc.HoldDays))
+	}
+	if rc.CatchUpDays < 0 || rc.CatchUpDays > 90 {
+		errs = append(errs, fieldErr("reconcile.catch_up_days", "want 0 to 90 (got %d)", rc.CatchUpDays))
+	}
+	for name, v := range map[string]string{"reconcile.bill_retry_interval": rc.BillRetryInterval, "reconcile.bill_deadline": rc.BillDeadline, "reconcile.query_interval": rc.QueryInterval} {
+		if d, err := time.ParseDuration(v); err != nil || d < 0 {
+			errs = append(errs, fieldErr(name, "want a duration such as 10m or 200ms (got %q)", v))
+		}
+	}
 	if len(c.Accounts) == 0 {
 		errs = append(errs, fieldErr("accounts", "at least one account is required"))
 	}
@@ -146,6 +206,16 @@ func (c *Config) Validate() error {
 			errs = append(errs, fieldErr(f("name"), "duplicate account %q", a.Name))
 		}
 		seen[a.Name] = true
+		if a.Schedule != "" {
+			if err := validSchedule(a.Schedule); err != nil {
+				errs = append(errs, fieldErr(f("schedule"), "%v", err))
+			}
+		}
+		if a.FeeRate != "" {
+			if _, err := parseRate(a.FeeRate); err != nil {
+				errs = append(errs, fieldErr(f("fee_rate"), "%v", err))
+			}
+		}
 		req := func(field, v string) {
 			if v == "" {
 				errs = append(errs, fieldErr(f(field), "required for provider %s", a.Provider))
@@ -223,11 +293,14 @@ type Account struct {
 	Provider payrecon.Provider
 	Alipay   *alipay.Verifier
 	WeChat   *wechatpay.Verifier
+	// Client calls the provider's APIs (queries, bills).
+	AlipayClient *alipay.Client
+	WeChatClient *wechatpay.Client
 }
 
 // Load reads every key file and builds the verifiers. now is the clock used
 // for WeChat Pay's timestamp check.
-func (c *Config) Load(getenv func(string) string, now func() time.Time) ([]Account, error) {
+func (c *Config) Load(getenv func(string) string, now func() time.Time, hc *http.Client) ([]Account, error) {
 	var out []Account
 	var errs []error
 	for i, a := range c.Accounts {
@@ -246,30 +319,38 @@ func (c *Config) Load(getenv func(string) string, now func() time.Time) ([]Accou
 			}
 			return k
 		}
-		privKey := func(field, value string) {
+		privKey := func(field, value string) *rsa.PrivateKey {
 			b, err := c.secret(field, value, getenv)
 			if err != nil {
 				fail(err)
-				return
+				return nil
 			}
-			if _, err := keyfile.ParsePrivateKey(b); err != nil {
+			k, err := keyfile.ParsePrivateKey(b)
+			if err != nil {
 				fail(fieldErr(field, "not an RSA private key (PEM PKCS#1/PKCS#8 or base64)"))
 			}
+			return k
 		}
-		certs := func(field, value string) {
+		certs := func(field, value string) []*x509.Certificate {
 			b, err := c.secret(field, value, getenv)
 			if err != nil {
 				fail(err)
-				return
+				return nil
 			}
-			if _, err := keyfile.ParseCertificates(b); err != nil {
+			cs, err := keyfile.ParseCertificates(b)
+			if err != nil {
 				fail(fieldErr(field, "no parsable certificate"))
 			}
+			return cs
 		}
 		switch acct.Provider {
 		case payrecon.Alipay:
 			v := &alipay.Verifier{Account: a.Name, AppID: a.AppID, SellerID: a.SellerID}
-			privKey(f("app_private_key_file"), a.AppPrivateKeyFile)
+			cl := &alipay.Client{AppID: a.AppID, Gateway: a.Gateway, HTTP: hc, Now: now}
+			if cl.Gateway == "" {
+				cl.Gateway = "https://openapi.alipay.com/gateway.do"
+			}
+			cl.Key = privKey(f("app_private_key_file"), a.AppPrivateKeyFile)
 			if a.AlipayPublicKeyFile != "" {
 				if k := pubKey(f("alipay_public_key_file"), a.AlipayPublicKeyFile); k != nil {
 					v.Keys = append(v.Keys, alipay.Key{Name: "public-key", Pub: k})
@@ -286,13 +367,18 @@ func (c *Config) Load(getenv func(string) string, now func() time.Time) ([]Accou
 				} else {
 					v.Keys = append(v.Keys, alipay.Key{Name: "cert:" + alipay.CertSN(cs[0]), Pub: k})
 				}
-				certs(f("app_cert_file"), a.AppCertFile)
-				certs(f("alipay_root_cert_file"), a.AlipayRootCertFile)
+				if cs := certs(f("app_cert_file"), a.AppCertFile); len(cs) > 0 {
+					cl.AppCertSN = alipay.CertSN(cs[0])
+				}
+				if cs := certs(f("alipay_root_cert_file"), a.AlipayRootCertFile); len(cs) > 0 {
+					cl.RootCertSN = alipay.RootCertSN(cs)
+				}
 			}
-			acct.Alipay = v
+			cl.Keys = v.Keys
+			acct.Alipay, acct.AlipayClient = v, cl
 		case payrecon.WeChatPay:
 			v := &wechatpay.Verifier{Account: a.Name, MchID: a.MchID, AppID: a.WxAppID, Now: now, Keys: map[string]*rsa.PublicKey{}}
-			privKey(f("merchant_private_key_file"), a.MerchantPrivateKeyFile)
+			mchKey := privKey(f("merchant_private_key_file"), a.MerchantPrivateKeyFile)
 			if b, err := c.secret(f("apiv3_key_file"), a.APIv3KeyFile, getenv); err != nil {
 				fail(err)
 			} else if k := bytes.TrimRight(b, "\r\n"); len(k) != 32 {
@@ -334,6 +420,11 @@ func (c *Config) Load(getenv func(string) string, now func() time.Time) ([]Accou
 				}
 			}
 			acct.WeChat = v
+			base := a.BaseURL
+			if base == "" {
+				base = "https://api.mch.weixin.qq.com"
+			}
+			acct.WeChatClient = &wechatpay.Client{MchID: a.MchID, Serial: a.MerchantSerial, Key: mchKey, BaseURL: base, Verifier: v, HTTP: hc}
 		}
 		out = append(out, acct)
 	}
@@ -341,4 +432,34 @@ func (c *Config) Load(getenv func(string) string, now func() time.Time) ([]Accou
 		return nil, err
 	}
 	return out, nil
+}
+
+// validSchedule checks a cron spec the way the scheduler will parse it.
+func validSchedule(spec string) error {
+	if spec == "off" {
+		return nil
+	}
+	_, err := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor).Parse(spec)
+	if err != nil {
+		return fmt.Errorf("bad cron spec %q: %v", spec, err)
+	}
+	return nil
+}
+
+// parseRate parses a percentage such as "0.60%" into hundredths of a percent.
+func parseRate(s string) (int64, error) {
+	v, ok := strings.CutSuffix(strings.TrimSpace(s), "%")
+	if !ok {
+		return 0, fmt.Errorf("want a percentage such as 0.60%% (got %q)", s)
+	}
+	n, err := payrecon.ParseYuanFixed(v, 2)
+	if err != nil || n < 0 || n > 10000 {
+		return 0, fmt.Errorf("want a percentage such as 0.60%% (got %q)", s)
+	}
+	return n, nil
+}
+
+func mustDuration(s string) time.Duration {
+	d, _ := time.ParseDuration(s)
+	return d
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -21,6 +22,11 @@ Usage:
   payrecon check-config -config F          validate a config and its key files
   payrecon trades -config F [-account A] [-date YYYY-MM-DD] [-json]
                                            list the ledger's trades
+  payrecon reconcile -config F [-account A] [-date YYYY-MM-DD] [-dry-run]
+                                           download, diff, query, repair, write the workbook now
+  payrecon import-bill -config F -account A -date D FILE
+                                           reconcile a bill downloaded by hand (zip, csv or gz)
+  payrecon runs -config F [-n N] [-json]   reconciliation history
   payrecon sandbox init -dir D             write sandbox keys and a config
   payrecon sandbox trigger -config F [scenario…]
                                            fire signed notifications at a running payrecon
@@ -49,6 +55,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdTrades(ctx, rest, getenv, stdout, stderr)
 	case "sandbox":
 		return cmdSandbox(ctx, rest, getenv, stdout, stderr)
+	case "reconcile":
+		return cmdReconcile(ctx, rest, getenv, stdout, stderr)
+	case "import-bill":
+		return cmdImportBill(ctx, rest, getenv, stdout, stderr)
+	case "runs":
+		return cmdRuns(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
@@ -79,7 +91,7 @@ func loadConfig(path string, getenv func(string) string) (Config, []Account, err
 	if err != nil {
 		return Config{}, nil, err
 	}
-	accts, err := cfg.Load(getenv, time.Now)
+	accts, err := cfg.Load(getenv, time.Now, &http.Client{Timeout: 60 * time.Second})
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("config %s: %w", path, err)
 	}

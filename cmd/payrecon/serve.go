@@ -106,6 +106,25 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	daily, err := newDaily(cfg, accts, s.db, logger)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	if sched := newScheduler(cfg, daily, logger); sched != nil {
+		if err := sched.Start(ctx); err != nil {
+			s.Close()
+			return err
+		}
+		// Stop scheduling (waiting for a running job) before the HTTP
+		// server and the ledger close.
+		s.cleanups = append(s.cleanups, func() error {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return sched.Stop(sctx)
+		})
+		logger.Info("reconciliation scheduled", "accounts", len(sched.Specs), "catch_up_days", sched.CatchUpDays)
+	}
 	logger.Info("serving", "addr", s.Addr(), "accounts", len(accts), "database", cfg.Path(cfg.Database), "version", version)
 	select {
 	case <-ctx.Done():

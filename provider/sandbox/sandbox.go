@@ -159,6 +159,17 @@ var configTemplate = template.Must(template.New("cfg").Parse(`# payrecon config 
 listen: {{.Listen}}
 database: var/payrecon.db
 timezone: Asia/Shanghai
+archive_dir: var/bills
+reports:
+  dir: var/reports
+  locale: zh
+reconcile:
+  schedule: "CRON_TZ=Asia/Shanghai 30 10 * * *"
+  hold_days: 2
+  bill_retry_interval: 1s     # the sandbox answers at once; real bills want 10m
+  bill_deadline: 20s
+  catch_up_days: 0
+  query_interval: 10ms
 accounts:
   - name: {{.ID.Alipay.Account}}           # POST /notify/{{.ID.Alipay.Account}}
     provider: alipay

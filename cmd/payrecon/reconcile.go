@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/provider"
+	"github.com/payrecon/payrecon/store"
+)
+
+// newDaily wires the daily reconciliation from the config.
+func newDaily(cfg Config, accts []Account, db *store.DB, logger *slog.Logger) (*jobs.Daily, error) {
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	d := &jobs.Daily{DB: db, Now: time.Now, Log: logger, Accounts: map[string]jobs.Account{},
+		Opt: jobs.Options{ArchiveDir: cfg.Path(cfg.ArchiveDir), ReportsDir: cfg.Path(cfg.Reports.Dir), Locale: cfg.Reports.Locale, Loc: loc,
+			HoldDays: cfg.Reconcile.HoldDays, BillRetry: mustDuration(cfg.Reconcile.BillRetryInterval),
+			BillDeadline: mustDuration(cfg.Reconcile.BillDeadline), QueryInterval: mustDuration(cfg.Reconcile.QueryInterval)}}
+	for _, a := range accts {
+		ja := jobs.Account{Name: a.Config.Name, Provider: a.Provider}
+		if a.Config.FeeRate != "" {
+			ja.FeeRateE4, _ = parseRate(a.Config.FeeRate)
+		}
+		var cl provider.Client = a.WeChatClient
+		if a.Provider == payrecon.Alipay {
+			cl = a.AlipayClient
+		}
+		ja.Client = cl
+		d.Accounts[a.Config.Name] = ja
+	}
+	return d, nil
+}
+
+// newScheduler builds the cron scheduler, or nil when scheduling is off.
+func newScheduler(cfg Config, d *jobs.Daily, logger *slog.Logger) *jobs.Scheduler {
+	specs := map[string]string{}
+	for _, a := range cfg.Accounts {
+		spec := cfg.Reconcile.Schedule
+		if a.Schedule != "" {
+			spec = a.Schedule
+		}
+		if spec != "off" {
+			specs[a.Name] = spec
+		}
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	return &jobs.Scheduler{Daily: d, Specs: specs, CatchUpDays: cfg.Reconcile.CatchUpDays, Log: logger}
+}
+
+func parseDay(s string, loc *time.Location, now time.Time) (time.Time, error) {
+	if s == "" {
+		y, m, d := now.In(payrecon.ShanghaiFixed).AddDate(0, 0, -1).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, payrecon.ShanghaiFixed), nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", s, payrecon.ShanghaiFixed)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("-date: want YYYY-MM-DD (got %q)", s)
+	}
+	return t, nil
+}
+
+func cmdReconcile(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("reconcile", stderr)
+	path := fs.String("config", "", "config file")
+	account := fs.String("account", "", "account to reconcile (default: every account)")
+	date := fs.String("date", "", "bill day, YYYY-MM-DD in Beijing time (default: yesterday)")
+	dry := fs.Bool("dry-run", false, "query the provider and show what would change; change nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return reconcileWith(ctx, *path, *account, *date, "", *dry, getenv, stdout, stderr)
+}
+
+func cmdImportBill(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("import-bill", stderr)
+	path := fs.String("config", "", "config file")
+	account := fs.String("account", "", "account the bill belongs to")
+	date := fs.String("date", "", "bill day, YYYY-MM-DD")
+	dry := fs.Bool("dry-run", false, "show what would change; change nothing")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *account == "" || *date == "" {
+		return fmt.Errorf("%w: payrecon import-bill -config F -account A -date D FILE", errUsage)
+	}
+	return reconcileWith(ctx, *path, *account, *date, fs.Arg(0), *dry, getenv, stdout, stderr)
+}
+
+func reconcileWith(ctx context.Context, path, account, date, billFile string, dry bool, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, accts, err := loadConfig(path, getenv)
+	if err != nil {
+		return err
+	}
+	if account != "" && !hasAccount(cfg, account) {
+		return fmt.Errorf("-account: no account %q in %s", account, path)
+	}
+	day, err := parseDay(date, nil, time.Now())
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	db, err := store.Open(ctx, cfg.Path(cfg.Database), store.Options{}, logger)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	daily, err := newDaily(cfg, accts, db, logger)
+	if err != nil {
+		return err
+	}
+	var failed int
+	for _, a := range cfg.Accounts {
+		if account != "" && a.Name != account {
+			continue
+		}
+		fmt.Fprintf(stdout, "== %s %s (%s)%s\n", a.Name, day.Format("2006-01-02"), a.Provider, map[bool]string{true: " [dry run]"}[dry])
+		rep, err := daily.Run(ctx, a.Name, day, jobs.RunOptions{DryRun: dry, Trigger: "cli", Progress: stdout, BillFile: billFile})
+		if err != nil {
+			failed++
+			fmt.Fprintf(stdout, "  FAILED: %v\n\n", err)
+			continue
+		}
+		printReport(stdout, rep)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d reconciliation(s) failed", failed)
+	}
+	return nil
+}
+
+func printReport(w io.Writer, rep jobs.Report) {
+	b := rep.Bill
+	fmt.Fprintf(w, "  bill: %d payments %s, %d refunds %s\n", b.Payments, b.PaymentFen.Yuan(), b.Refunds, b.RefundFen.Yuan())
+	for _, d := range rep.Discrepancies {
+		if d.Resolution == "" && d.Code == payrecon.CrossDay {
+			fmt.Fprintf(w, "  %-16s %-8s %-26s carried over (%s)\n", d.Code, d.Kind, firstNonEmptyStr(d.OutRefundNo, d.OutTradeNo), d.Note)
+			continue
+		}
+		fmt.Fprintf(w, "  %-16s %-8s %-26s -> %-16s %s\n", d.Code, d.Kind, firstNonEmptyStr(d.OutRefundNo, d.OutTradeNo), d.Resolution, d.QueryResult)
+	}
+	if rep.Workbook != "" {
+		fmt.Fprintf(w, "  workbook: %s\n", rep.Workbook)
+	}
+	fmt.Fprintln(w)
+}
+
+func firstNonEmptyStr(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func cmdRuns(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("runs", stderr)
+	path := fs.String("config", "", "config file")
+	n := fs.Int("n", 20, "how many runs")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return fmt.Errorf("%w: -config is required", errUsage)
+	}
+	cfg, err := ReadConfigFile(*path)
+	if err != nil {
+		return err
+	}
+	db, err := openLedger(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	runs, err := db.Runs(ctx, *n)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, r := range runs {
+			enc.Encode(r)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tACCOUNT\tDATE\tTRIGGER\tSTATUS\tSTARTED\tCOUNTS\tERROR")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Account, r.Date, r.Trigger, r.Status, r.StartedAt, r.Counts, r.Error)
+	}
+	return tw.Flush()
+}
