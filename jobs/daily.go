@@ -294,7 +294,11 @@ func (d *Daily) obtainBill(ctx context.Context, acct Account, day time.Time, o R
 			if !time.Now().Add(retry).Before(deadline) {
 				return store.Bill{}, fmt.Errorf("%w (after %d attempts; last: %v)", ErrBillUnavailable, attempt, err)
 			}
-			d.progress(o, "  bill: not ready (%v); retrying in %s", err, retry)
+			var pe *provider.Error
+			if errors.As(err, &pe) {
+				err = pe // the provider's words, without the temp-file path
+			}
+			d.progress(o, "  bill: not available yet (%v); retrying in %s", err, retry)
 			if err := sleepCtx(ctx, retry); err != nil {
 				return store.Bill{}, err
 			}

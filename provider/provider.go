@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -39,20 +40,21 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.Op + ": "
+	var parts []string
 	if e.Status != 0 {
-		s += fmt.Sprintf("HTTP %d ", e.Status)
+		parts = append(parts, fmt.Sprintf("HTTP %d", e.Status))
 	}
-	if e.Code != "" {
-		s += e.Code
-	}
+	code := e.Code
 	if e.SubCode != "" {
-		s += "/" + e.SubCode
+		code += "/" + e.SubCode
+	}
+	if code != "" {
+		parts = append(parts, code)
 	}
 	if e.Message != "" {
-		s += " " + e.Message
+		parts = append(parts, e.Message)
 	}
-	return s
+	return e.Op + ": " + strings.Join(parts, " ")
 }
 
 func (e *Error) Unwrap() error { return e.Err }

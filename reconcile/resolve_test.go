@@ -91,7 +91,10 @@ func TestResolveRetriesThenPending(t *testing.T) {
 	// Dry run: recovered on paper, nothing repaired.
 	fp.failures = 0
 	r.DryRun = true
-	r.Repair = func(context.Context, *payrecon.Event, string, string) (bool, error) { t.Fatal("repair in dry run"); return false, nil }
+	r.Repair = func(context.Context, *payrecon.Event, string, string) (bool, error) {
+		t.Fatal("repair in dry run")
+		return false, nil
+	}
 	if got, _ := r.Resolve(t.Context(), it); got.Outcome != reconcile.Recovered || !got.Changed {
 		t.Fatalf("dry run: %+v", got)
 	}

@@ -241,7 +241,6 @@ func (s *sheet) close() error {
 	return err
 }
 
-
 func boolPtr(b bool) *bool { return &b }
 
 // Add takes one diff item: matched payments go to 明细, matched refunds to

@@ -26,6 +26,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -82,6 +84,9 @@ func dsn(path string, params string) string {
 func Open(ctx context.Context, path string, opt Options, logger *slog.Logger) (*DB, error) {
 	if path == "" || strings.Contains(path, ":memory:") {
 		return nil, fmt.Errorf("open store: need a file path (got %q)", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
 	}
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512

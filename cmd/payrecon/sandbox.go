@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
-	"text/tabwriter"
 	"time"
 
 	"github.com/payrecon/payrecon/provider/sandbox"
@@ -15,7 +15,7 @@ import (
 
 func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: payrecon sandbox init|trigger", errUsage)
+		return fmt.Errorf("%w: payrecon sandbox init|trigger|serve", errUsage)
 	}
 	switch args[0] {
 	case "init":
@@ -67,8 +67,75 @@ func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, 
 			return err
 		}
 		return trigger(ctx, sb, cfg, *target, fs.Args(), stdout)
+	case "serve":
+		return cmdSandboxServe(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown sandbox command %q", errUsage, args[0])
+}
+
+// cmdSandboxServe runs the provider emulator on its own: it generates a
+// business day, serves the Alipay gateway and WeChat Pay APIs for it, and
+// (with -notify) delivers that day's notifications to a running payrecon.
+func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("sandbox serve", stderr)
+	dir := fs.String("dir", "", "sandbox directory written by sandbox init")
+	listen := fs.String("listen", "127.0.0.1:18090", "listen address (the config's gateway/base_url point here)")
+	date := fs.String("date", "", "business day to emulate, YYYY-MM-DD (default: yesterday, Beijing time)")
+	trades := fs.Int("trades", 40, "trades per provider")
+	faults := fs.Bool("faults", true, "dropped, duplicated, tampered, forged and ghost notifications, an amount mismatch, a cross-midnight trade")
+	notifyURL := fs.String("notify", "", "payrecon base URL to deliver the day's notifications to (e.g. http://127.0.0.1:8080)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return fmt.Errorf("%w: -dir is required", errUsage)
+	}
+	sb, err := sandbox.Load(*dir)
+	if err != nil {
+		return err
+	}
+	day, err := parseDay(*date, nil, time.Now())
+	if err != nil {
+		return err
+	}
+	sv, err := sb.NewServer(sandbox.ServerFaults{})
+	if err != nil {
+		return err
+	}
+	d := sb.GenerateDay(day, sandbox.DayOptions{Trades: *trades, Seed: day.Unix(), Faults: *faults})
+	sv.AddDay(d)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	sv.SetBaseURL("http://" + ln.Addr().String())
+	srv := &http.Server{Handler: sv, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	fmt.Fprintf(stdout, "sandbox providers serving %s for %s on http://%s\n", *dir, day.Format("2006-01-02"), ln.Addr())
+	if *notifyURL != "" {
+		res, err := deliverDay(ctx, sb, d, *notifyURL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "delivered the day's notifications: %d sent, %d acknowledged, %d rejected\n", res.Sent, res.Accepted, res.Rejected)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// deliverDay sends a generated day's notifications, as the providers
+// would, and checks each reply.
+func deliverDay(ctx context.Context, sb *sandbox.Sandbox, d *sandbox.Day, target string) (sandbox.Result, error) {
+	ds, err := sb.Deliveries(d)
+	if err != nil {
+		return sandbox.Result{}, err
+	}
+	steps := make([][]sandbox.Delivery, len(ds))
+	for i, dl := range ds {
+		steps[i] = []sandbox.Delivery{dl}
+	}
+	return sandbox.Fire(ctx, &http.Client{Timeout: 10 * time.Second}, target, []sandbox.Scenario{{Name: "business-day", Steps: steps}}, io.Discard)
 }
 
 // trigger fires scenarios at a running payrecon and then checks the ledger
@@ -149,12 +216,10 @@ func printLedger(ctx context.Context, db *store.DB, w io.Writer) error {
 		return err
 	}
 	if len(q) > 0 {
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  quarantine\taccount\treason\tcount")
+		fmt.Fprintf(w, "quarantine by reason:\n")
 		for _, r := range q {
-			fmt.Fprintf(tw, "  \t%s\t%s\t%d\n", r.Account, r.Reason, r.Count)
+			fmt.Fprintf(w, "  %-18s %-18s %d\n", r.Account, r.Reason, r.Count)
 		}
-		tw.Flush()
 	}
 	return nil
 }

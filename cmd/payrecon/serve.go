@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -32,11 +30,7 @@ func (s *server) Addr() string { return s.ln.Addr().String() }
 // startServer opens the ledger, binds the listener and serves in the
 // background. Binding happens here, so "address in use" is an error.
 func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Options, logger *slog.Logger) (*server, error) {
-	dbPath := cfg.Path(cfg.Database)
-	if err := os.MkdirAll(filepath.Dir(dbPath), 0o700); err != nil {
-		return nil, fmt.Errorf("serve: %w", err)
-	}
-	db, err := store.Open(ctx, dbPath, opt, logger)
+	db, err := store.Open(ctx, cfg.Path(cfg.Database), opt, logger)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
