@@ -80,15 +80,16 @@ type Diff struct {
 	emit      func(Item)
 
 	trades    []LedgerTrade
-	byTradeNo map[string]int32 // provider trade no, else out trade no -> trades index
-	byOutNo   map[string]int32 // out trade no -> index, only for trades without a provider no
-	matched   []bool
+	byTradeNo map[string]int32 // provider trade no -> trades index
+	byOutNo   map[string]int32 // out trade no -> index, for trades without a provider no
+	matched   []bool           // a bill row matched the ledger fact (a second one is a DUPLICATE)
 	refunds   []LedgerRefund
 	byRefund  map[string]int32
 	rMatched  []bool
 	adjacent  map[string]bool // keys seen on adjacent days' bills
-	seenPay   map[string]bool
-	seenRef   map[string]bool
+	// Bill rows with no ledger fact, for duplicate detection among them.
+	seenMissingPay map[string]bool
+	seenMissingRef map[string]bool
 }
 
 // New prepares a diff of day (any instant within it; the day is taken in
@@ -106,13 +107,12 @@ func New(day time.Time, loc *time.Location, opt Options, trades []LedgerTrade, r
 		trades: trades, byTradeNo: make(map[string]int32, len(trades)), byOutNo: map[string]int32{},
 		matched: make([]bool, len(trades)),
 		refunds: refunds, byRefund: make(map[string]int32, len(refunds)), rMatched: make([]bool, len(refunds)),
-		adjacent: map[string]bool{}, seenPay: map[string]bool{}, seenRef: map[string]bool{},
+		adjacent: map[string]bool{}, seenMissingPay: map[string]bool{}, seenMissingRef: map[string]bool{},
 	}
 	for i, t := range trades {
 		if t.ProviderTradeNo != "" {
 			d.byTradeNo[t.ProviderTradeNo] = int32(i)
-		}
-		if t.OutTradeNo != "" {
+		} else if t.OutTradeNo != "" {
 			d.byOutNo[t.OutTradeNo] = int32(i)
 		}
 	}
@@ -151,22 +151,23 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 	}
 	it := Item{Kind: payrecon.EntryPayment, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo,
 		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line}
-	key := e.ProviderTradeNo
-	if key == "" {
-		key = "o:" + e.OutTradeNo
-	}
-	if d.seenPay[key] {
-		it.Code, it.Note = payrecon.Duplicate, "same trade already on this bill"
-		d.emit(it)
-		return
-	}
-	d.seenPay[key] = true
 	i, ok := d.byTradeNo[e.ProviderTradeNo]
 	if !ok || e.ProviderTradeNo == "" {
 		i, ok = d.byOutNo[e.OutTradeNo]
 	}
 	if !ok {
-		it.Code, it.Note = payrecon.MissingLocal, "no notification received"
+		key := e.ProviderTradeNo + "|" + e.OutTradeNo
+		if d.seenMissingPay[key] {
+			it.Code, it.Note = payrecon.Duplicate, "same trade already on this bill"
+		} else {
+			d.seenMissingPay[key] = true
+			it.Code, it.Note = payrecon.MissingLocal, "no notification received"
+		}
+		d.emit(it)
+		return
+	}
+	if d.matched[i] {
+		it.Code, it.Note = payrecon.Duplicate, "same trade already on this bill"
 		d.emit(it)
 		return
 	}
@@ -205,15 +206,19 @@ func (d *Diff) addRefund(e payrecon.BillEntry) {
 	it := Item{Kind: payrecon.EntryRefund, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo, OutRefundNo: e.OutRefundNo,
 		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line}
 	key := refundKey(e.OutRefundNo, e.ProviderRefundNo)
-	if d.seenRef[key] {
-		it.Code, it.Note = payrecon.Duplicate, "same refund already on this bill"
+	i, ok := d.byRefund[key]
+	if !ok {
+		if d.seenMissingRef[key] {
+			it.Code, it.Note = payrecon.Duplicate, "same refund already on this bill"
+		} else {
+			d.seenMissingRef[key] = true
+			it.Code, it.Note = payrecon.MissingLocal, "no refund notification received"
+		}
 		d.emit(it)
 		return
 	}
-	d.seenRef[key] = true
-	i, ok := d.byRefund[key]
-	if !ok {
-		it.Code, it.Note = payrecon.MissingLocal, "no refund notification received"
+	if d.rMatched[i] {
+		it.Code, it.Note = payrecon.Duplicate, "same refund already on this bill"
 		d.emit(it)
 		return
 	}
