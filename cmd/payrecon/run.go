@@ -32,6 +32,7 @@ Usage:
                                            fire signed notifications at a running payrecon
   payrecon demo                            sandbox + payrecon in a temp dir, end to end
   payrecon bench-intake [flags]            measure intake throughput
+  payrecon bench-reconcile [-rows N]       measure parse + diff and the workbook on a large day
   payrecon version
 `
 
@@ -65,6 +66,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
 		return cmdBenchIntake(ctx, rest, stdout, stderr)
+	case "bench-reconcile":
+		return cmdBenchReconcile(ctx, rest, stdout, stderr)
+	case "bench-reconcile-child":
+		return cmdBenchReconcileChild(ctx, rest, stdout)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "payrecon", version)
 		return nil
