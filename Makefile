@@ -11,7 +11,8 @@ FUZZ_TARGETS := \
 	./provider/wechatpay:FuzzVerify \
 	./provider/wechatpay:FuzzParseXML \
 	./notify:FuzzHandler \
-	.:FuzzParseYuan
+	.:FuzzParseYuan \
+	.:FuzzParseBeijingTime
 
 export CGO_ENABLED := 1
 

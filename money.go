@@ -3,8 +3,6 @@ package payrecon
 import (
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 )
 
 // Fen is an amount of money in fen (分, 1/100 yuan). payrecon never holds money
@@ -34,32 +32,42 @@ func ParseYuanFixed(s string, places int) (int64, error) {
 }
 
 func parseDecimal(s string, places int) (Fen, error) {
-	orig := s
+	bad := func() (Fen, error) { return 0, fmt.Errorf("%w: %q", ErrBadAmount, s) }
 	if s == "" {
 		return 0, fmt.Errorf("%w: empty", ErrBadAmount)
 	}
-	neg := false
+	i, neg := 0, false
 	switch s[0] {
 	case '-':
-		neg, s = true, s[1:]
+		neg, i = true, 1
 	case '+':
-		s = s[1:]
+		i = 1
 	}
-	intPart, frac, hasDot := strings.Cut(s, ".")
-	if intPart == "" || (hasDot && frac == "") || len(frac) > places || len(intPart) > 15 {
-		return 0, fmt.Errorf("%w: %q", ErrBadAmount, orig)
-	}
-	for _, part := range []string{intPart, frac} {
-		for i := 0; i < len(part); i++ {
-			if part[i] < '0' || part[i] > '9' {
-				return 0, fmt.Errorf("%w: %q", ErrBadAmount, orig)
+	var n int64
+	intDigits, fracDigits, dot := 0, 0, false
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '.' && !dot && intDigits > 0:
+			dot = true
+		case c >= '0' && c <= '9':
+			if dot {
+				if fracDigits++; fracDigits > places {
+					return bad()
+				}
+			} else if intDigits++; intDigits > 15 {
+				return bad()
 			}
+			n = n*10 + int64(c-'0')
+		default:
+			return bad()
 		}
 	}
-	frac += strings.Repeat("0", places-len(frac))
-	n, err := strconv.ParseInt(intPart+frac, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("%w: %q", ErrBadAmount, orig)
+	if intDigits == 0 || (dot && fracDigits == 0) {
+		return bad()
+	}
+	for ; fracDigits < places; fracDigits++ {
+		n *= 10
 	}
 	if neg {
 		n = -n

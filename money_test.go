@@ -3,6 +3,7 @@ package payrecon_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/payrecon/payrecon"
 )
@@ -50,6 +51,32 @@ func FuzzParseYuan(f *testing.F) {
 		back, err := payrecon.ParseYuan(v.Yuan())
 		if err != nil || back != v {
 			t.Fatalf("%q -> %d -> %q -> %d, %v", s, v, v.Yuan(), back, err)
+		}
+	})
+}
+
+func TestParseBeijingTime(t *testing.T) {
+	got, err := payrecon.ParseBeijingTime("2026-11-20 23:59:59")
+	if err != nil || !got.Equal(time.Date(2026, 11, 20, 15, 59, 59, 0, time.UTC)) {
+		t.Fatalf("%v %v", got, err)
+	}
+	for _, bad := range []string{"2026-02-30 00:00:00", "2026-13-01 00:00:00", "2026-11-20 24:00:00", "2026-11-20T10:00:00", "", "x"} {
+		if _, err := payrecon.ParseBeijingTime(bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+func FuzzParseBeijingTime(f *testing.F) {
+	f.Add("2026-11-20 23:59:59")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := payrecon.ParseBeijingTime(s)
+		if err != nil {
+			return
+		}
+		want, err2 := time.ParseInLocation("2006-01-02 15:04:05", s, payrecon.ShanghaiFixed)
+		if err2 != nil || !want.Equal(got) {
+			t.Fatalf("%q: fast %v, slow %v %v", s, got, want, err2)
 		}
 	})
 }

@@ -50,3 +50,35 @@ const DefaultTimezone = "Asia/Shanghai"
 // local times in Beijing time, which has had no DST since 1991, so parsing
 // provider timestamps with this zone is exact and needs no tzdata on the host.
 var ShanghaiFixed = time.FixedZone("CST", 8*3600)
+
+// ParseBeijingTime parses the providers' "2006-01-02 15:04:05" Beijing time
+// and returns it in UTC. It is the hot path of bill parsing, so the exact
+// 19-byte form is read digit by digit; anything else goes through
+// time.ParseInLocation.
+func ParseBeijingTime(s string) (time.Time, error) {
+	if len(s) == 19 && s[4] == '-' && s[7] == '-' && s[10] == ' ' && s[13] == ':' && s[16] == ':' {
+		num := func(a, b int) int {
+			n := 0
+			for i := a; i < b; i++ {
+				c := s[i]
+				if c < '0' || c > '9' {
+					return -1
+				}
+				n = n*10 + int(c-'0')
+			}
+			return n
+		}
+		y, mo, d, h, mi, se := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19)
+		if y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && se >= 0 && se < 60 {
+			t := time.Date(y, time.Month(mo), d, h, mi, se, 0, ShanghaiFixed)
+			if t.Day() == d { // rejects 2026-02-30
+				return t.UTC(), nil
+			}
+		}
+	}
+	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, ShanghaiFixed)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q: %w", s, ErrMalformed)
+	}
+	return t.UTC(), nil
+}

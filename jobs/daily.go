@@ -145,20 +145,8 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 		hold = 2
 	}
 	from, to := start.AddDate(0, 0, -hold), start.AddDate(0, 0, 1+hold)
-	var trades []reconcile.LedgerTrade
-	if err := d.DB.EachTrade(ctx, account, from, to, func(t store.WindowTrade) error {
-		trades = append(trades, reconcile.LedgerTrade{OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-			Status: payrecon.TradeStatus(t.Status), AmountFen: payrecon.Fen(t.AmountFen.Int64), PaidAt: t.Paid()})
-		return nil
-	}); err != nil {
-		return rep, err
-	}
-	var refunds []reconcile.LedgerRefund
-	if err := d.DB.EachRefund(ctx, account, from, to, func(r store.RefundRow) error {
-		refunds = append(refunds, reconcile.LedgerRefund{OutRefundNo: r.OutRefundNo, ProviderRefundNo: r.ProviderRefundNo, OutTradeNo: r.OutTradeNo,
-			AmountFen: payrecon.Fen(r.AmountFen), Status: payrecon.RefundStatus(r.Status), RefundedAt: r.Refunded()})
-		return nil
-	}); err != nil {
+	trades, refunds, err := LoadWindow(ctx, d.DB, account, from, to)
+	if err != nil {
 		return rep, err
 	}
 	var adjacent []payrecon.BillEntry

@@ -434,3 +434,16 @@ func (db *DB) JobRuns(ctx context.Context, limit int) ([]JobRun, error) {
 	}
 	return out, nil
 }
+
+// CountWindow counts the account's trades and refunds that EachTrade and
+// EachRefund would stream for [from, to), so callers can size their slices.
+func (db *DB) CountWindow(ctx context.Context, account string, from, to time.Time) (trades, refunds int, err error) {
+	err = db.read.QueryRowxContext(ctx, `SELECT
+		(SELECT count(*) FROM trades WHERE account = ? AND COALESCE(paid_at, created_at) >= ? AND COALESCE(paid_at, created_at) < ?),
+		(SELECT count(*) FROM refunds WHERE account = ? AND COALESCE(refunded_at, created_at) >= ? AND COALESCE(refunded_at, created_at) < ?)`,
+		account, fmtTime(from), fmtTime(to), account, fmtTime(from), fmtTime(to)).Scan(&trades, &refunds)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count window: %w", err)
+	}
+	return trades, refunds, nil
+}

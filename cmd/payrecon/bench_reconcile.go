@@ -12,6 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -33,7 +36,7 @@ var benchDay = time.Date(2026, 11, 20, 0, 0, 0, 0, payrecon.ShanghaiFixed)
 func benchRows(prefix string, n int) iter.Seq[sandbox.BillRow] {
 	return func(yield func(sandbox.BillRow) bool) {
 		for i := range n {
-			at := benchDay.Add(time.Duration(int64(i) * int64(24*time.Hour-time.Second) / int64(n)))
+			at := benchDay.Add(time.Duration(int64(i)*86399/int64(n)) * time.Second)
 			r := sandbox.BillRow{Kind: payrecon.EntryPayment, OutTradeNo: fmt.Sprintf("%s%08d", prefix, i), ProviderTradeNo: fmt.Sprintf("4200%s%020d", prefix, i),
 				AmountFen: payrecon.Fen(100 + i%50000), Created: at.Add(-time.Minute), At: at}
 			if !yield(r) {
@@ -206,6 +209,14 @@ func cmdBenchReconcileChild(ctx context.Context, args []string, stdout io.Writer
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// The same soft memory limit payrecon applies by default (memory_limit).
+	debug.SetMemoryLimit(defaultMemoryLimit)
+	if p := os.Getenv("PAYRECON_BENCH_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	start := time.Now()
 	db, err := store.Open(ctx, *dbPath, store.Options{}, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -213,20 +224,8 @@ func cmdBenchReconcileChild(ctx context.Context, args []string, stdout io.Writer
 	}
 	defer db.Close()
 	from, to := benchDay.AddDate(0, 0, -2), benchDay.AddDate(0, 0, 3)
-	var trades []reconcile.LedgerTrade
-	if err := db.EachTrade(ctx, *account, from, to, func(t store.WindowTrade) error {
-		trades = append(trades, reconcile.LedgerTrade{OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-			Status: payrecon.TradeStatus(t.Status), AmountFen: payrecon.Fen(t.AmountFen.Int64), PaidAt: t.Paid()})
-		return nil
-	}); err != nil {
-		return err
-	}
-	var refunds []reconcile.LedgerRefund
-	if err := db.EachRefund(ctx, *account, from, to, func(r store.RefundRow) error {
-		refunds = append(refunds, reconcile.LedgerRefund{OutRefundNo: r.OutRefundNo, OutTradeNo: r.OutTradeNo,
-			AmountFen: payrecon.Fen(r.AmountFen), Status: payrecon.RefundStatus(r.Status), RefundedAt: r.Refunded()})
-		return nil
-	}); err != nil {
+	trades, refunds, err := jobs.LoadWindow(ctx, db, *account, from, to)
+	if err != nil {
 		return err
 	}
 	var wb *reports.Workbook
@@ -269,6 +268,16 @@ func cmdBenchReconcileChild(ctx context.Context, args []string, stdout io.Writer
 			parts = append(parts, fmt.Sprintf("%s=%d", c, counts[c]))
 		}
 	}
+	if p := os.Getenv("PAYRECON_BENCH_MEMPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			runtime.GC()
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "bench child %s %s: ledger %d trades, heap in use %d MB, GC cycles %d\n", *account, *mode, len(trades), ms.HeapInuse>>20, ms.NumGC)
 	return json.NewEncoder(stdout).Encode(childResult{Rows: tot.Payments + tot.Refunds, Seconds: time.Since(start).Seconds(), Result: strings.Join(parts, " ")})
 }
 

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,10 @@ type Config struct {
 	Timezone string `yaml:"timezone"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// MemoryLimit is the Go runtime's soft memory limit ("256MiB", "1GiB",
+	// "off"): the garbage collector works harder near it, so a million-row
+	// reconciliation stays within it; below it nothing changes.
+	MemoryLimit string `yaml:"memory_limit"`
 	// MaxBodyBytes caps a notification body (default 64 KiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// ArchiveDir keeps every downloaded or imported bill, raw.
@@ -103,6 +108,7 @@ func DefaultConfig() Config {
 		Database:     "./var/payrecon.db",
 		Timezone:     payrecon.DefaultTimezone,
 		LogLevel:     "info",
+		MemoryLimit:  "256MiB",
 		MaxBodyBytes: 64 << 10,
 		ArchiveDir:   "./var/bills",
 		Reports:      ReportsConfig{Dir: "./var/reports", Locale: "zh"},
@@ -165,6 +171,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fieldErr("log_level", "want debug, info, warn or error (got %q)", c.LogLevel))
+	}
+	if _, err := parseSize(c.MemoryLimit); err != nil {
+		errs = append(errs, fieldErr("memory_limit", "%v", err))
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 16<<20 {
 		errs = append(errs, fieldErr("max_body_bytes", "want 1024 to 16777216 (got %d)", c.MaxBodyBytes))
@@ -462,4 +471,27 @@ func parseRate(s string) (int64, error) {
 func mustDuration(s string) time.Duration {
 	d, _ := time.ParseDuration(s)
 	return d
+}
+
+// defaultMemoryLimit matches DefaultConfig's memory_limit.
+const defaultMemoryLimit = 256 << 20
+
+// parseSize parses "256MiB", "1GiB", "512KiB", a plain byte count, or "off"
+// (0: no limit).
+func parseSize(s string) (int64, error) {
+	if s == "off" || s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30} {
+		if v, ok := strings.CutSuffix(s, suffix); ok {
+			s, mult = v, m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a size such as 256MiB or off (got %q)", s)
+	}
+	return n * mult, nil
 }

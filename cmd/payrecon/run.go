@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -99,6 +100,9 @@ func loadConfig(path string, getenv func(string) string) (Config, []Account, err
 	accts, err := cfg.Load(getenv, time.Now, &http.Client{Timeout: 60 * time.Second})
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if limit, _ := parseSize(cfg.MemoryLimit); limit > 0 {
+		debug.SetMemoryLimit(limit)
 	}
 	return cfg, accts, nil
 }

@@ -236,13 +236,7 @@ func splitCSV(line string) ([]string, error) {
 	return r.Read()
 }
 
-func billTime(s string) (time.Time, error) {
-	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, payrecon.ShanghaiFixed)
-	if err != nil {
-		return time.Time{}, payrecon.ErrMalformed
-	}
-	return t.UTC(), nil
-}
+func billTime(s string) (time.Time, error) { return payrecon.ParseBeijingTime(s) }
 
 func orZero(s string) string {
 	if s == "" {

@@ -51,9 +51,12 @@ type Day struct {
 	Forged []*Trade
 }
 
+// minFaultTrades is the smallest day the standard fault set fits in.
+const minFaultTrades = 20
+
 // DayOptions shape a generated day.
 type DayOptions struct {
-	Trades int   // per provider (default 40)
+	Trades int   // per provider (default 40; at least 20 with Faults)
 	Seed   int64 // deterministic generation
 	// Faults turns on the standard fault set: dropped, duplicated and
 	// tampered callbacks, a forged and a ghost notification, an amount
@@ -65,6 +68,9 @@ type DayOptions struct {
 func (s *Sandbox) GenerateDay(date time.Time, opt DayOptions) *Day {
 	if opt.Trades <= 0 {
 		opt.Trades = 40
+	}
+	if opt.Faults && opt.Trades < minFaultTrades {
+		opt.Trades = minFaultTrades // the fault set needs that many trades to pick from
 	}
 	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 7))
 	y, m, d := date.In(payrecon.ShanghaiFixed).Date()

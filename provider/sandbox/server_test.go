@@ -139,3 +139,16 @@ func TestClientsFaults(t *testing.T) {
 		t.Fatalf("wechatpay wrong key: %v", err)
 	}
 }
+
+func TestGenerateSmallDayWithFaults(t *testing.T) {
+	sb, err := sandbox.Load(providertest.SandboxDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 5, 19, 20} {
+		d := sb.GenerateDay(day, sandbox.DayOptions{Trades: n, Faults: true})
+		if len(d.Trades) != 2*max(n, 20) {
+			t.Fatalf("trades=%d: %d trades", n, len(d.Trades))
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/payrecon/payrecon"
 )
@@ -27,10 +26,10 @@ func ParseBill(r io.Reader, fn func(payrecon.BillEntry) error) (payrecon.BillTot
 		tot     payrecon.BillTotals
 		header  []string
 		col     map[string]int
+		lay     layout
 		sumHead []string
 		sumVals []string
 		line    int
-		sums    = map[string]int64{} // column name -> sum in 1e-5 yuan
 	)
 	for sc.Scan() {
 		line++
@@ -59,6 +58,7 @@ func ParseBill(r io.Reader, fn func(payrecon.BillEntry) error) (payrecon.BillTot
 			if _, ok := col[firstCol(col, "应结订单金额", "总金额")]; !ok {
 				return tot, fmt.Errorf("wechatpay bill: %w: no column 应结订单金额/总金额", ErrBillFormat)
 			}
+			lay = newLayout(col)
 		case sumHead == nil && strings.HasPrefix(text, "总交易单数"):
 			sumHead = strings.Split(text, ",")
 		case sumHead != nil:
@@ -77,7 +77,7 @@ func ParseBill(r io.Reader, fn func(payrecon.BillEntry) error) (payrecon.BillTot
 			if len(vals) != len(header) {
 				return tot, fmt.Errorf("wechatpay bill line %d: %d values for %d columns (an unescaped \",`\" in free text?)", line, len(vals), len(header))
 			}
-			e, err := entry(vals, col, line, sums)
+			e, err := lay.entry(vals, line)
 			if err != nil {
 				return tot, err
 			}
@@ -103,6 +103,12 @@ func ParseBill(r io.Reader, fn func(payrecon.BillEntry) error) (payrecon.BillTot
 	if sumVals == nil {
 		return tot, fmt.Errorf("wechatpay bill: %w: summary row missing (truncated file?)", ErrBillFormat)
 	}
+	sums := map[string]int64{}
+	for i, c := range moneyCols {
+		if lay.money[i] >= 0 {
+			sums[c] = lay.sums[i]
+		}
+	}
 	return tot, checkSummary(sumHead, sumVals, tot, sums)
 }
 
@@ -123,55 +129,96 @@ func firstCol(col map[string]int, names ...string) string {
 // moneyCols are summed for the summary check, in 1e-5 yuan.
 var moneyCols = []string{"应结订单金额", "总金额", "退款金额", "充值券退款金额", "手续费", "订单金额", "申请退款金额", "代金券金额", "企业红包金额", "代金券或立减优惠金额"}
 
-func entry(vals []string, col map[string]int, line int, sums map[string]int64) (payrecon.BillEntry, error) {
-	get := func(name string) string {
+// layout holds the column positions of one bill's header, resolved once.
+type layout struct {
+	time, status, outTrade, txID, outRefund, refundID, refundStatus int
+	money                                                           []int   // index into the row for each moneyCols entry, -1 if absent
+	vals                                                            []int64 // this row's money values, reused
+	sums                                                            []int64 // running sums per moneyCols entry, 1e-5 yuan
+	order, settle, refund, applied, fee                             int     // positions in moneyCols
+}
+
+func newLayout(col map[string]int) layout {
+	idx := func(name string) int {
 		if i, ok := col[name]; ok {
-			return vals[i]
+			return i
 		}
+		return -1
+	}
+	l := layout{time: idx("交易时间"), status: idx("交易状态"), outTrade: idx("商户订单号"), txID: idx("微信订单号"),
+		outRefund: idx("商户退款单号"), refundID: idx("微信退款单号"), refundStatus: idx("退款状态"),
+		money: make([]int, len(moneyCols)), vals: make([]int64, len(moneyCols)), sums: make([]int64, len(moneyCols))}
+	for i, c := range moneyCols {
+		l.money[i] = idx(c)
+	}
+	pos := func(name string) int {
+		for i, c := range moneyCols {
+			if c == name {
+				return i
+			}
+		}
+		return -1
+	}
+	l.order, l.refund, l.applied, l.fee = pos("订单金额"), pos("退款金额"), pos("申请退款金额"), pos("手续费")
+	l.settle = pos("应结订单金额")
+	if l.money[l.settle] < 0 {
+		l.settle = pos("总金额")
+	}
+	return l
+}
+
+func (l *layout) get(vals []string, i int) string {
+	if i < 0 {
 		return ""
 	}
-	money := map[string]int64{}
-	for _, c := range moneyCols {
-		if _, ok := col[c]; !ok {
+	return vals[i]
+}
+
+func (l *layout) entry(vals []string, line int) (payrecon.BillEntry, error) {
+	for i, c := range l.money {
+		if c < 0 {
 			continue
 		}
-		v, err := payrecon.ParseYuanFixed(orZero(get(c)), 5)
+		v, err := payrecon.ParseYuanFixed(orZero(vals[c]), 5)
 		if err != nil {
-			return payrecon.BillEntry{}, fmt.Errorf("wechatpay bill line %d: %s: %w", line, c, err)
+			return payrecon.BillEntry{}, fmt.Errorf("wechatpay bill line %d: %s: %w", line, moneyCols[i], err)
 		}
-		money[c] = v
-		sums[c] += v
+		l.vals[i] = v
+		l.sums[i] += v
 	}
-	t, err := time.ParseInLocation("2006-01-02 15:04:05", get("交易时间"), payrecon.ShanghaiFixed)
+	t, err := payrecon.ParseBeijingTime(l.get(vals, l.time))
 	if err != nil {
-		return payrecon.BillEntry{}, fmt.Errorf("wechatpay bill line %d: 交易时间 %q: %w", line, get("交易时间"), payrecon.ErrMalformed)
+		return payrecon.BillEntry{}, fmt.Errorf("wechatpay bill line %d: 交易时间: %w", line, err)
 	}
 	e := payrecon.BillEntry{
-		Line: line, At: t.UTC(), Status: get("交易状态"),
-		OutTradeNo: get("商户订单号"), ProviderTradeNo: get("微信订单号"), FeeE5: money["手续费"],
+		Line: line, At: t, Status: l.get(vals, l.status),
+		OutTradeNo: l.get(vals, l.outTrade), ProviderTradeNo: l.get(vals, l.txID), FeeE5: l.vals[l.fee],
+	}
+	if l.money[l.fee] < 0 {
+		e.FeeE5 = 0
 	}
 	if e.OutTradeNo == "" && e.ProviderTradeNo == "" {
 		return e, fmt.Errorf("wechatpay bill line %d: no order number", line)
 	}
-	fen := func(e5 int64) payrecon.Fen { return payrecon.Fen(e5 / 1000) }
+	fen := func(pos int) payrecon.Fen { return payrecon.Fen(l.vals[pos] / 1000) }
 	switch e.Status {
 	case "REFUND":
 		e.Kind = payrecon.EntryRefund
-		e.OutRefundNo, e.ProviderRefundNo = get("商户退款单号"), get("微信退款单号")
-		if _, ok := col["申请退款金额"]; ok {
-			e.AmountFen = fen(money["申请退款金额"])
+		e.OutRefundNo, e.ProviderRefundNo = l.get(vals, l.outRefund), l.get(vals, l.refundID)
+		if l.money[l.applied] >= 0 {
+			e.AmountFen = fen(l.applied)
 		} else {
-			e.AmountFen = fen(money["退款金额"])
+			e.AmountFen = fen(l.refund)
 		}
-		if s := get("退款状态"); s != "" {
+		if s := l.get(vals, l.refundStatus); s != "" {
 			e.Status = "REFUND/" + s
 		}
 	case "SUCCESS", "REVOKED":
 		e.Kind = payrecon.EntryPayment
-		if _, ok := col["订单金额"]; ok {
-			e.AmountFen = fen(money["订单金额"])
+		if l.money[l.order] >= 0 {
+			e.AmountFen = fen(l.order)
 		} else {
-			e.AmountFen = fen(money[firstCol(col, "应结订单金额", "总金额")])
+			e.AmountFen = fen(l.settle)
 		}
 	default:
 		return e, fmt.Errorf("wechatpay bill line %d: unknown 交易状态 %q", line, e.Status)
