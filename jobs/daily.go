@@ -202,6 +202,7 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 	if wbErr != nil {
 		return rep, wbErr
 	}
+	diff, trades, refunds, adjacent = nil, nil, nil, nil // free the ledger index before queries and the workbook
 	d.progress(o, "  diff: %s", countsLine(rep.Counts))
 
 	// 4. Chase every discrepancy.

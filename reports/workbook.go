@@ -38,6 +38,8 @@ type Meta struct {
 	GeneratedAt time.Time
 	BillSHA256  string
 	BillOrigin  string
+	// RowsPerSheet is where detail sheets split (default MaxRowsPerSheet).
+	RowsPerSheet int
 }
 
 // Resolved is a discrepancy with what the active query found.
@@ -94,6 +96,9 @@ type sheet struct {
 func New(meta Meta) (*Workbook, error) {
 	if meta.Loc == nil {
 		meta.Loc = payrecon.ShanghaiFixed
+	}
+	if meta.RowsPerSheet <= 0 || meta.RowsPerSheet > MaxRowsPerSheet {
+		meta.RowsPerSheet = MaxRowsPerSheet
 	}
 	f := excelize.NewFile()
 	w := &Workbook{meta: meta, f: f, sum: Summary{Counts: map[payrecon.Code]int{}, BillFen: map[payrecon.Code]payrecon.Fen{},
@@ -173,7 +178,7 @@ func yuan(f payrecon.Fen) float64 { return float64(f) / 100 }
 
 // open starts (or continues with) the current part of a detail sheet.
 func (s *sheet) open() error {
-	if s.sw != nil && s.rows < MaxRowsPerSheet {
+	if s.sw != nil && s.rows < s.wb.meta.RowsPerSheet {
 		return nil
 	}
 	if s.sw != nil {

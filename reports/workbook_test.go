@@ -111,3 +111,38 @@ func TestWorkbookEnglish(t *testing.T) {
 		t.Fatalf("label %q", rows[1][1])
 	}
 }
+
+func TestDetailSheetSplits(t *testing.T) {
+	at := day.Add(time.Hour)
+	var bill []payrecon.BillEntry
+	var trades []reconcile.LedgerTrade
+	for i := range 7 {
+		no := string(rune('a' + i))
+		bill = append(bill, payrecon.BillEntry{Kind: payrecon.EntryPayment, OutTradeNo: no, ProviderTradeNo: "P" + no, AmountFen: 100, At: at})
+		trades = append(trades, reconcile.LedgerTrade{OutTradeNo: no, ProviderTradeNo: "P" + no, Status: payrecon.StatusPaid, AmountFen: 100, PaidAt: at})
+	}
+	res := reconcile.Run(day, payrecon.ShanghaiFixed, reconcile.Options{}, bill, nil, trades, nil)
+	w, err := reports.New(reports.Meta{Account: "s", Date: "2026-11-20", RowsPerSheet: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range res.Items {
+		w.Add(it)
+	}
+	var b bytes.Buffer
+	if err := w.Finish(payrecon.BillTotals{Payments: 7, PaymentFen: 700}, nil, &b); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := map[string]int{"明细": 4, "明细 (2)": 4, "明细 (3)": 2} // header + rows
+	for sheet, n := range want {
+		rows, err := f.GetRows(sheet)
+		if err != nil || len(rows) != n || rows[0][0] != "商户订单号" {
+			t.Errorf("%s: %d rows, %v", sheet, len(rows), err)
+		}
+	}
+}

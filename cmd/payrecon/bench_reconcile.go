@@ -257,6 +257,7 @@ func cmdBenchReconcileChild(ctx context.Context, args []string, stdout io.Writer
 	if wbErr != nil {
 		return wbErr
 	}
+	d, trades, refunds = nil, nil, nil // let the ledger go before the workbook is assembled
 	if wb != nil {
 		if _, err := archive.WriteFile(*out, func(w io.Writer) error { return wb.Finish(tot, ds, w) }); err != nil {
 			return err
