@@ -33,8 +33,11 @@ test:
 demo: build
 	./dist/payrecon demo
 
+# The intake benchmark, then the million-row reconciliation benchmark (with
+# a pandas comparison when python3-pandas is installed).
 bench: build
 	./dist/payrecon bench-intake
+	./dist/payrecon bench-reconcile -rows 1000000
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

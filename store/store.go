@@ -10,6 +10,11 @@
 //	transfers      (account, out_biz_no)
 //	ledger_events  id                     provenance: every event applied, in order
 //	quarantine     id                     rejected notifications, capped raw bytes
+//	bills          (account, bill_date, sha256)  archived bill files
+//	recon_runs     id                     one row per reconciliation of a day
+//	discrepancies  (account, bill_date) as a set: replaced whole on re-run
+//	audit          id                     every repair: object, field, old, new, reason, evidence
+//	job_runs       id                     scheduled and manual job runs
 //
 // All writes go through one writer goroutine that groups concurrent requests
 // into one transaction (group commit): each request runs inside its own

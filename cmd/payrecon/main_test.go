@@ -83,6 +83,11 @@ func TestConfigErrors(t *testing.T) {
 		{"missing key file", "apiv2_key_file: keys/apiv2.key", "apiv2_key_file: keys/nope.key", "accounts[1].apiv2_key_file: cannot read"},
 		{"not a key", "app_private_key_file: keys/alipay_app_private.pem", "app_private_key_file: keys/notakey.pem", "accounts[0].app_private_key_file: not an RSA private key"},
 		{"env secret empty", "apiv3_key_file: keys/apiv3.key", "apiv3_key_file: env:PAYRECON_APIV3", "environment variable PAYRECON_APIV3 is empty"},
+		{"bad locale", "locale: zh", "locale: fr", "reports.locale: want zh or en"},
+		{"bad schedule", `schedule: "CRON_TZ=Asia/Shanghai 30 10 * * *"`, `schedule: "every day"`, "reconcile.schedule: bad cron spec"},
+		{"bad duration", "query_interval: 10ms", "query_interval: soon", "reconcile.query_interval: want a duration"},
+		{"bad fee rate", `app_id: "2021000000000001"`, "app_id: \"2021000000000001\"\n    fee_rate: \"0.6\"", "accounts[0].fee_rate: want a percentage"},
+		{"bad memory limit", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nmemory_limit: lots", "memory_limit: want a size"},
 		{"wrong provider field", "mchid: \"1900000001\"", "mchid: \"1900000001\"\n    seller_id: \"2088\"", "accounts[1].seller_id: is an Alipay field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
