@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -24,12 +25,13 @@ import (
 var day = time.Date(2026, 11, 20, 0, 0, 0, 0, payrecon.ShanghaiFixed)
 
 type env struct {
-	sb    *sandbox.Sandbox
-	day   *sandbox.Day
-	sv    *sandbox.Server
-	db    *store.DB
-	daily *jobs.Daily
-	dir   string
+	intake *httptest.Server
+	sb     *sandbox.Sandbox
+	day    *sandbox.Day
+	sv     *sandbox.Server
+	db     *store.DB
+	daily  *jobs.Daily
+	dir    string
 }
 
 // setup plays a sandbox business day with faults through the real intake
@@ -58,6 +60,7 @@ func setup(t *testing.T, faults sandbox.ServerFaults) *env {
 	}, e.db, notify.Options{}, storetest.Logger(t)))
 	intake := httptest.NewServer(mux)
 	t.Cleanup(intake.Close)
+	e.intake = intake
 	ds, err := sb.Deliveries(e.day)
 	if err != nil {
 		t.Fatal(err)
@@ -93,11 +96,11 @@ func TestDailyRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[payrecon.Code]int{payrecon.Matched: 16, payrecon.MissingLocal: 4, payrecon.AmountMismatch: 1, payrecon.CrossDay: 1, payrecon.MissingChannel: 1}
+			want := map[payrecon.Code]int{payrecon.Matched: 15, payrecon.MissingLocal: 5, payrecon.AmountMismatch: 1, payrecon.CrossDay: 1, payrecon.MissingChannel: 1}
 			if !equalCounts(rep.Counts, want) {
 				t.Fatalf("counts %v, want %v", rep.Counts, want)
 			}
-			wantOut := map[string]int{reconcile.Recovered: 4, reconcile.NeedsReview: 1, reconcile.ConfirmedAbsent: 1}
+			wantOut := map[string]int{reconcile.Recovered: 5, reconcile.NeedsReview: 1, reconcile.ConfirmedAbsent: 1}
 			if !equalOutcomes(rep.Outcomes, wantOut) {
 				t.Fatalf("outcomes %v, want %v", rep.Outcomes, wantOut)
 			}
@@ -116,7 +119,7 @@ func TestDailyRun(t *testing.T) {
 			for _, r := range rows[1:] {
 				got[r[0]+"/"+r[10]]++
 			}
-			if got["MISSING_LOCAL/RECOVERED"] != 4 || got["AMOUNT_MISMATCH/NEEDS_REVIEW"] != 1 || got["MISSING_CHANNEL/CONFIRMED_ABSENT"] != 1 || got["CROSS_DAY/"] != 1 {
+			if got["MISSING_LOCAL/RECOVERED"] != 5 || got["AMOUNT_MISMATCH/NEEDS_REVIEW"] != 1 || got["MISSING_CHANNEL/CONFIRMED_ABSENT"] != 1 || got["CROSS_DAY/"] != 1 {
 				t.Fatalf("差异 sheet %v", got)
 			}
 
@@ -138,6 +141,30 @@ func TestDailyRun(t *testing.T) {
 			if len(ds) != 3 {
 				t.Fatalf("stored discrepancies after re-run: %d", len(ds))
 			}
+
+			// The delayed callback finally arrives: acknowledged, one fact,
+			// nothing counted twice.
+			before := trades(t, e.db, acct)
+			late, err := e.sb.LateDeliveries(e.day)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var steps [][]sandbox.Delivery
+			for _, d := range late {
+				if d.Account == acct {
+					steps = append(steps, []sandbox.Delivery{d})
+				}
+			}
+			if len(steps) != 1 {
+				t.Fatalf("%d late callbacks", len(steps))
+			}
+			var log bytes.Buffer
+			if _, err := sandbox.Fire(t.Context(), e.intake.Client(), e.intake.URL, []sandbox.Scenario{{Name: "late", Steps: steps}}, &log); err != nil {
+				t.Fatalf("%v\n%s", err, log.String())
+			}
+			if after := trades(t, e.db, acct); after != before {
+				t.Fatalf("late callback changed the ledger:\n%s\n->\n%s", before, after)
+			}
 		})
 	}
 }
@@ -151,7 +178,7 @@ func TestDailyDryRunChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Outcomes[reconcile.Recovered] != 4 || rep.Workbook != "" {
+	if rep.Outcomes[reconcile.Recovered] != 5 || rep.Workbook != "" {
 		t.Fatalf("dry run report %+v", rep)
 	}
 	after, _ := e.db.Count(t.Context())
@@ -213,4 +240,18 @@ func equalOutcomes(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// trades renders an account's ledger (status and amounts) for comparison.
+func trades(t *testing.T, db *store.DB, account string) string {
+	t.Helper()
+	ts, err := db.Trades(t.Context(), store.TradeFilter{Account: account})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	for _, tr := range ts {
+		fmt.Fprintf(&b, "%s %s %d %d %s\n", tr.OutTradeNo, tr.Status, tr.AmountFen, tr.RefundedFen, tr.Source)
+	}
+	return b.String()
 }

@@ -276,9 +276,6 @@ func cmdBenchReconcileChild(ctx context.Context, args []string, stdout io.Writer
 			f.Close()
 		}
 	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	fmt.Fprintf(os.Stderr, "bench child %s %s: ledger %d trades, heap in use %d MB, GC cycles %d\n", *account, *mode, len(trades), ms.HeapInuse>>20, ms.NumGC)
 	return json.NewEncoder(stdout).Encode(childResult{Rows: tot.Payments + tot.Refunds, Seconds: time.Since(start).Seconds(), Result: strings.Join(parts, " ")})
 }
 

@@ -22,7 +22,7 @@ import (
 //  2. every trigger scenario (valid, duplicate, out-of-order, forged,
 //     tampered, probes…) against the intake;
 //  3. a business day for both accounts, with dropped, duplicated, tampered,
-//     forged and ghost callbacks, an amount mismatch and a cross-midnight
+//     forged, ghost and late callbacks, an amount mismatch and a cross-midnight
 //     trade, while the emulated bill API is not ready at first and fails once;
 //  4. the daily job: download → diff → query → repair → workbook;
 //  5. a short human summary.
@@ -132,6 +132,22 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		reps = append(reps, rep)
 	}
 
+	// Callbacks that arrive after the day was reconciled change nothing.
+	late, err := sb.LateDeliveries(bday)
+	if err != nil {
+		return err
+	}
+	steps := make([][]sandbox.Delivery, len(late))
+	for i, dl := range late {
+		steps[i] = []sandbox.Delivery{dl}
+	}
+	beforeLate, _ := srv.db.Count(ctx)
+	lateRes, err := sandbox.Fire(ctx, &http.Client{Timeout: 10 * time.Second}, "http://"+srv.Addr(), []sandbox.Scenario{{Name: "late", Steps: steps}}, io.Discard)
+	if err != nil {
+		return fmt.Errorf("late callbacks: %w", err)
+	}
+	afterLate, _ := srv.db.Count(ctx)
+
 	// 5. In short.
 	var recovered, absent, review, pending, cross int
 	for _, r := range reps {
@@ -145,6 +161,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "   dropped or rejected callbacks recovered by querying the provider: %d (ledger backfilled, source=query, audited)\n", recovered)
 	fmt.Fprintf(stdout, "   forged or tampered notifications caught at the door: %d\n", after.Quarantined-before.Quarantined)
 	fmt.Fprintf(stdout, "   accepted notifications the provider denies (CONFIRMED_ABSENT): %d\n", absent)
+	fmt.Fprintf(stdout, "   late callbacks that arrived after their trade was recovered: %d acknowledged, %d new trades (counted once)\n", lateRes.Accepted, afterLate.Trades-beforeLate.Trades)
 	fmt.Fprintf(stdout, "   mismatches needing a person (NEEDS_REVIEW): %d; held for tomorrow (PENDING): %d; carried over across midnight: %d\n", review, pending, cross)
 	for _, r := range reps {
 		fmt.Fprintf(stdout, "   workbook: %s\n", r.Workbook)

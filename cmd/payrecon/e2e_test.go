@@ -128,7 +128,7 @@ func expectedDiscrepancies(d *sandbox.Day, p payrecon.Provider) []string {
 		}
 		amt := t.AmountFen.Yuan()
 		switch {
-		case t.DropNotify || t.TamperNotify:
+		case t.DropNotify || t.TamperNotify || t.DelayNotify:
 			out = append(out, row("MISSING_LOCAL", "payment", t.OutTradeNo, "", amt, "", "RECOVERED"))
 		case t.NotifyAmount != 0:
 			out = append(out, row("AMOUNT_MISMATCH", "payment", t.OutTradeNo, "", amt, t.NotifyAmount.Yuan(), "NEEDS_REVIEW"))

@@ -23,6 +23,7 @@ type Trade struct {
 
 	// Notification faults (what the merchant is told, not what happened).
 	DropNotify      bool          // the payment callback never arrives
+	DelayNotify     bool          // the payment callback arrives late: after the day's reconciliation (see LateDeliveries)
 	DuplicateNotify bool          // the callback arrives twice
 	TamperNotify    bool          // the callback arrives with a changed amount (rejected)
 	NotifyAmount    payrecon.Fen  // a validly signed callback with another amount (0: the real amount)
@@ -105,6 +106,7 @@ func (s *Sandbox) GenerateDay(date time.Time, opt DayOptions) *Day {
 		pick(3).DuplicateNotify = true
 		pick(5).TamperNotify = true
 		pick(6).NotifyAmount = pick(6).AmountFen + 100
+		pick(8).DelayNotify = true
 		r := pick(13) // i%9==4: has a refund
 		r.Refunds[0].DropNotify = true
 		// Paid at 00:00:01 per the provider; the callback says 23:59:59
@@ -189,7 +191,7 @@ func (s *Sandbox) Deliveries(d *Day) ([]Delivery, error) {
 			Amount: amount, Paid: paid}, wopt)
 	}
 	for _, t := range d.Trades {
-		if t.PaidAt.IsZero() {
+		if t.PaidAt.IsZero() || t.DelayNotify {
 			continue
 		}
 		amount := t.AmountFen
@@ -255,6 +257,31 @@ func (s *Sandbox) Deliveries(d *Day) ([]Delivery, error) {
 			}
 			out = append(out, reject(dl, "bad_signature"))
 		}
+	}
+	return out, nil
+}
+
+// LateDeliveries returns the callbacks of the day that arrive late (after
+// the day's reconciliation has already recovered them by querying).
+func (s *Sandbox) LateDeliveries(d *Day) ([]Delivery, error) {
+	var out []Delivery
+	for _, t := range d.Trades {
+		if !t.DelayNotify {
+			continue
+		}
+		var dl Delivery
+		var err error
+		if t.Provider == payrecon.Alipay {
+			dl, err = s.ali("late TRADE_SUCCESS "+t.OutTradeNo, AlipayTrade{OutTradeNo: t.OutTradeNo, TradeNo: t.ProviderTradeNo, Amount: t.AmountFen,
+				Status: "TRADE_SUCCESS", Created: t.Created, Paid: t.PaidAt}, AlipayOptions{})
+		} else {
+			dl, err = s.wxPay("late TRANSACTION.SUCCESS "+t.OutTradeNo, WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo,
+				Amount: t.AmountFen, Paid: t.PaidAt}, WeChatV3Options{})
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, dl)
 	}
 	return out, nil
 }
