@@ -35,17 +35,8 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sv, err := sb.NewServer(sandbox.ServerFaults{BillNotReady: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
 	day := sb.GenerateDay(e2eDay, sandbox.DayOptions{Trades: 25, Seed: 7, Faults: true})
-	sv.AddDay(day)
-	api := httptest.NewServer(sv)
-	defer api.Close()
-	sv.SetBaseURL(api.URL)
-	cfg, _ := os.ReadFile(cfgPath)
-	os.WriteFile(cfgPath, bytes.ReplaceAll(cfg, []byte("http://127.0.0.1:18090"), []byte(api.URL)), 0o600)
+	serveProviders(t, sb, cfgPath, sandbox.ServerFaults{BillNotReady: 1}, day)
 
 	// The intake receives the day's notifications.
 	ctx, cancel := context.WithCancel(t.Context())
@@ -198,14 +189,7 @@ func TestImportBill(t *testing.T) {
 	// The emulated providers know nothing of these trades and nothing was
 	// notified: every row (5 payments, 1 refund) is MISSING_LOCAL and its query
 	// NEEDS_REVIEW.
-	sv, err := sb.NewServer(sandbox.ServerFaults{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := httptest.NewServer(sv)
-	defer api.Close()
-	cfg, _ := os.ReadFile(cfgPath)
-	os.WriteFile(cfgPath, bytes.ReplaceAll(cfg, []byte("http://127.0.0.1:18090"), []byte(api.URL)), 0o600)
+	serveProviders(t, sb, cfgPath, sandbox.ServerFaults{})
 	out := runBin(t, bin, "import-bill", "-config", cfgPath, "-account", "sandbox-ali", "-date", "2026-11-20", aliZip)
 	if !strings.Contains(out, "MISSING_LOCAL=6") || !strings.Contains(out, "NEEDS_REVIEW=6") {
 		t.Fatalf("alipay import:\n%s", out)
@@ -221,5 +205,28 @@ func TestImportBill(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "var", "reports", "sandbox-wx", "2026-11-19.xlsx")); !os.IsNotExist(err) {
 		t.Fatal("a workbook was written for a bill that failed its totals")
+	}
+}
+
+// serveProviders runs the provider emulator with the given days on a
+// loopback port and points the config's gateway and base_url at it.
+func serveProviders(t *testing.T, sb *sandbox.Sandbox, cfgPath string, faults sandbox.ServerFaults, days ...*sandbox.Day) {
+	t.Helper()
+	sv, err := sb.NewServer(faults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range days {
+		sv.AddDay(d)
+	}
+	api := httptest.NewServer(sv)
+	t.Cleanup(api.Close)
+	sv.SetBaseURL(api.URL)
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, bytes.ReplaceAll(cfg, []byte("http://127.0.0.1:18090"), []byte(api.URL)), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -172,10 +172,7 @@ func cmdRuns(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *path == "" {
-		return fmt.Errorf("%w: -config is required", errUsage)
-	}
-	cfg, err := ReadConfigFile(*path)
+	cfg, err := readConfig(*path)
 	if err != nil {
 		return err
 	}

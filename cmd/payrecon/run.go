@@ -88,12 +88,18 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// readConfig reads and validates the config named by -config without
+// loading keys (for commands that only read the ledger).
+func readConfig(path string) (Config, error) {
+	if path == "" {
+		return Config{}, fmt.Errorf("%w: -config is required", errUsage)
+	}
+	return ReadConfigFile(path)
+}
+
 // loadConfig reads and validates the config and loads every key.
 func loadConfig(path string, getenv func(string) string) (Config, []Account, error) {
-	if path == "" {
-		return Config{}, nil, fmt.Errorf("%w: -config is required", errUsage)
-	}
-	cfg, err := ReadConfigFile(path)
+	cfg, err := readConfig(path)
 	if err != nil {
 		return Config{}, nil, err
 	}

@@ -49,10 +49,7 @@ func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, 
 			}
 			return nil
 		}
-		if *path == "" {
-			return fmt.Errorf("%w: -config is required", errUsage)
-		}
-		cfg, err := ReadConfigFile(*path)
+		cfg, err := readConfig(*path)
 		if err != nil {
 			return err
 		}
