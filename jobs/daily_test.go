@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,4 +255,20 @@ func trades(t *testing.T, db *store.DB, account string) string {
 		fmt.Fprintf(&b, "%s %s %d %d %s\n", tr.OutTradeNo, tr.Status, tr.AmountFen, tr.RefundedFen, tr.Source)
 	}
 	return b.String()
+}
+
+func TestDailyPanicFailsTheRun(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{})
+	acct := e.sb.ID.WeChat.Account
+	a := e.daily.Accounts[acct]
+	a.Client = panicClient{}
+	e.daily.Accounts[acct] = a
+	_, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("err = %v", err)
+	}
+	runs, _ := e.db.Runs(t.Context(), 1)
+	if len(runs) != 1 || runs[0].Status != "failed" {
+		t.Fatalf("runs %+v", runs)
+	}
 }

@@ -262,3 +262,39 @@ func (c *Client) DownloadBill(ctx context.Context, day time.Time, w io.Writer) (
 	}
 	return provider.AlipayZip, nil
 }
+
+// TransferResult is what alipay.fund.trans.common.query reports.
+type TransferResult struct {
+	OutBizNo  string
+	OrderID   string
+	Status    string // SUCCESS, WAIT_PAY, CLOSED, FAIL, DEALING, REFUND
+	AmountFen payrecon.Fen
+	PaidAt    time.Time
+}
+
+// QueryTransfer asks for an outgoing transfer by the merchant's out_biz_no
+// (alipay.fund.trans.common.query, product TRANS_ACCOUNT_NO_PWD).
+func (c *Client) QueryTransfer(ctx context.Context, outBizNo string) (TransferResult, error) {
+	raw, err := c.call(ctx, "alipay.fund.trans.common.query", map[string]string{
+		"product_code": "TRANS_ACCOUNT_NO_PWD", "biz_scene": "DIRECT_TRANSFER", "out_biz_no": outBizNo,
+	})
+	if err != nil {
+		return TransferResult{}, err
+	}
+	var r struct {
+		OrderID     string `json:"order_id"`
+		OutBizNo    string `json:"out_biz_no"`
+		Status      string `json:"status"`
+		TransAmount string `json:"trans_amount"`
+		PayDate     string `json:"pay_date"`
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return TransferResult{}, &provider.Error{Op: "alipay.fund.trans.common.query", Message: "decode", Err: provider.ErrBadResponse}
+	}
+	amt, err1 := payrecon.ParseYuan(r.TransAmount)
+	at, err2 := parseTime(r.PayDate)
+	if err := errors.Join(err1, err2); err != nil {
+		return TransferResult{}, &provider.Error{Op: "alipay.fund.trans.common.query", Message: "decode amounts", Err: provider.ErrBadResponse}
+	}
+	return TransferResult{OutBizNo: firstNonEmpty(r.OutBizNo, outBizNo), OrderID: r.OrderID, Status: r.Status, AmountFen: amt, PaidAt: at}, nil
+}

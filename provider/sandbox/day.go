@@ -50,6 +50,17 @@ type Day struct {
 	Ghosts []*Trade
 	// Forged are notifications signed with the wrong key: rejected.
 	Forged []*Trade
+	// Transfers are Alipay outgoing transfers the provider knows.
+	Transfers []Transfer
+}
+
+// Transfer is an Alipay outgoing transfer (alipay.fund.trans.uni.transfer).
+type Transfer struct {
+	OutBizNo  string
+	OrderID   string
+	AmountFen payrecon.Fen
+	Status    string
+	PaidAt    time.Time
 }
 
 // minFaultTrades is the smallest day the standard fault set fits in.
@@ -99,6 +110,10 @@ func (s *Sandbox) GenerateDay(date time.Time, opt DayOptions) *Day {
 		}
 		if !opt.Faults {
 			continue
+		}
+		if p == payrecon.Alipay {
+			day.Transfers = append(day.Transfers, Transfer{OutBizNo: "T" + tag + "0001", OrderID: "2026" + tag + "0001", AmountFen: 12000,
+				Status: "SUCCESS", PaidAt: day.Date.Add(11 * time.Hour)})
 		}
 		pick := func(i int) *Trade { return day.Trades[len(day.Trades)-opt.Trades+i] }
 		pick(1).DropNotify = true

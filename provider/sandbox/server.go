@@ -196,6 +196,18 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 				body["gmt_refund_pay"] = alipay.FormatTime(rf.At)
 			}
 		}
+	case "alipay.fund.trans.common.query":
+		body = map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "ORDER_NOT_EXIST", "sub_msg": "转账订单不存在"}
+		sv.mu.Lock()
+		for _, d := range sv.days {
+			for _, tr := range d.Transfers {
+				if tr.OutBizNo == str("out_biz_no") {
+					body = map[string]any{"code": "10000", "msg": "Success", "order_id": tr.OrderID, "out_biz_no": tr.OutBizNo,
+						"pay_fund_order_id": tr.OrderID + "9", "status": tr.Status, "trans_amount": tr.AmountFen.Yuan(), "pay_date": alipay.FormatTime(tr.PaidAt)}
+				}
+			}
+		}
+		sv.mu.Unlock()
 	case "alipay.data.dataservice.bill.downloadurl.query":
 		date := str("bill_date")
 		if sv.fault("alipay-bill-not-ready", sv.faults.BillNotReady) || sv.day(date) == nil {

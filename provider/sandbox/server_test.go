@@ -152,3 +152,27 @@ func TestGenerateSmallDayWithFaults(t *testing.T) {
 		}
 	}
 }
+
+func TestAlipayQueryTransfer(t *testing.T) {
+	_, d, _, ac, _ := serve(t, sandbox.ServerFaults{})
+	tr := d.Transfers[0]
+	got, err := ac.QueryTransfer(t.Context(), tr.OutBizNo)
+	if err != nil || got.Status != "SUCCESS" || got.AmountFen != tr.AmountFen || got.OrderID != tr.OrderID || !got.PaidAt.Equal(tr.PaidAt) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	var pe *provider.Error
+	if _, err := ac.QueryTransfer(t.Context(), "NO-SUCH"); !errors.As(err, &pe) || pe.SubCode != "ORDER_NOT_EXIST" {
+		t.Fatalf("missing transfer: %v", err)
+	}
+}
+
+func TestClientsSlowServer(t *testing.T) {
+	_, _, _, ac, wc := serve(t, sandbox.ServerFaults{Slow: 300 * time.Millisecond})
+	ac.HTTP.Timeout, wc.HTTP.Timeout = 50*time.Millisecond, 50*time.Millisecond
+	if _, err := ac.QueryPayment(t.Context(), "x", ""); !provider.IsRetryable(err) {
+		t.Fatalf("alipay timeout: %v", err)
+	}
+	if _, err := wc.QueryPayment(t.Context(), "x", ""); !provider.IsRetryable(err) {
+		t.Fatalf("wechatpay timeout: %v", err)
+	}
+}

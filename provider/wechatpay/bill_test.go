@@ -149,3 +149,24 @@ func FuzzParseBill(f *testing.F) {
 		}
 	})
 }
+
+// TestParseLegacyBill: the early column set (总金额, 子商户号, 企业红包金额, no
+// 订单金额) with its five-field summary, mapped by header name.
+func TestParseLegacyBill(t *testing.T) {
+	b := "交易时间,公众账号ID,商户号,子商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,总金额,企业红包金额,微信退款单号,商户退款单号,退款金额,企业红包退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率\r\n" +
+		"`2015-03-01 10:00:00,`wx01,`10000100,`0,`,`1001,`O1,`u,`JSAPI,`SUCCESS,`CFT,`CNY,`1.50,`0.00,`0,`0,`0.00,`0.00,`,`,`item,`,`0.01000,`0.60%\r\n" +
+		"`2015-03-01 11:00:00,`wx01,`10000100,`0,`,`1001,`O1,`u,`JSAPI,`REFUND,`CFT,`CNY,`0.00,`0.00,`2001,`R1,`0.50,`0.00,`ORIGINAL,`SUCCESS,`item,`,`-0.00300,`0.60%\r\n" +
+		"总交易单数,总交易额,总退款金额,总代金券或立减优惠退款金额,手续费总金额\r\n" +
+		"`2,`1.50,`0.50,`0.00,`0.00700\r\n"
+	got, tot, err := parse(t, []byte(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].AmountFen != 150 || got[1].Kind != payrecon.EntryRefund || got[1].AmountFen != 50 || got[1].OutRefundNo != "R1" || tot.FeeE5 != 700 {
+		t.Fatalf("%+v %+v", got, tot)
+	}
+	bad := strings.Replace(b, "`2,`1.50", "`2,`1.51", 1)
+	if _, _, err := parse(t, []byte(bad)); !errors.As(err, new(*payrecon.TotalsMismatchError)) {
+		t.Fatalf("legacy summary mismatch: %v", err)
+	}
+}
