@@ -1,0 +1,61 @@
+// Package feishu sends alerts to a Feishu / Lark custom bot, signed with the
+// bot's secret: sign = base64(HMAC-SHA256(key=timestamp+"\n"+secret, empty
+// message)), sent in the body with the timestamp (seconds).
+package feishu
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/payrecon/payrecon/reports/deliver"
+)
+
+// Notifier posts text messages to one bot.
+type Notifier struct {
+	URL    string // https://open.feishu.cn/open-apis/bot/v2/hook/…
+	Secret []byte // optional signing secret
+	HTTP   *http.Client
+	Now    func() time.Time
+}
+
+// Sign returns the signature for timestamp (seconds).
+func Sign(secret []byte, timestamp string) string {
+	m := hmac.New(sha256.New, []byte(timestamp+"\n"+string(secret)))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Notify implements deliver.Notifier.
+func (n *Notifier) Notify(ctx context.Context, msg deliver.Message) (bool, error) {
+	payload := map[string]any{"msg_type": "text", "content": map[string]string{"text": msg.Title + "\n" + msg.Text}}
+	if len(n.Secret) > 0 {
+		ts := strconv.FormatInt(n.Now().Unix(), 10)
+		payload["timestamp"], payload["sign"] = ts, Sign(n.Secret, ts)
+	}
+	body, _ := json.Marshal(payload)
+	status, resp, err := deliver.PostJSON(ctx, n.HTTP, n.URL, body, nil)
+	if err != nil {
+		return true, fmt.Errorf("feishu: %w", err)
+	}
+	if status != http.StatusOK {
+		return deliver.Retryable(status), fmt.Errorf("feishu: HTTP %d", status)
+	}
+	var r struct {
+		Code int    `json:"code"`
+		Msg  string `json:"msg"`
+	}
+	if err := json.Unmarshal(resp, &r); err != nil {
+		return true, fmt.Errorf("feishu: unreadable reply")
+	}
+	if r.Code != 0 {
+		// 9499: too many requests.
+		return r.Code == 9499, fmt.Errorf("feishu: code %d %s", r.Code, r.Msg)
+	}
+	return false, nil
+}
