@@ -83,6 +83,8 @@ type Report struct {
 	Workbook      string
 	BillPath      string
 	EmptyDay      bool
+	// Health is the day's callback health, after the repairs.
+	Health payrecon.CallbackHealth
 }
 
 // ErrBillUnavailable is returned when the bill is still not ready at the
@@ -233,7 +235,25 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 		return rep, nil
 	}
 
-	// 5. The workbook, atomically; then the stored discrepancies.
+	// 5. Callback health, after the repairs: what the ledger learned from
+	// notifications and from queries, plus paid trades still only on the bill.
+	health, hours, err := d.DB.CallbackHealth(ctx, account, start, start.AddDate(0, 0, 1))
+	if err != nil {
+		return rep, err
+	}
+	for _, r := range rep.Discrepancies {
+		if r.Code == payrecon.MissingLocal && r.Kind == payrecon.EntryPayment && r.Resolution != reconcile.Recovered {
+			health.BillOnly++
+			if h := r.BillAt.In(payrecon.ShanghaiFixed).Hour(); h >= 0 && h < len(hours) {
+				hours[h].BillOnly++
+			}
+		}
+	}
+	rep.Health = health
+	wb.SetHealth(health, hours)
+	d.progress(o, "  callback health: %s", health)
+
+	// 6. The workbook, atomically; then the stored discrepancies.
 	path := filepath.Join(d.Opt.ReportsDir, account, date+".xlsx")
 	if _, err := archive.WriteFile(path, func(w io.Writer) error { return wb.Finish(rep.Bill, rep.Discrepancies, w) }); err != nil {
 		return rep, err

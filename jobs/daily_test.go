@@ -105,6 +105,12 @@ func TestDailyRun(t *testing.T) {
 			if !equalOutcomes(rep.Outcomes, wantOut) {
 				t.Fatalf("outcomes %v, want %v", rep.Outcomes, wantOut)
 			}
+			// 4 dropped, tampered or late callbacks recovered by query; the
+			// cross-midnight trade belongs to the day before; the ghost came
+			// by notification.
+			if want := (payrecon.CallbackHealth{Notify: 16, Query: 4}); rep.Health != want {
+				t.Fatalf("callback health %+v, want %+v", rep.Health, want)
+			}
 			audit, _ := e.db.Audit(t.Context(), acct)
 			if len(audit) == 0 {
 				t.Fatal("no audit rows for the repairs")
@@ -115,7 +121,17 @@ func TestDailyRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			rows, _ := f.GetRows("差异")
+			sum, _ := f.GetRows("汇总")
 			f.Close()
+			var healthRow []string
+			for _, r := range sum {
+				if len(r) > 1 && r[0] == "查询补单" {
+					healthRow = r
+				}
+			}
+			if len(healthRow) < 2 || healthRow[1] != "4" {
+				t.Fatalf("汇总 callback health row %q", healthRow)
+			}
 			got := map[string]int{}
 			for _, r := range rows[1:] {
 				got[r[0]+"/"+r[10]]++

@@ -56,10 +56,18 @@ type Summary struct {
 	LedgerPayFen    payrecon.Fen
 	LedgerRefunds   int
 	LedgerRefundFen payrecon.Fen
+	Health          *payrecon.CallbackHealth
+	HealthHours     []payrecon.HourHealth
 	Counts          map[payrecon.Code]int
 	BillFen         map[payrecon.Code]payrecon.Fen
 	LedgerFen       map[payrecon.Code]payrecon.Fen
 	Resolutions     map[string]int
+}
+
+// SetHealth adds the day's callback health to the summary sheet.
+func (w *Workbook) SetHealth(h payrecon.CallbackHealth, hours []payrecon.HourHealth) {
+	w.sum.Health = &h
+	w.sum.HealthHours = hours
 }
 
 // Workbook is a workbook being written.
@@ -143,7 +151,10 @@ var words = map[string][2]string{
 	"out_trade_no": {"商户订单号", "Merchant order no."}, "provider_trade_no": {"渠道交易号", "Provider trade no."},
 	"out_refund_no": {"商户退款单号", "Merchant refund no."}, "amount": {"金额（元）", "Amount (yuan)"},
 	"time": {"时间", "Time"}, "status": {"状态", "Status"}, "kind": {"类型", "Kind"}, "note": {"备注", "Note"},
-	"n/a": {"（不适用）", "(n/a)"},
+	"n/a":    {"（不适用）", "(n/a)"},
+	"health": {"回调健康度", "Callback health"}, "by_notify": {"通知获知", "Learned from notifications"},
+	"by_query": {"查询补单", "Recovered by query"}, "bill_only": {"仅账单", "Only on the bill"},
+	"share": {"通知占比", "Notification share"}, "hour": {"小时", "Hour"},
 }
 
 func (w *Workbook) t(key string) string {
@@ -406,6 +417,31 @@ func (w *Workbook) writeSummary() error {
 			}
 		}
 		row++
+	}
+	if h := s.Health; h != nil {
+		row++
+		if err := header(w.t("health"), w.t("count")); err != nil {
+			return err
+		}
+		for _, r := range [][2]any{{w.t("by_notify"), h.Notify}, {w.t("by_query"), h.Query}, {w.t("bill_only"), h.BillOnly}, {w.t("share"), payrecon.Percent(h.NotifyShareE4())}} {
+			if err := put(r[0], r[1]); err != nil {
+				return err
+			}
+		}
+		if len(s.HealthHours) > 0 {
+			row++
+			if err := header(w.t("hour"), w.t("by_notify"), w.t("by_query"), w.t("bill_only"), w.t("share")); err != nil {
+				return err
+			}
+			for _, hh := range s.HealthHours {
+				if hh.Total() == 0 {
+					continue
+				}
+				if err := put(fmt.Sprintf("%02d:00", hh.Hour), hh.Notify, hh.Query, hh.BillOnly, payrecon.Percent(hh.NotifyShareE4())); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	row++
 	if err := header(w.t("resolution"), w.t("count")); err != nil {
