@@ -35,6 +35,8 @@ type Account struct {
 	Client   provider.Client
 	// FeeRateE4 is the agreed fee rate in hundredths of a percent (0: off).
 	FeeRateE4 int64
+	// EmailTo receives the workbook after each run.
+	EmailTo []string
 }
 
 // Options configure the daily job.
@@ -60,6 +62,9 @@ type Daily struct {
 	Opt      Options
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Deliver, when set, e-mails workbooks and sends alerts (see tell.go).
+	Deliver Deliverer
+	Alerts  Alerting
 }
 
 // RunOptions are per-run choices.
@@ -114,6 +119,7 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 		o.Trigger = "cli"
 	}
 	var billID int64
+	var workbookSHA string
 	if !o.DryRun {
 		if rep.RunID, err = d.DB.StartRun(ctx, account, date, o.Trigger); err != nil {
 			return rep, err
@@ -131,6 +137,7 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 		if ferr := d.DB.FinishRun(context.WithoutCancel(ctx), rep.RunID, billID, rep.Counts, rep.Workbook, err); ferr != nil && err == nil {
 			err = ferr
 		}
+		d.tell(ctx, acct, rep, workbookSHA, err)
 	}()
 	log.Info("reconcile start", "dry_run", o.DryRun, "trigger", o.Trigger)
 
@@ -255,9 +262,11 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 
 	// 6. The workbook, atomically; then the stored discrepancies.
 	path := filepath.Join(d.Opt.ReportsDir, account, date+".xlsx")
-	if _, err := archive.WriteFile(path, func(w io.Writer) error { return wb.Finish(rep.Bill, rep.Discrepancies, w) }); err != nil {
+	written, err := archive.WriteFile(path, func(w io.Writer) error { return wb.Finish(rep.Bill, rep.Discrepancies, w) })
+	if err != nil {
 		return rep, err
 	}
+	workbookSHA = written.SHA256
 	rep.Workbook = path
 	if err := d.DB.ReplaceDiscrepancies(ctx, rep.RunID, account, date, stored); err != nil {
 		return rep, err

@@ -211,3 +211,20 @@ func (db *DB) LedgerEvents(ctx context.Context, account, outTradeNo string) ([]L
 	}
 	return out, nil
 }
+
+// RejectedSince counts quarantined notifications per account received at or
+// after since, excluding signature probes.
+func (db *DB) RejectedSince(ctx context.Context, since time.Time) (map[string]int, error) {
+	var rows []struct {
+		Account string `db:"account"`
+		N       int    `db:"n"`
+	}
+	if err := db.read.SelectContext(ctx, &rows, `SELECT account, count(*) AS n FROM quarantine WHERE received_at >= ? AND reason != 'probe' GROUP BY account`, fmtTime(since)); err != nil {
+		return nil, fmt.Errorf("rejected since: %w", err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Account] = r.N
+	}
+	return out, nil
+}

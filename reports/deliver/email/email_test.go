@@ -2,101 +2,36 @@ package email_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"errors"
 	"io"
-	"math/big"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/mail"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrecon/payrecon/reports/deliver"
 	"github.com/payrecon/payrecon/reports/deliver/email"
+	"github.com/payrecon/payrecon/reports/deliver/loopback"
 )
 
 const password = "s3cret-SMTP-pass"
 
-// inbox is a real SMTP server on loopback that keeps what it receives.
-type inbox struct {
-	mu   sync.Mutex
-	msgs [][]byte
-	rcpt []string
-}
-
-type session struct{ in *inbox }
-
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *session) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, user, pass string) error {
-		if user != "robot@example.com" || pass != password {
-			return errors.New("invalid credentials")
-		}
-		return nil
-	}), nil
-}
-func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.in.mu.Lock()
-	s.in.rcpt = append(s.in.rcpt, to)
-	s.in.mu.Unlock()
-	return nil
-}
-func (s *session) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	s.in.mu.Lock()
-	s.in.msgs = append(s.in.msgs, b)
-	s.in.mu.Unlock()
-	return err
-}
-func (s *session) Reset()        {}
-func (s *session) Logout() error { return nil }
-
-// serve starts the inbox with a fresh self-signed certificate for
-// 127.0.0.1, plain (STARTTLS offered) or implicit TLS.
-func serve(t *testing.T, implicit bool) (*inbox, int, *x509.CertPool) {
+func serve(t *testing.T, implicit bool) (*loopback.Inbox, int, *x509.CertPool) {
 	t.Helper()
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	tlsCfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
-	in := &inbox{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &session{in: in}, nil }))
-	srv.Domain = "localhost"
-	srv.TLSConfig = tlsCfg
-	var ln net.Listener
+	mode := "starttls"
 	if implicit {
-		ln, err = tls.Listen("tcp", "127.0.0.1:0", tlsCfg)
-	} else {
-		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		mode = "tls"
 	}
+	in, err := loopback.StartInbox(loopback.InboxOptions{TLS: mode, Username: "robot@example.com", Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return in, ln.Addr().(*net.TCPAddr).Port, pool
+	t.Cleanup(func() { in.Close() })
+	return in, in.Port, in.RootCAs
 }
 
 func workbook(t *testing.T) []byte {
@@ -126,10 +61,11 @@ func TestSendsWorkbook(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", mode, err)
 		}
-		if len(in.msgs) != 1 || in.rcpt[0] != "accountant@example.com" {
-			t.Fatalf("%s: inbox %d messages, rcpt %v", mode, len(in.msgs), in.rcpt)
+		msgs, rcpt := in.Messages()
+		if len(msgs) != 1 || rcpt[0][0] != "accountant@example.com" {
+			t.Fatalf("%s: inbox %d messages, rcpt %v", mode, len(msgs), rcpt)
 		}
-		msg, err := mail.ReadMessage(bytes.NewReader(in.msgs[0]))
+		msg, err := mail.ReadMessage(bytes.NewReader(msgs[0]))
 		if err != nil {
 			t.Fatal(err)
 		}
