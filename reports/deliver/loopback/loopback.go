@@ -180,3 +180,6 @@ func (r *Robot) Received() []map[string]any {
 
 // Close stops the robot.
 func (r *Robot) Close() { r.srv.Close() }
+
+// Client is an HTTP client for the robot's server.
+func (r *Robot) Client() *http.Client { return r.srv.Client() }

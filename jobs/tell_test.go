@@ -1,0 +1,73 @@
+package jobs_test
+
+import (
+	"bytes"
+	"net/mail"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/reports/deliver"
+	"github.com/payrecon/payrecon/reports/deliver/email"
+	"github.com/payrecon/payrecon/reports/deliver/loopback"
+	"github.com/payrecon/payrecon/reports/deliver/wecom"
+)
+
+func TestDailyTellsPeople(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{})
+	inbox, err := loopback.StartInbox(loopback.InboxOptions{TLS: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inbox.Close()
+	robot := loopback.StartRobot()
+	defer robot.Close()
+	e.daily.Deliver = &deliver.Dispatcher{Log: e.db, Backoff: time.Millisecond, Channels: map[string]deliver.Notifier{
+		jobs.EmailChannel: &email.Notifier{Host: "127.0.0.1", Port: inbox.Port, TLS: email.None, From: "payrecon@example.com"},
+		"ops":             &wecom.Notifier{URL: robot.URL, HTTP: robot.Client()},
+	}}
+	e.daily.Alerts = jobs.Alerting{Channels: []string{"ops"}, RecoveredMin: 1, HealthMinE4: 9000}
+	acct := e.sb.ID.WeChat.Account
+	a := e.daily.Accounts[acct]
+	a.EmailTo = []string{"accountant@example.com"}
+	e.daily.Accounts[acct] = a
+
+	rep, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alerts := robot.Received()
+	var texts []string
+	for _, a := range alerts {
+		md, _ := a["markdown"].(map[string]any)
+		texts = append(texts, md["content"].(string))
+	}
+	joined := strings.Join(texts, "\n---\n")
+	for _, want := range []string{"CONFIRMED_ABSENT: WGHOST20261120", "补回 4 笔丢失的支付回调", "回调健康度 80.00% 低于 90.00%"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("alerts lack %q:\n%s", want, joined)
+		}
+	}
+	msgs, rcpt := inbox.Messages()
+	if len(msgs) != 1 || rcpt[0][0] != "accountant@example.com" {
+		t.Fatalf("%d e-mails to %v", len(msgs), rcpt)
+	}
+	m, err := mail.ReadMessage(bytes.NewReader(msgs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Header.Get("Subject"), "sandbox-wx") || !bytes.Contains(msgs[0], []byte("sandbox-wx_2026-11-20.xlsx")) || rep.Workbook == "" {
+		t.Fatalf("e-mail lacks the workbook attachment")
+	}
+
+	// The same run again: the same causes are not alerted twice.
+	n := len(alerts)
+	if _, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(robot.Received()); got != n {
+		t.Fatalf("re-run sent %d more alerts", got-n)
+	}
+}
