@@ -65,6 +65,8 @@ type Daily struct {
 	// Deliver, when set, e-mails workbooks and sends alerts (see tell.go).
 	Deliver Deliverer
 	Alerts  Alerting
+	// OnRun, when set, is told about every finished run (for metrics).
+	OnRun func(rep Report, err error)
 }
 
 // RunOptions are per-run choices.
@@ -90,6 +92,8 @@ type Report struct {
 	EmptyDay      bool
 	// Health is the day's callback health, after the repairs.
 	Health payrecon.CallbackHealth
+	// BillDownload is how long obtaining the bill took (retries included).
+	BillDownload time.Duration
 }
 
 // ErrBillUnavailable is returned when the bill is still not ready at the
@@ -138,11 +142,16 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 			err = ferr
 		}
 		d.tell(ctx, acct, rep, workbookSHA, err)
+		if d.OnRun != nil {
+			d.OnRun(rep, err)
+		}
 	}()
 	log.Info("reconcile start", "dry_run", o.DryRun, "trigger", o.Trigger)
 
 	// 1. The bill: downloaded (with retries until the deadline) or given.
+	fetchStart := time.Now()
 	bill, err := d.obtainBill(ctx, acct, start, o)
+	rep.BillDownload = time.Since(fetchStart)
 	if err != nil {
 		return rep, fmt.Errorf("reconcile %s %s: %w", account, date, err)
 	}

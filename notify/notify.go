@@ -55,6 +55,9 @@ type Options struct {
 	MaxBody int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Observe, when set, is told the outcome of every request: result is
+	// accepted, duplicate, rejected or error; reason is the rejection code.
+	Observe func(account, result, reason string, elapsed time.Duration)
 }
 
 // Handler returns the handler for "/notify/{account}".
@@ -109,6 +112,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	protocol := protocolOf(acct, known, body)
 	if rejectErr != nil {
 		h.reject(w, r, acct, name, protocol, body, now, rejectErr)
+		h.observe(name, "rejected", payrecon.RejectReason(rejectErr), now)
 		return
 	}
 	rec, err := h.led.RecordNotification(r.Context(), store.Raw{Header: keptHeaders(r.Header), Body: body, ReceivedAt: now}, n)
@@ -116,11 +120,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Not durable, so not acknowledged: the provider will retry.
 		h.log.Error("notification not recorded", "account", name, "provider", acct.Provider, "err", err)
 		writeFailure(w, protocol, http.StatusInternalServerError, "ledger unavailable")
+		h.observe(name, "error", "", now)
 		return
 	}
 	h.log.Debug("notification accepted", "account", name, "provider", acct.Provider, "protocol", n.Protocol,
 		"event_type", n.EventType, "out_trade_no", n.Event.OutTradeNo, "duplicate", rec.Duplicate, "notification_id", rec.ID)
 	writeSuccess(w, protocol)
+	result := "accepted"
+	if rec.Duplicate {
+		result = "duplicate"
+	}
+	h.observe(name, result, "", now)
+}
+
+func (h *handler) observe(account, result, reason string, start time.Time) {
+	if h.opt.Observe != nil {
+		h.opt.Observe(account, result, reason, h.opt.Now().Sub(start))
+	}
 }
 
 func (h *handler) reject(w http.ResponseWriter, r *http.Request, acct Account, name, protocol string, body []byte, now time.Time, cause error) {

@@ -350,3 +350,12 @@ func nullTime(t time.Time) any {
 func parseTime(s string) (time.Time, error) {
 	return time.Parse(timeLayout, s)
 }
+
+// CheckWritable runs an empty write transaction through the writer: it
+// proves the writer is alive and the database accepts writes.
+func (db *DB) CheckWritable(ctx context.Context) error {
+	return db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `SELECT 1`)
+		return err
+	})
+}

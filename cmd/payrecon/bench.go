@@ -120,7 +120,7 @@ func benchRun(ctx context.Context, sb *sandbox.Sandbox, cfg Config, accts []Acco
 		}
 		defer pprof.StopCPUProfile()
 	}
-	srv, err := startServer(ctx, cfg, accts, store.Options{NoGroupCommit: naive}, slog.New(slog.DiscardHandler))
+	srv, err := startServer(ctx, cfg, accts, store.Options{NoGroupCommit: naive}, slog.New(slog.DiscardHandler), os.Getenv)
 	if err != nil {
 		return benchResult{}, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"net/http"
+	"net/mail"
 
 	"crypto/rsa"
 	"crypto/x509"
@@ -45,6 +46,8 @@ type Config struct {
 	ArchiveDir string          `yaml:"archive_dir"`
 	Reports    ReportsConfig   `yaml:"reports"`
 	Reconcile  ReconcileConfig `yaml:"reconcile"`
+	Delivery   DeliveryConfig  `yaml:"delivery"`
+	Admin      AdminConfig     `yaml:"admin"`
 	Accounts   []AccountConfig `yaml:"accounts"`
 
 	dir string // directory of the config file; relative paths resolve here
@@ -68,6 +71,51 @@ type ReconcileConfig struct {
 	QueryInterval     string `yaml:"query_interval"`
 }
 
+// DeliveryConfig configures e-mail to accountants and alerts to ops.
+type DeliveryConfig struct {
+	SMTP     SMTPConfig      `yaml:"smtp"`
+	Channels []ChannelConfig `yaml:"channels"`
+	Alerts   AlertsConfig    `yaml:"alerts"`
+}
+
+// SMTPConfig is the mail server the workbooks are sent through.
+type SMTPConfig struct {
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"`
+	TLS          string `yaml:"tls"` // starttls (default) | tls | none
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	From         string `yaml:"from"`
+	CAFile       string `yaml:"ca_file"` // optional: trust this CA instead of the system pool
+}
+
+// ChannelConfig is one alert channel.
+type ChannelConfig struct {
+	Name       string `yaml:"name"`
+	Type       string `yaml:"type"` // dingtalk | wecom | feishu | slack | webhook
+	URL        string `yaml:"url"`
+	URLFile    string `yaml:"url_file"`    // the URL from a file (it often holds a key)
+	SecretFile string `yaml:"secret_file"` // dingtalk, feishu, webhook signing secret
+}
+
+// AlertsConfig says when to alert, and where.
+type AlertsConfig struct {
+	Channels           []string `yaml:"channels"`
+	RecoveredThreshold int      `yaml:"recovered_threshold"`
+	CallbackHealthMin  string   `yaml:"callback_health_min"`
+	RejectedBurst      int      `yaml:"rejected_burst"`
+	RejectedWindow     string   `yaml:"rejected_window"`
+	DedupWindow        string   `yaml:"dedup_window"`
+}
+
+// AdminConfig protects the admin routes (/reports/…, /api/runs).
+type AdminConfig struct {
+	// Listen, when set, serves the admin routes and /metrics on their own
+	// listener (keep it on loopback); otherwise they share listen.
+	Listen    string `yaml:"listen"`
+	TokenFile string `yaml:"token_file"`
+}
+
 // AccountConfig is one merchant account at one provider.
 type AccountConfig struct {
 	Name     string `yaml:"name"`
@@ -77,6 +125,8 @@ type AccountConfig struct {
 	// FeeRate is the agreed fee rate, e.g. "0.60%"; FEE_MISMATCH is only
 	// checked when it is set.
 	FeeRate string `yaml:"fee_rate"`
+	// EmailTo receives the daily workbook.
+	EmailTo []string `yaml:"email_to"`
 
 	// Alipay.
 	AppID               string `yaml:"app_id"`
@@ -114,6 +164,8 @@ func DefaultConfig() Config {
 		Reports:      ReportsConfig{Dir: "./var/reports", Locale: "zh"},
 		Reconcile: ReconcileConfig{Schedule: jobs.DefaultSchedule, HoldDays: 2, BillRetryInterval: "10m",
 			BillDeadline: "4h", CatchUpDays: 7, QueryInterval: "200ms"},
+		Delivery: DeliveryConfig{SMTP: SMTPConfig{TLS: "starttls", Port: 587},
+			Alerts: AlertsConfig{RecoveredThreshold: 1, CallbackHealthMin: "95%", RejectedBurst: 20, RejectedWindow: "10m", DedupWindow: "24h"}},
 	}
 }
 
@@ -202,6 +254,12 @@ func (c *Config) Validate() error {
 			errs = append(errs, fieldErr(name, "want a duration such as 10m or 200ms (got %q)", v))
 		}
 	}
+	errs = append(errs, c.Delivery.validate()...)
+	if c.Admin.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
+			errs = append(errs, fieldErr("admin.listen", "want host:port (got %q)", c.Admin.Listen))
+		}
+	}
 	if len(c.Accounts) == 0 {
 		errs = append(errs, fieldErr("accounts", "at least one account is required"))
 	}
@@ -219,6 +277,14 @@ func (c *Config) Validate() error {
 			if err := validSchedule(a.Schedule); err != nil {
 				errs = append(errs, fieldErr(f("schedule"), "%v", err))
 			}
+		}
+		for j, addr := range a.EmailTo {
+			if _, err := mail.ParseAddress(addr); err != nil {
+				errs = append(errs, fieldErr(fmt.Sprintf("%s[%d]", f("email_to"), j), "not an e-mail address (got %q)", addr))
+			}
+		}
+		if len(a.EmailTo) > 0 && c.Delivery.SMTP.Host == "" {
+			errs = append(errs, fieldErr(f("email_to"), "needs delivery.smtp.host"))
 		}
 		if a.FeeRate != "" {
 			if _, err := parseRate(a.FeeRate); err != nil {
@@ -494,4 +560,60 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("want a size such as 256MiB or off (got %q)", s)
 	}
 	return n * mult, nil
+}
+
+func (d DeliveryConfig) validate() []error {
+	var errs []error
+	sm := d.SMTP
+	if sm.Host != "" {
+		if sm.Port <= 0 || sm.Port > 65535 {
+			errs = append(errs, fieldErr("delivery.smtp.port", "want 1 to 65535 (got %d)", sm.Port))
+		}
+		switch sm.TLS {
+		case "starttls", "tls", "none":
+		default:
+			errs = append(errs, fieldErr("delivery.smtp.tls", "want starttls, tls or none (got %q)", sm.TLS))
+		}
+		if _, err := mail.ParseAddress(sm.From); err != nil {
+			errs = append(errs, fieldErr("delivery.smtp.from", "not an e-mail address (got %q)", sm.From))
+		}
+		if sm.Username != "" && sm.PasswordFile == "" {
+			errs = append(errs, fieldErr("delivery.smtp.password_file", "required with username"))
+		}
+	}
+	names := map[string]bool{}
+	for i, ch := range d.Channels {
+		f := func(n string) string { return fmt.Sprintf("delivery.channels[%d].%s", i, n) }
+		if !accountName.MatchString(ch.Name) || ch.Name == "email" {
+			errs = append(errs, fieldErr(f("name"), "want letters, digits, '.', '_' or '-', not \"email\" (got %q)", ch.Name))
+		}
+		if names[ch.Name] {
+			errs = append(errs, fieldErr(f("name"), "duplicate channel %q", ch.Name))
+		}
+		names[ch.Name] = true
+		switch ch.Type {
+		case "dingtalk", "wecom", "feishu", "slack", "webhook":
+		default:
+			errs = append(errs, fieldErr(f("type"), "want dingtalk, wecom, feishu, slack or webhook (got %q)", ch.Type))
+		}
+		if (ch.URL == "") == (ch.URLFile == "") {
+			errs = append(errs, fieldErr(f("url"), "set url or url_file"))
+		}
+	}
+	for i, n := range d.Alerts.Channels {
+		if !names[n] {
+			errs = append(errs, fieldErr(fmt.Sprintf("delivery.alerts.channels[%d]", i), "no channel named %q", n))
+		}
+	}
+	if d.Alerts.CallbackHealthMin != "" {
+		if _, err := parseRate(d.Alerts.CallbackHealthMin); err != nil {
+			errs = append(errs, fieldErr("delivery.alerts.callback_health_min", "%v", err))
+		}
+	}
+	for name, v := range map[string]string{"delivery.alerts.rejected_window": d.Alerts.RejectedWindow, "delivery.alerts.dedup_window": d.Alerts.DedupWindow} {
+		if dd, err := time.ParseDuration(v); err != nil || dd <= 0 {
+			errs = append(errs, fieldErr(name, "want a duration such as 10m (got %q)", v))
+		}
+	}
+	return errs
 }

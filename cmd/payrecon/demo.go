@@ -77,7 +77,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	defer logFile.Close()
 	logger := newLogger(logFile, "debug")
-	srv, err := startServer(ctx, cfg, accts, store.Options{}, logger)
+	srv, err := startServer(ctx, cfg, accts, store.Options{}, logger, getenv)
 	if err != nil {
 		return err
 	}

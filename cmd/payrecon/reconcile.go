@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +27,7 @@ func newDaily(cfg Config, accts []Account, db *store.DB, logger *slog.Logger) (*
 			HoldDays: cfg.Reconcile.HoldDays, BillRetry: mustDuration(cfg.Reconcile.BillRetryInterval),
 			BillDeadline: mustDuration(cfg.Reconcile.BillDeadline), QueryInterval: mustDuration(cfg.Reconcile.QueryInterval)}}
 	for _, a := range accts {
-		ja := jobs.Account{Name: a.Config.Name, Provider: a.Provider}
+		ja := jobs.Account{Name: a.Config.Name, Provider: a.Provider, EmailTo: a.Config.EmailTo}
 		if a.Config.FeeRate != "" {
 			ja.FeeRateE4, _ = parseRate(a.Config.FeeRate)
 		}
@@ -118,6 +119,15 @@ func reconcileWith(ctx context.Context, path, account, date, billFile string, dr
 	daily, err := newDaily(cfg, accts, db, logger)
 	if err != nil {
 		return err
+	}
+	if !dry {
+		disp, alerting, err := newDeliverer(cfg, db, getenv, &http.Client{Timeout: 30 * time.Second}, logger)
+		if err != nil {
+			return err
+		}
+		if disp != nil {
+			daily.Deliver, daily.Alerts = disp, alerting
+		}
 	}
 	var failed int
 	for _, a := range cfg.Accounts {

@@ -8,20 +8,35 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/notify"
 	"github.com/payrecon/payrecon/store"
 )
 
-// server is a running intake: the ledger and the HTTP listener.
+// server is a running intake: the ledger and the HTTP listener(s).
 type server struct {
 	db       *store.DB
 	srv      *http.Server
 	ln       net.Listener
+	adminLn  net.Listener
 	served   chan error
 	cleanups []func() error
+	metrics  *metrics
+	ready    atomic.Bool
+}
+
+// AdminAddr is the admin listener's address, or "" when admin routes share
+// the public listener.
+func (s *server) AdminAddr() string {
+	if s.adminLn == nil {
+		return ""
+	}
+	return s.adminLn.Addr().String()
 }
 
 // Addr is the bound listen address (useful when the config says port 0).
@@ -29,13 +44,23 @@ func (s *server) Addr() string { return s.ln.Addr().String() }
 
 // startServer opens the ledger, binds the listener and serves in the
 // background. Binding happens here, so "address in use" is an error.
-func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Options, logger *slog.Logger) (*server, error) {
+func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Options, logger *slog.Logger, getenv func(string) string) (*server, error) {
 	db, err := store.Open(ctx, cfg.Path(cfg.Database), opt, logger)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	s := &server{db: db, served: make(chan error, 1)}
+	s := &server{db: db, served: make(chan error, 1), metrics: newMetrics()}
 	s.cleanups = append(s.cleanups, db.Close)
+	var token []byte
+	if cfg.Admin.TokenFile != "" {
+		b, err := cfg.secret("admin.token_file", cfg.Admin.TokenFile, getenv)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		token = []byte(strings.TrimSpace(string(b)))
+	}
+	admin := adminRoutes(cfg, db, token, s.metrics.handler(), logger)
 
 	var na []notify.Account
 	for _, a := range accts {
@@ -48,9 +73,24 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 		}
 		na = append(na, n)
 	}
-	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes}, logger)
+	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes, Observe: s.metrics.observeNotification}, logger)
+	publicAdmin := admin
+	if cfg.Admin.Listen != "" {
+		publicAdmin = nil
+		if s.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("serve: admin: %w", err)
+		}
+		asrv := &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		go asrv.Serve(s.adminLn)
+		s.cleanups = append(s.cleanups, func() error {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return asrv.Shutdown(sctx)
+		})
+	}
 	s.srv = &http.Server{
-		Handler:           routes(h, db, logger),
+		Handler:           routes(h, db, &s.ready, publicAdmin, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -96,7 +136,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.Listen = *listen
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
-	s, err := startServer(ctx, cfg, accts, store.Options{}, logger)
+	s, err := startServer(ctx, cfg, accts, store.Options{}, logger, getenv)
 	if err != nil {
 		return err
 	}
@@ -104,6 +144,22 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		s.Close()
 		return err
+	}
+	daily.OnRun = s.metrics.observeRun
+	disp, alerting, err := newDeliverer(cfg, s.db, getenv, &http.Client{Timeout: 30 * time.Second}, logger)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	if disp != nil {
+		disp.OnDelivery = s.metrics.observeDelivery
+		daily.Deliver, daily.Alerts = disp, alerting
+		mon := &jobs.RejectMonitor{DB: s.db, Deliver: disp, Channels: alerting.Channels, Threshold: cfg.Delivery.Alerts.RejectedBurst,
+			Window: mustDuration(cfg.Delivery.Alerts.RejectedWindow), Now: time.Now, Log: logger}
+		mctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { mon.Run(mctx); close(done) }()
+		s.cleanups = append(s.cleanups, func() error { stop(); <-done; return nil })
 	}
 	if sched := newScheduler(cfg, daily, logger); sched != nil {
 		if err := sched.Start(ctx); err != nil {
@@ -119,7 +175,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		})
 		logger.Info("reconciliation scheduled", "accounts", len(sched.Specs), "catch_up_days", sched.CatchUpDays)
 	}
-	logger.Info("serving", "addr", s.Addr(), "accounts", len(accts), "database", cfg.Path(cfg.Database), "version", version)
+	s.ready.Store(true)
+	logger.Info("serving", "addr", s.Addr(), "admin_addr", s.AdminAddr(), "accounts", len(accts), "database", cfg.Path(cfg.Database), "version", version)
 	select {
 	case <-ctx.Done():
 	case err := <-s.served:

@@ -67,6 +67,8 @@ type Dispatcher struct {
 	Backoff  time.Duration
 	Now      func() time.Time
 	Logger   *slog.Logger
+	// OnDelivery, when set, is told each final outcome (for metrics).
+	OnDelivery func(channel string, err error)
 }
 
 // Send delivers m to every channel in names (all channels when empty). It
@@ -122,6 +124,9 @@ func (d *Dispatcher) Send(ctx context.Context, m Message, names ...string) error
 				err = errors.Join(err, ctx.Err())
 				n = attempts
 			}
+		}
+		if d.OnDelivery != nil {
+			d.OnDelivery(name, err)
 		}
 		if rerr := d.Log.RecordDelivery(context.WithoutCancel(ctx), name, m.Key, n, err); rerr != nil {
 			errs = append(errs, rerr)
