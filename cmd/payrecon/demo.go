@@ -5,15 +5,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/reconcile"
+	"github.com/payrecon/payrecon/reports/deliver/loopback"
 	"github.com/payrecon/payrecon/store"
 )
 
@@ -115,12 +119,33 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "\n== 2. business day %s: %d trades per provider; the providers sent %d notifications\n", day.Format("2006-01-02"), *trades, res.Sent)
 	fmt.Fprintf(stdout, "   %d acknowledged into the ledger, %d rejected into quarantine (forged or tampered)\n", res.Accepted, after.Quarantined-before.Quarantined)
 
-	// 4. The daily job for both accounts.
+	// 4. The daily job for both accounts, telling people: an accountant's
+	// inbox and an ops chat robot, both on loopback.
+	inbox, err := loopback.StartInbox(loopback.InboxOptions{TLS: "none"})
+	if err != nil {
+		return err
+	}
+	defer inbox.Close()
+	robot := loopback.StartRobot()
+	defer robot.Close()
+	cfg.Delivery.SMTP = SMTPConfig{Host: "127.0.0.1", Port: inbox.Port, TLS: "none", From: "payrecon <payrecon@example.com>"}
+	cfg.Delivery.Channels = []ChannelConfig{{Name: "ops", Type: "wecom", URL: robot.URL}}
+	cfg.Delivery.Alerts.Channels = []string{"ops"}
+	for i := range cfg.Accounts {
+		cfg.Accounts[i].EmailTo = []string{"accountant@example.com"}
+		accts[i].Config.EmailTo = cfg.Accounts[i].EmailTo
+	}
 	fmt.Fprintf(stdout, "\n== 3. daily reconciliation (bill API not ready at first and failing once, on purpose)\n")
+	fmt.Fprintf(stdout, "   workbooks are e-mailed to an SMTP inbox on 127.0.0.1:%d; alerts go to a WeCom-style robot at %s\n", inbox.Port, robot.URL)
 	daily, err := newDaily(cfg, accts, srv.db, logger)
 	if err != nil {
 		return err
 	}
+	disp, alerting, err := newDeliverer(cfg, srv.db, getenv, &http.Client{Timeout: 10 * time.Second}, logger)
+	if err != nil {
+		return err
+	}
+	daily.Deliver, daily.Alerts = disp, alerting
 	var reps []jobs.Report
 	for _, a := range cfg.Accounts {
 		fmt.Fprintf(stdout, "-- %s (%s)\n", a.Name, a.Provider)
@@ -164,7 +189,26 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fmt.Fprintf(stdout, "   late callbacks that arrived after their trade was recovered: %d acknowledged, %d new trades (counted once)\n", lateRes.Accepted, afterLate.Trades-beforeLate.Trades)
 	fmt.Fprintf(stdout, "   mismatches needing a person (NEEDS_REVIEW): %d; held for tomorrow (PENDING): %d; carried over across midnight: %d\n", review, pending, cross)
 	for _, r := range reps {
+		fmt.Fprintf(stdout, "   callback health %s: %s\n", r.Account, r.Health)
+	}
+	for _, r := range reps {
 		fmt.Fprintf(stdout, "   workbook: %s\n", r.Workbook)
+	}
+	msgs, rcpts := inbox.Messages()
+	fmt.Fprintf(stdout, "   e-mails delivered to the accountant's inbox: %d\n", len(msgs))
+	for i, m := range msgs {
+		if mm, err := mail.ReadMessage(bytes.NewReader(m)); err == nil {
+			subj, _ := new(mime.WordDecoder).DecodeHeader(mm.Header.Get("Subject"))
+			fmt.Fprintf(stdout, "     to %s: %q (%d KiB, workbook attached)\n", strings.Join(rcpts[i], ","), subj, len(m)/1024)
+		}
+	}
+	got := robot.Received()
+	fmt.Fprintf(stdout, "   alerts delivered to the ops robot: %d\n", len(got))
+	for _, a := range got {
+		if md, ok := a["markdown"].(map[string]any); ok {
+			title, _, _ := strings.Cut(fmt.Sprint(md["content"]), "\n")
+			fmt.Fprintf(stdout, "     %s\n", strings.Trim(title, "*"))
+		}
 	}
 	fmt.Fprintf(stdout, "== demo finished in %s", time.Since(start).Round(time.Millisecond))
 	if *clean {

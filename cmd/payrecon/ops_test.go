@@ -26,7 +26,9 @@ func TestServeOperations(t *testing.T) {
 	defer cancel()
 	logs := &syncBuffer{}
 	served := make(chan error, 1)
-	go func() { served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs) }()
+	go func() {
+		served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs)
+	}()
 	addr := waitAddr(t, logs, served)
 	_, rest, _ := strings.Cut(logs.String(), "admin_addr=")
 	admin := strings.Fields(rest)[0]
