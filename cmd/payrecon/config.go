@@ -47,6 +47,7 @@ type Config struct {
 	Reports    ReportsConfig   `yaml:"reports"`
 	Reconcile  ReconcileConfig `yaml:"reconcile"`
 	Delivery   DeliveryConfig  `yaml:"delivery"`
+	Sweep      SweepConfig     `yaml:"sweep"`
 	Admin      AdminConfig     `yaml:"admin"`
 	Accounts   []AccountConfig `yaml:"accounts"`
 
@@ -108,6 +109,15 @@ type AlertsConfig struct {
 	DedupWindow        string   `yaml:"dedup_window"`
 }
 
+// SweepConfig configures the same-day sweep of registered orders.
+type SweepConfig struct {
+	Enabled  bool   `yaml:"enabled"`
+	Interval string `yaml:"interval"`
+	// Tiers is "every/until, …": check every 1m while the order is younger
+	// than 10m, and so on; after the last tier the order is left expired.
+	Tiers string `yaml:"tiers"`
+}
+
 // AdminConfig protects the admin routes (/reports/…, /api/runs).
 type AdminConfig struct {
 	// Listen, when set, serves the admin routes and /metrics on their own
@@ -164,6 +174,7 @@ func DefaultConfig() Config {
 		Reports:      ReportsConfig{Dir: "./var/reports", Locale: "zh"},
 		Reconcile: ReconcileConfig{Schedule: jobs.DefaultSchedule, HoldDays: 2, BillRetryInterval: "10m",
 			BillDeadline: "4h", CatchUpDays: 7, QueryInterval: "200ms"},
+		Sweep: SweepConfig{Enabled: true, Interval: "30s", Tiers: "1m/10m, 10m/1h, 1h/24h"},
 		Delivery: DeliveryConfig{SMTP: SMTPConfig{TLS: "starttls", Port: 587},
 			Alerts: AlertsConfig{RecoveredThreshold: 1, CallbackHealthMin: "95%", RejectedBurst: 20, RejectedWindow: "10m", DedupWindow: "24h"}},
 	}
@@ -255,6 +266,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Delivery.validate()...)
+	if _, err := parseTiers(c.Sweep.Tiers); err != nil {
+		errs = append(errs, fieldErr("sweep.tiers", "%v", err))
+	}
+	if d, err := time.ParseDuration(c.Sweep.Interval); err != nil || d <= 0 {
+		errs = append(errs, fieldErr("sweep.interval", "want a duration such as 30s (got %q)", c.Sweep.Interval))
+	}
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 			errs = append(errs, fieldErr("admin.listen", "want host:port (got %q)", c.Admin.Listen))
@@ -616,4 +633,19 @@ func (d DeliveryConfig) validate() []error {
 		}
 	}
 	return errs
+}
+
+// parseTiers parses "1m/10m, 10m/1h, 1h/24h" (every/until, growing).
+func parseTiers(s string) ([]jobs.Tier, error) {
+	var out []jobs.Tier
+	for _, part := range strings.Split(s, ",") {
+		every, until, ok := strings.Cut(strings.TrimSpace(part), "/")
+		e, err1 := time.ParseDuration(strings.TrimSpace(every))
+		u, err2 := time.ParseDuration(strings.TrimSpace(until))
+		if !ok || err1 != nil || err2 != nil || e <= 0 || u <= 0 || (len(out) > 0 && u <= out[len(out)-1].Until) {
+			return nil, fmt.Errorf("want every/until pairs with growing until, such as \"1m/10m, 10m/1h, 1h/24h\" (got %q)", s)
+		}
+		out = append(out, jobs.Tier{Every: e, Until: u})
+	}
+	return out, nil
 }

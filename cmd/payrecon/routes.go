@@ -45,6 +45,7 @@ func adminRoutes(cfg Config, db *store.DB, token []byte, metrics http.Handler, l
 	mux.Handle("GET /metrics", metrics)
 	mux.Handle("GET /reports/{account}/{file}", requireToken(token, handleWorkbook(cfg, logger)))
 	mux.Handle("GET /api/runs", requireToken(token, handleRuns(db)))
+	mux.Handle("POST /api/orders", requireToken(token, handleOrders(cfg, db)))
 	return mux
 }
 

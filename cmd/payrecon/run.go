@@ -28,6 +28,8 @@ Usage:
   payrecon import-bill -config F -account A -date D FILE
                                            reconcile a bill downloaded by hand (zip, csv or gz)
   payrecon runs -config F [-n N] [-json]   reconciliation history
+  payrecon orders import -config F -account A FILE
+                                           register expected orders for the same-day sweep (CSV)
   payrecon sandbox init -dir D             write sandbox keys and a config
   payrecon sandbox trigger -config F [scenario…]
                                            fire signed notifications at a running payrecon
@@ -63,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdImportBill(ctx, rest, getenv, stdout, stderr)
 	case "runs":
 		return cmdRuns(ctx, rest, getenv, stdout, stderr)
+	case "orders":
+		return cmdOrders(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":

@@ -175,6 +175,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		})
 		logger.Info("reconciliation scheduled", "accounts", len(sched.Specs), "catch_up_days", sched.CatchUpDays)
 	}
+	if cfg.Sweep.Enabled {
+		tiers, _ := parseTiers(cfg.Sweep.Tiers)
+		sw := &jobs.Sweeper{DB: s.db, Accounts: daily.Accounts, Tiers: tiers, Interval: mustDuration(cfg.Sweep.Interval), Now: time.Now, Log: logger}
+		sctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { sw.Run(sctx); close(done) }()
+		s.cleanups = append(s.cleanups, func() error { stop(); <-done; return nil })
+	}
 	s.ready.Store(true)
 	logger.Info("serving", "addr", s.Addr(), "admin_addr", s.AdminAddr(), "accounts", len(accts), "database", cfg.Path(cfg.Database), "version", version)
 	select {

@@ -1,0 +1,116 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider"
+	"github.com/payrecon/payrecon/store"
+)
+
+// Tier is one step of the sweep schedule: while an order is younger than
+// Until, it is checked every Every.
+type Tier struct {
+	Every, Until time.Duration
+}
+
+// DefaultTiers: every minute for the first 10 minutes, every 10 minutes to
+// an hour, hourly to a day.
+var DefaultTiers = []Tier{{time.Minute, 10 * time.Minute}, {10 * time.Minute, time.Hour}, {time.Hour, 24 * time.Hour}}
+
+// Sweeper catches a dropped callback the same day: every order the
+// merchant registered and that has no paid notification is queried on a
+// tiered schedule, and recovered (ledger backfilled, source=query, audit
+// row) when the provider confirms it; after the last tier it is left
+// expired for the next day's workbook.
+type Sweeper struct {
+	DB       *store.DB
+	Accounts map[string]Account
+	Tiers    []Tier
+	Interval time.Duration // how often due orders are looked for
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// NextCheck returns when an order created at created should next be
+// checked, or false when it is past the last tier.
+func (s *Sweeper) NextCheck(created, now time.Time) (time.Time, bool) {
+	age := now.Sub(created)
+	for _, t := range s.Tiers {
+		if age < t.Until {
+			return now.Add(t.Every), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// Run sweeps every Interval until ctx ends.
+func (s *Sweeper) Run(ctx context.Context) {
+	t := time.NewTicker(s.Interval)
+	defer t.Stop()
+	for {
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.Log.Warn("sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep checks the orders that are due.
+func (s *Sweeper) Sweep(ctx context.Context) error {
+	now := s.Now()
+	due, err := s.DB.DueOrders(ctx, now, 200)
+	if err != nil {
+		return err
+	}
+	for _, o := range due {
+		if err := s.check(ctx, o, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sweeper) check(ctx context.Context, o store.ExpectedOrder, now time.Time) error {
+	log := s.Log.With("job", "sweep", "account", o.Account, "out_trade_no", o.OutTradeNo)
+	if o.LedgerStatus == string(payrecon.StatusPaid) || o.LedgerStatus == string(payrecon.StatusRefunded) {
+		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "paid", now, "notified")
+	}
+	acct, ok := s.Accounts[o.Account]
+	if !ok {
+		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "expired", now, "unknown account")
+	}
+	q, err := acct.Client.QueryPayment(ctx, o.OutTradeNo, "")
+	result := q.Evidence
+	paid := err == nil && q.Event != nil && (q.Event.Status == payrecon.StatusPaid || q.Event.Status == payrecon.StatusRefunded)
+	switch {
+	case paid:
+		date := q.Event.PaidAt.In(payrecon.ShanghaiFixed).Format("2006-01-02")
+		if _, err := s.DB.ApplyQuery(ctx, store.Repair{Account: o.Account, Provider: acct.Provider, Date: date,
+			Reason: "same-day sweep: registered order without a notification", Evidence: q.Evidence}, q.Event); err != nil {
+			return err
+		}
+		log.Info("sweep recovered a dropped callback", "checks", o.Checks+1)
+		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "recovered", now, result)
+	case errors.Is(err, provider.ErrNotFound):
+		result = "not at the provider yet"
+	case err != nil:
+		result = "query failed: " + err.Error()
+	case q.State != "":
+		result = "provider says " + q.State
+	}
+	next, ok := s.NextCheck(o.Created(), now)
+	if !ok {
+		log.Info("sweep gave up on an order", "result", result)
+		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "expired", now, result)
+	}
+	return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "waiting", next, fmt.Sprintf("%s (check %d)", result, o.Checks+1))
+}

@@ -1,0 +1,66 @@
+package jobs_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/provider/sandbox"
+)
+
+func TestSweeper(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{})
+	now := time.Now()
+	s := &jobs.Sweeper{DB: e.db, Accounts: e.daily.Accounts, Tiers: jobs.DefaultTiers, Interval: time.Second, Now: func() time.Time { return now }, Log: e.daily.Log}
+	// The schedule: 1m for 10m, 10m to 1h, 1h to 24h, then give up.
+	for _, tc := range []struct {
+		age, every time.Duration
+		ok         bool
+	}{{time.Minute, time.Minute, true}, {30 * time.Minute, 10 * time.Minute, true}, {5 * time.Hour, time.Hour, true}, {25 * time.Hour, 0, false}} {
+		next, ok := s.NextCheck(now.Add(-tc.age), now)
+		if ok != tc.ok || (ok && next.Sub(now) != tc.every) {
+			t.Errorf("age %s: next in %s ok=%v", tc.age, next.Sub(now), ok)
+		}
+	}
+	acct := e.sb.ID.Alipay.Account
+	var dropped, notified *sandbox.Trade
+	for _, tr := range e.day.Trades {
+		if tr.Provider != "alipay" {
+			continue
+		}
+		if tr.DropNotify && dropped == nil {
+			dropped = tr
+		}
+		if !tr.DropNotify && !tr.TamperNotify && !tr.DelayNotify && tr.NotifyAmount == 0 && notified == nil {
+			notified = tr
+		}
+	}
+	e.db.RegisterOrder(t.Context(), acct, dropped.OutTradeNo, dropped.AmountFen, now.Add(-time.Minute), now)
+	e.db.RegisterOrder(t.Context(), acct, notified.OutTradeNo, notified.AmountFen, now.Add(-time.Minute), now)
+	e.db.RegisterOrder(t.Context(), acct, "NEVER-PAID", 100, now.Add(-25*time.Hour), now)
+	e.db.RegisterOrder(t.Context(), acct, "NOT-YET", 100, now.Add(-time.Minute), now)
+	if err := s.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	orders, err := e.db.Orders(t.Context(), acct, now.Add(-48*time.Hour), now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, o := range orders {
+		got[o.OutTradeNo] = o.Status
+	}
+	want := map[string]string{dropped.OutTradeNo: "recovered", notified.OutTradeNo: "paid", "NEVER-PAID": "expired", "NOT-YET": "waiting"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s, want %s", k, got[k], v)
+		}
+	}
+	// A waiting order is not checked again before its next time.
+	if due, _ := e.db.DueOrders(t.Context(), now, 10); len(due) != 0 {
+		t.Fatalf("due right after a sweep: %+v", due)
+	}
+	if due, _ := e.db.DueOrders(t.Context(), now.Add(61*time.Second), 10); len(due) != 1 || due[0].OutTradeNo != "NOT-YET" {
+		t.Fatalf("due after a minute: %+v", due)
+	}
+}
