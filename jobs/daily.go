@@ -267,6 +267,15 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 	}
 	rep.Health = health
 	wb.SetHealth(health, hours)
+	orders, err := d.DB.Orders(ctx, account, start, start.AddDate(0, 0, 1))
+	if err != nil {
+		return rep, err
+	}
+	var ros []reports.Order
+	for _, o := range orders {
+		ros = append(ros, reports.Order{OutTradeNo: o.OutTradeNo, AmountFen: payrecon.Fen(o.AmountFen), Status: o.Status, LastResult: o.LastResult})
+	}
+	wb.SetOrders(ros)
 	d.progress(o, "  callback health: %s", health)
 
 	// 6. The workbook, atomically; then the stored discrepancies.

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
 )
@@ -62,5 +64,28 @@ func TestSweeper(t *testing.T) {
 	}
 	if due, _ := e.db.DueOrders(t.Context(), now.Add(61*time.Second), 10); len(due) != 1 || due[0].OutTradeNo != "NOT-YET" {
 		t.Fatalf("due after a minute: %+v", due)
+	}
+
+	// Orders registered for the sandbox day (created on it) appear on
+	// that day's workbook; the unpaid one is listed.
+	e.db.RegisterOrder(t.Context(), acct, "DAY-UNPAID", 4200, day.Add(9*time.Hour), day.Add(9*time.Hour))
+	rep, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(rep.Workbook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, _ := f.GetRows("汇总")
+	found := false
+	for _, r := range rows {
+		if len(r) >= 3 && r[0] == "DAY-UNPAID" && r[2] == "waiting" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("汇总 does not list the unpaid registered order: %q", rows)
 	}
 }

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net/mail"
 	"strings"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"github.com/payrecon/payrecon/reports/deliver/email"
 	"github.com/payrecon/payrecon/reports/deliver/loopback"
 	"github.com/payrecon/payrecon/reports/deliver/wecom"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
 )
 
 func TestDailyTellsPeople(t *testing.T) {
@@ -69,5 +72,31 @@ func TestDailyTellsPeople(t *testing.T) {
 	}
 	if got := len(robot.Received()); got != n {
 		t.Fatalf("re-run sent %d more alerts", got-n)
+	}
+}
+
+func TestRejectMonitor(t *testing.T) {
+	db := storetest.MustOpen(t, store.Options{})
+	robot := loopback.StartRobot()
+	defer robot.Close()
+	disp := &deliver.Dispatcher{Log: db, Backoff: time.Millisecond, Channels: map[string]deliver.Notifier{"ops": &wecom.Notifier{URL: robot.URL, HTTP: robot.Client()}}}
+	now := time.Now()
+	for i := range 5 {
+		reason := "bad_signature"
+		if i == 0 {
+			reason = "probe" // WeChat Pay's probes never count
+		}
+		db.Quarantine(t.Context(), store.Rejected{ReceivedAt: now, Account: "shop", Reason: reason})
+	}
+	m := &jobs.RejectMonitor{DB: db, Deliver: disp, Channels: []string{"ops"}, Threshold: 5, Window: 10 * time.Minute, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
+	m.Check(t.Context())
+	if n := len(robot.Received()); n != 0 {
+		t.Fatalf("4 rejections (probe excluded) alerted %d times at threshold 5", n)
+	}
+	db.Quarantine(t.Context(), store.Rejected{ReceivedAt: now, Account: "shop", Reason: "account_mismatch"})
+	m.Check(t.Context())
+	m.Check(t.Context()) // same window: not again
+	if got := robot.Received(); len(got) != 1 {
+		t.Fatalf("%d alerts", len(got))
 	}
 }

@@ -56,6 +56,7 @@ type Summary struct {
 	LedgerPayFen    payrecon.Fen
 	LedgerRefunds   int
 	LedgerRefundFen payrecon.Fen
+	Orders          []Order
 	Health          *payrecon.CallbackHealth
 	HealthHours     []payrecon.HourHealth
 	Counts          map[payrecon.Code]int
@@ -63,6 +64,18 @@ type Summary struct {
 	LedgerFen       map[payrecon.Code]payrecon.Fen
 	Resolutions     map[string]int
 }
+
+// Order is a registered expected order, for the summary sheet.
+type Order struct {
+	OutTradeNo string
+	AmountFen  payrecon.Fen
+	Status     string // waiting, paid, recovered, expired
+	LastResult string
+}
+
+// SetOrders adds the day's registered orders (same-day sweep) to the
+// summary sheet: counts by status and every order still unpaid.
+func (w *Workbook) SetOrders(orders []Order) { w.sum.Orders = orders }
 
 // SetHealth adds the day's callback health to the summary sheet.
 func (w *Workbook) SetHealth(h payrecon.CallbackHealth, hours []payrecon.HourHealth) {
@@ -155,6 +168,7 @@ var words = map[string][2]string{
 	"health": {"回调健康度", "Callback health"}, "by_notify": {"通知获知", "Learned from notifications"},
 	"by_query": {"查询补单", "Recovered by query"}, "bill_only": {"仅账单", "Only on the bill"},
 	"share": {"通知占比", "Notification share"}, "hour": {"小时", "Hour"},
+	"orders": {"登记订单（当日巡检）", "Registered orders (same-day sweep)"}, "unpaid": {"未确认支付的登记订单", "Registered orders not confirmed paid"},
 }
 
 func (w *Workbook) t(key string) string {
@@ -438,6 +452,32 @@ func (w *Workbook) writeSummary() error {
 					continue
 				}
 				if err := put(fmt.Sprintf("%02d:00", hh.Hour), hh.Notify, hh.Query, hh.BillOnly, payrecon.Percent(hh.NotifyShareE4())); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if len(s.Orders) > 0 {
+		row++
+		if err := header(w.t("orders"), w.t("count")); err != nil {
+			return err
+		}
+		byStatus := map[string]int{}
+		for _, o := range s.Orders {
+			byStatus[o.Status]++
+		}
+		for _, st := range []string{"paid", "recovered", "waiting", "expired"} {
+			if err := put(st, byStatus[st]); err != nil {
+				return err
+			}
+		}
+		row++
+		if err := header(w.t("unpaid"), w.t("amount"), w.t("status"), w.t("query")); err != nil {
+			return err
+		}
+		for _, o := range s.Orders {
+			if o.Status == "waiting" || o.Status == "expired" {
+				if err := put(o.OutTradeNo, yuan(o.AmountFen), o.Status, o.LastResult); err != nil {
 					return err
 				}
 			}
