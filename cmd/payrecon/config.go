@@ -642,7 +642,7 @@ func parseTiers(s string) ([]jobs.Tier, error) {
 		every, until, ok := strings.Cut(strings.TrimSpace(part), "/")
 		e, err1 := time.ParseDuration(strings.TrimSpace(every))
 		u, err2 := time.ParseDuration(strings.TrimSpace(until))
-		if !ok || err1 != nil || err2 != nil || e <= 0 || u <= 0 || (len(out) > 0 && u <= out[len(out)-1].Until) {
+		if !ok || err1 != nil || err2 != nil || e <= 0 || u <= 0 || e > u || (len(out) > 0 && u <= out[len(out)-1].Until) {
 			return nil, fmt.Errorf("want every/until pairs with growing until, such as \"1m/10m, 10m/1h, 1h/24h\" (got %q)", s)
 		}
 		out = append(out, jobs.Tier{Every: e, Until: u})

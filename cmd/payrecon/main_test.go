@@ -88,6 +88,10 @@ func TestConfigErrors(t *testing.T) {
 		{"bad duration", "query_interval: 10ms", "query_interval: soon", "reconcile.query_interval: want a duration"},
 		{"bad fee rate", `app_id: "2021000000000001"`, "app_id: \"2021000000000001\"\n    fee_rate: \"0.6\"", "accounts[0].fee_rate: want a percentage"},
 		{"bad memory limit", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nmemory_limit: lots", "memory_limit: want a size"},
+		{"bad channel type", "accounts:", "delivery:\n  channels:\n    - {name: ops, type: pager, url: http://127.0.0.1/x}\naccounts:", "delivery.channels[0].type: want dingtalk, wecom, feishu, slack or webhook"},
+		{"unknown alert channel", "accounts:", "delivery:\n  alerts:\n    channels: [nowhere]\naccounts:", "delivery.alerts.channels[0]: no channel named \"nowhere\""},
+		{"email without smtp", `app_id: "2021000000000001"`, "app_id: \"2021000000000001\"\n    email_to: [a@example.com]", "accounts[0].email_to: needs delivery.smtp.host"},
+		{"bad sweep tiers", "accounts:", "sweep:\n  tiers: 10m/1m, 1m/2m\naccounts:", "sweep.tiers: want every/until pairs"},
 		{"wrong provider field", "mchid: \"1900000001\"", "mchid: \"1900000001\"\n    seller_id: \"2088\"", "accounts[1].seller_id: is an Alipay field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
