@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
-	"io"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -40,21 +38,12 @@ func TestEndToEnd(t *testing.T) {
 	serveProviders(t, sb, cfgPath, sandbox.ServerFaults{BillNotReady: 1}, day)
 
 	// The intake receives the day's notifications.
-	ctx, cancel := context.WithCancel(t.Context())
-	logs := &syncBuffer{}
-	served := make(chan error, 1)
-	go func() {
-		served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs)
-	}()
-	addr := waitAddr(t, logs, served)
+	addr, _, stop := startServe(t, cfgPath)
 	res, err := deliverDay(t.Context(), sb, day, "http://"+addr)
 	if err != nil {
 		t.Fatalf("%v: %v", err, res.Unexpected)
 	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 
 	// A dry run changes nothing.
 	out := runBin(t, bin, "reconcile", "-config", cfgPath, "-date", "2026-11-20", "-dry-run")

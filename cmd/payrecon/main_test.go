@@ -150,14 +150,7 @@ func TestUsage(t *testing.T) {
 // through run, as a user would from the shell.
 func TestServeTriggerTrades(t *testing.T) {
 	_, cfgPath := copySandbox(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	logs := &syncBuffer{}
-	served := make(chan error, 1)
-	go func() {
-		served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs)
-	}()
-	addr := waitAddr(t, logs, served)
+	addr, _, stop := startServe(t, cfgPath)
 
 	var out bytes.Buffer
 	if err := run(t.Context(), []string{"sandbox", "trigger", "-config", cfgPath, "-url", "http://" + addr}, noenv, &out, io.Discard); err != nil {
@@ -196,10 +189,33 @@ func TestServeTriggerTrades(t *testing.T) {
 	if err := run(t.Context(), []string{"trades", "-config", cfgPath, "-date", "2026/11/20"}, noenv, io.Discard, io.Discard); err == nil {
 		t.Fatal("bad -date accepted")
 	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatalf("serve: %v", err)
+	stop()
+}
+
+// startServe runs "payrecon serve" in-process on a free port and returns
+// its address and logs; stop ends it and checks it exited cleanly.
+func startServe(t *testing.T, cfgPath string) (addr string, logs *syncBuffer, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	logs = &syncBuffer{}
+	served := make(chan error, 1)
+	go func() {
+		served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs)
+	}()
+	addr = waitAddr(t, logs, served)
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 	}
+	t.Cleanup(stop)
+	return addr, logs, stop
 }
 
 // syncBuffer is a bytes.Buffer safe for concurrent use.

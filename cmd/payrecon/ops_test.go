@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -22,14 +21,7 @@ func TestServeOperations(t *testing.T) {
 	os.MkdirAll(filepath.Join(dir, "var", "reports", "sandbox-ali"), 0o700)
 	os.WriteFile(filepath.Join(dir, "var", "reports", "sandbox-ali", "2026-11-20.xlsx"), []byte("PK-fake-xlsx"), 0o600)
 
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	logs := &syncBuffer{}
-	served := make(chan error, 1)
-	go func() {
-		served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs)
-	}()
-	addr := waitAddr(t, logs, served)
+	addr, logs, stop := startServe(t, cfgPath)
 	_, rest, _ := strings.Cut(logs.String(), "admin_addr=")
 	admin := strings.Fields(rest)[0]
 
@@ -76,8 +68,5 @@ func TestServeOperations(t *testing.T) {
 			t.Errorf("%s: %d", bad, code)
 		}
 	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,14 +40,7 @@ func TestSweepRecoversDroppedCallback(t *testing.T) {
 	cfg = []byte(strings.Replace(string(cfg), "accounts:", "admin:\n  token_file: keys/admin.token\nsweep:\n  enabled: true\n  interval: 100ms\n  tiers: 300ms/10m, 10m/1h\naccounts:", 1))
 	os.WriteFile(cfgPath, cfg, 0o600)
 
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	logs := &syncBuffer{}
-	served := make(chan error, 1)
-	go func() {
-		served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs)
-	}()
-	addr := waitAddr(t, logs, served)
+	addr, logs, stop := startServe(t, cfgPath)
 
 	// The day's other callbacks arrive; this one is dropped.
 	if res, err := deliverDay(t.Context(), sb, day, "http://"+addr); err != nil {
@@ -87,10 +79,7 @@ func TestSweepRecoversDroppedCallback(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 }
 
 func findLine(s, substr string) string {

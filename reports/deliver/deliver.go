@@ -10,6 +10,7 @@ package deliver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -180,3 +181,25 @@ func RedactURL(raw string) string {
 
 // Retryable classifies an HTTP status: 429 and 5xx are temporary.
 func Retryable(status int) bool { return status == http.StatusTooManyRequests || status >= 500 }
+
+// CodeReply reads a robot's JSON reply whose field code is 0 on success
+// (DingTalk and WeCom "errcode", Feishu "code"); retryCodes are the codes
+// that mean "try again later" (rate limits, busy).
+func CodeReply(robot string, status int, body []byte, code, message string, retryCodes ...int) (bool, error) {
+	if status != http.StatusOK {
+		return Retryable(status), fmt.Errorf("%s: HTTP %d", robot, status)
+	}
+	var r map[string]any
+	if err := json.Unmarshal(body, &r); err != nil {
+		return true, fmt.Errorf("%s: unreadable reply", robot)
+	}
+	n, _ := r[code].(float64)
+	if n == 0 {
+		return false, nil
+	}
+	retry := false
+	for _, c := range retryCodes {
+		retry = retry || int(n) == c
+	}
+	return retry, fmt.Errorf("%s: %s %d %v", robot, code, int(n), r[message])
+}

@@ -46,19 +46,5 @@ func (n *Notifier) Notify(ctx context.Context, msg deliver.Message) (bool, error
 	if err != nil {
 		return true, fmt.Errorf("dingtalk: %w", err)
 	}
-	if status != http.StatusOK {
-		return deliver.Retryable(status), fmt.Errorf("dingtalk: HTTP %d", status)
-	}
-	var r struct {
-		ErrCode int    `json:"errcode"`
-		ErrMsg  string `json:"errmsg"`
-	}
-	if err := json.Unmarshal(resp, &r); err != nil {
-		return true, fmt.Errorf("dingtalk: unreadable reply")
-	}
-	if r.ErrCode != 0 {
-		// 130101: sending too fast; -1: system busy.
-		return r.ErrCode == 130101 || r.ErrCode == -1, fmt.Errorf("dingtalk: errcode %d %s", r.ErrCode, r.ErrMsg)
-	}
-	return false, nil
+	return deliver.CodeReply("dingtalk", status, resp, "errcode", "errmsg", 130101, -1)
 }

@@ -43,19 +43,5 @@ func (n *Notifier) Notify(ctx context.Context, msg deliver.Message) (bool, error
 	if err != nil {
 		return true, fmt.Errorf("feishu: %w", err)
 	}
-	if status != http.StatusOK {
-		return deliver.Retryable(status), fmt.Errorf("feishu: HTTP %d", status)
-	}
-	var r struct {
-		Code int    `json:"code"`
-		Msg  string `json:"msg"`
-	}
-	if err := json.Unmarshal(resp, &r); err != nil {
-		return true, fmt.Errorf("feishu: unreadable reply")
-	}
-	if r.Code != 0 {
-		// 9499: too many requests.
-		return r.Code == 9499, fmt.Errorf("feishu: code %d %s", r.Code, r.Msg)
-	}
-	return false, nil
+	return deliver.CodeReply("feishu", status, resp, "code", "msg", 9499)
 }

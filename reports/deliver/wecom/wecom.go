@@ -25,19 +25,5 @@ func (n *Notifier) Notify(ctx context.Context, msg deliver.Message) (bool, error
 	if err != nil {
 		return true, fmt.Errorf("wecom: %w", err)
 	}
-	if status != http.StatusOK {
-		return deliver.Retryable(status), fmt.Errorf("wecom: HTTP %d", status)
-	}
-	var r struct {
-		ErrCode int    `json:"errcode"`
-		ErrMsg  string `json:"errmsg"`
-	}
-	if err := json.Unmarshal(resp, &r); err != nil {
-		return true, fmt.Errorf("wecom: unreadable reply")
-	}
-	if r.ErrCode != 0 {
-		// 45009: API frequency limit; -1: system busy.
-		return r.ErrCode == 45009 || r.ErrCode == -1, fmt.Errorf("wecom: errcode %d %s", r.ErrCode, r.ErrMsg)
-	}
-	return false, nil
+	return deliver.CodeReply("wecom", status, resp, "errcode", "errmsg", 45009, -1)
 }
