@@ -67,7 +67,12 @@ func (db *DB) RecordNotification(ctx context.Context, raw Raw, n *payrecon.Notif
 			return nil
 		}
 		ref := fmt.Sprintf("notification:%d", rec.ID)
-		return applyEvent(ctx, tx, n.Account, n.Provider, &n.Event, payrecon.SourceNotify, ref, raw.ReceivedAt)
+		a, err := applyEvent(ctx, tx, n.Account, n.Provider, &n.Event, payrecon.SourceNotify, ref, raw.ReceivedAt)
+		if err != nil {
+			return err
+		}
+		// Every applied notification is provenance, even a stale one.
+		return recordApplied(ctx, tx, n.Account, a, payrecon.SourceNotify, ref, raw.ReceivedAt)
 	})
 	if err != nil {
 		return Recorded{}, fmt.Errorf("record notification: %w", err)
@@ -92,24 +97,47 @@ type tradeRow struct {
 	UpdatedAt       string         `db:"updated_at"`
 }
 
+// applied describes what applyEvent did, for the ledger_events
+// provenance row that its caller decides whether to write.
+type applied struct {
+	kind, object, refundNo, before, after string
+}
+
+// recordApplied writes the provenance row of an applied event (nil: the
+// event had no ledger effect).
+func recordApplied(ctx context.Context, tx *sqlx.Tx, account string, a *applied, src payrecon.Source, ref string, now time.Time) error {
+	if a == nil {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO ledger_events (account, kind, out_trade_no, out_refund_no, source, source_ref, status_before, status_after, applied_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		account, a.kind, a.object, a.refundNo, src, ref, a.before, a.after, fmtTime(now)); err != nil {
+		return fmt.Errorf("insert ledger event: %w", err)
+	}
+	return nil
+}
+
 // applyEvent merges one event into the ledger. It is idempotent: applying
 // the same event twice leaves the same state. Nothing moves backwards:
-// statuses only rise in rank, known amounts and times are kept.
-func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payrecon.Provider, ev *payrecon.Event, src payrecon.Source, ref string, now time.Time) error {
+// statuses only rise in rank, known amounts and times are kept. It returns
+// what it applied (nil for events without a ledger effect); writing the
+// provenance row is the caller's choice.
+func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payrecon.Provider, ev *payrecon.Event, src payrecon.Source, ref string, now time.Time) (*applied, error) {
 	switch ev.Kind {
 	case payrecon.EventOther:
-		return nil
+		return nil, nil
 	case payrecon.EventTransfer:
 		return applyTransfer(ctx, tx, account, ev.Transfer, src, ref, now)
 	case payrecon.EventPending, payrecon.EventPayment, payrecon.EventClose, payrecon.EventRefund:
 	default:
-		return fmt.Errorf("apply event: unknown kind %q", ev.Kind)
+		return nil, fmt.Errorf("apply event: unknown kind %q", ev.Kind)
 	}
 	var old tradeRow
 	err := tx.GetContext(ctx, &old, `SELECT * FROM trades WHERE account = ? AND out_trade_no = ?`, account, ev.OutTradeNo)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("load trade: %w", err)
+		return nil, fmt.Errorf("load trade: %w", err)
 	}
 	t := old
 	if !exists {
@@ -135,10 +163,10 @@ func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payre
 	}
 	if ev.Kind == payrecon.EventRefund {
 		if err := upsertRefund(ctx, tx, account, ev, src, ref, now); err != nil {
-			return err
+			return nil, err
 		}
 		if t.RefundedFen, err = refundedTotal(ctx, tx, account, ev.OutTradeNo); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if t.AmountFen.Valid && t.AmountFen.Int64 > 0 && t.RefundedFen >= t.AmountFen.Int64 && status.Rank() >= payrecon.StatusPaid.Rank() {
@@ -164,19 +192,13 @@ func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payre
 			status_ref = excluded.status_ref, updated_at = excluded.updated_at`,
 		t.Account, t.Provider, t.OutTradeNo, t.ProviderTradeNo, t.Status, t.AmountFen, t.RefundedFen,
 		t.PaidAt, t.ClosedAt, t.Source, t.SourceRef, t.StatusRef, t.CreatedAt, t.UpdatedAt); err != nil {
-		return fmt.Errorf("upsert trade: %w", err)
+		return nil, fmt.Errorf("upsert trade: %w", err)
 	}
-	refundNo := ""
+	a := &applied{kind: string(ev.Kind), object: ev.OutTradeNo, before: before, after: t.Status}
 	if ev.Refund != nil {
-		refundNo = ev.Refund.OutRefundNo
+		a.refundNo = ev.Refund.OutRefundNo
 	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO ledger_events (account, kind, out_trade_no, out_refund_no, source, source_ref, status_before, status_after, applied_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		account, ev.Kind, ev.OutTradeNo, refundNo, src, ref, before, t.Status, fmtTime(now)); err != nil {
-		return fmt.Errorf("insert ledger event: %w", err)
-	}
-	return nil
+	return a, nil
 }
 
 func refundRank(s payrecon.RefundStatus) int {
@@ -296,9 +318,9 @@ func transferRank(s string) int {
 	return 0 // WAIT_PAY, DEALING, unknown
 }
 
-func applyTransfer(ctx context.Context, tx *sqlx.Tx, account string, tr *payrecon.Transfer, src payrecon.Source, ref string, now time.Time) error {
+func applyTransfer(ctx context.Context, tx *sqlx.Tx, account string, tr *payrecon.Transfer, src payrecon.Source, ref string, now time.Time) (*applied, error) {
 	if tr == nil || tr.OutBizNo == "" {
-		return errors.New("apply transfer: no out_biz_no")
+		return nil, errors.New("apply transfer: no out_biz_no")
 	}
 	var old string
 	err := tx.GetContext(ctx, &old, `SELECT status FROM transfers WHERE account = ? AND out_biz_no = ?`, account, tr.OutBizNo)
@@ -316,13 +338,7 @@ func applyTransfer(ctx context.Context, tx *sqlx.Tx, account string, tr *payreco
 			tr.Status, nullTime(tr.PaidAt), ref, fmtTime(now), account, tr.OutBizNo)
 	}
 	if err != nil {
-		return fmt.Errorf("apply transfer: %w", err)
+		return nil, fmt.Errorf("apply transfer: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO ledger_events (account, kind, out_trade_no, out_refund_no, source, source_ref, status_before, status_after, applied_at)
-		VALUES (?, 'transfer', ?, '', ?, ?, ?, ?, ?)`, account, tr.OutBizNo, src, ref, old, tr.Status, fmtTime(now))
-	if err != nil {
-		return fmt.Errorf("insert ledger event: %w", err)
-	}
-	return nil
+	return &applied{kind: string(payrecon.EventTransfer), object: tr.OutBizNo, before: old, after: tr.Status}, nil
 }

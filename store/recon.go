@@ -290,7 +290,8 @@ func (db *DB) ApplyQuery(ctx context.Context, r Repair, ev *payrecon.Event) (boo
 			beforeR, _ = snapshotRefund(ctx, tx, r.Account, ev.Refund.OutRefundNo)
 		}
 		ref := fmt.Sprintf("query:run:%d", r.RunID)
-		if err := applyEvent(ctx, tx, r.Account, r.Provider, ev, payrecon.SourceQuery, ref, now); err != nil {
+		a, err := applyEvent(ctx, tx, r.Account, r.Provider, ev, payrecon.SourceQuery, ref, now)
+		if err != nil {
 			return err
 		}
 		afterT, _ := snapshotTrade(ctx, tx, r.Account, ev.OutTradeNo)
@@ -308,11 +309,9 @@ func (db *DB) ApplyQuery(ctx context.Context, r Repair, ev *payrecon.Event) (boo
 			changed = changed || n > 0
 		}
 		if !changed {
-			// Nothing to record: undo the provenance row applyEvent wrote.
-			_, err := tx.ExecContext(ctx, `DELETE FROM ledger_events WHERE id = (SELECT max(id) FROM ledger_events) AND source_ref = ?`, ref)
-			return err
+			return nil // a query that confirms the ledger is not a ledger event
 		}
-		return nil
+		return recordApplied(ctx, tx, r.Account, a, payrecon.SourceQuery, ref, now)
 	})
 	if err != nil {
 		return false, fmt.Errorf("apply query: %w", err)

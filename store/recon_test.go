@@ -36,10 +36,25 @@ func TestApplyQueryAuditsOnce(t *testing.T) {
 	if a, _ := db.Audit(t.Context(), "ali"); len(a) != n {
 		t.Fatalf("audit grew to %d rows on a no-op repair", len(a))
 	}
-	// A later notification of the same trade changes nothing: first source stays.
+	events := func() []store.LedgerEvent {
+		t.Helper()
+		ev, err := db.LedgerEvents(t.Context(), "ali", "Q1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev
+	}
+	if ev := events(); len(ev) != 1 || ev[0].Source != "query" || ev[0].SourceRef != "query:run:7" || ev[0].StatusAfter != "PAID" {
+		t.Fatalf("provenance after a repair and a no-op repair: %+v", ev)
+	}
+	// A later notification of the same trade changes nothing but is
+	// provenance all the same; the first source stays.
 	record(t, db, pay("k", "Q1", 500))
 	if tr := trade(t, db, "Q1"); tr.Source != payrecon.SourceQuery {
 		t.Fatalf("source changed to %s", tr.Source)
+	}
+	if ev := events(); len(ev) != 2 || ev[1].Source != "notify" || ev[1].StatusBefore != "PAID" || ev[1].StatusAfter != "PAID" {
+		t.Fatalf("provenance after the late notification: %+v", ev)
 	}
 }
 
