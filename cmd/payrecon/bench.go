@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -179,7 +180,7 @@ func benchRun(ctx context.Context, sb *sandbox.Sandbox, cfg Config, accts []Acco
 }
 
 func post(ctx context.Context, client *http.Client, url string, r benchReq, provider string) (bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(r.body)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(r.body))
 	if err != nil {
 		return false, err
 	}
