@@ -57,3 +57,31 @@ type TotalsMismatchError struct {
 func (e *TotalsMismatchError) Error() string {
 	return fmt.Sprintf("bill totals do not match its rows: %s states %s, rows add up to %s", e.Field, e.Stated, e.Counted)
 }
+
+// BillFormat names how an archived bill file is encoded.
+type BillFormat string
+
+// The bill formats.
+const (
+	BillAlipayZip BillFormat = "alipay-zip" // ZIP of GBK CSVs, as downloaded
+	BillAlipayCSV BillFormat = "alipay-csv" // the detail CSV on its own, imported by hand
+	BillWeChatCSV BillFormat = "wechat-csv" // UTF-8 backtick CSV
+	BillNone      BillFormat = "none"       // the provider has no bill: no business that day
+)
+
+// Bill is an archived bill file of an (account, day).
+type Bill struct {
+	ID      int64
+	Account string
+	Day     Day
+	Format  BillFormat
+	// Path is the archived file ("" for an empty day).
+	Path      string
+	SHA256    string
+	Size      int64
+	Origin    string // download or import
+	FetchedAt time.Time
+}
+
+// Empty reports whether the bill stands for a day without business.
+func (b Bill) Empty() bool { return b.Path == "" }

@@ -1,5 +1,7 @@
 package payrecon
 
+import "time"
+
 // Code classifies one reconciled row. Every bill row and every ledger fact
 // of the day lands in exactly one category.
 type Code string
@@ -46,3 +48,62 @@ func (c Code) Label(locale string) string {
 // IsProblem reports whether the code needs attention (anything but MATCHED
 // and CROSS_DAY, which is carried over, not an error).
 func (c Code) IsProblem() bool { return c != Matched && c != CrossDay }
+
+// Outcome is how payrecon resolved a discrepancy after chasing it.
+type Outcome string
+
+// The outcomes, in report order.
+const (
+	OutcomeRecovered       Outcome = "RECOVERED"        // the provider confirms it; the ledger was backfilled (source=query)
+	OutcomeConfirmedAbsent Outcome = "CONFIRMED_ABSENT" // the provider has no such paid trade: a notification we accepted is suspect
+	OutcomePending         Outcome = "PENDING"          // held for the next day
+	OutcomeNeedsReview     Outcome = "NEEDS_REVIEW"     // a person must look
+)
+
+// Outcomes lists every outcome in report order.
+var Outcomes = []Outcome{OutcomeRecovered, OutcomeConfirmedAbsent, OutcomePending, OutcomeNeedsReview}
+
+// Discrepancy is one classified row of a day's reconciliation: what the
+// bill said, what the ledger said, the category, and (once chased) what the
+// provider's query answered and how it was resolved. The diff emits it for
+// every row (MATCHED included), the resolver fills the resolution, the
+// store keeps the problems, the workbook and alerts show them.
+type Discrepancy struct {
+	Code            Code
+	Kind            EntryKind
+	OutTradeNo      string
+	ProviderTradeNo string
+	OutRefundNo     string
+	// BillFen and LedgerFen are the amounts on each side; HasBill and
+	// HasLedger say whether that side has the fact at all.
+	BillFen, LedgerFen Fen
+	HasBill, HasLedger bool
+	BillFeeE5          int64
+	BillStatus         string
+	LedgerStatus       string
+	BillAt, LedgerAt   time.Time
+	BillLine           int
+	// Note explains the classification in a few words.
+	Note string
+	// QueryResult is the provider's verified answer to the active query
+	// ("" when not queried); Resolution what payrecon concluded.
+	QueryResult string
+	Resolution  Outcome
+}
+
+// DiffFen is bill minus ledger (0 when one side is missing).
+func (d Discrepancy) DiffFen() Fen {
+	if !d.HasBill || !d.HasLedger {
+		return 0
+	}
+	return d.BillFen - d.LedgerFen
+}
+
+// OrderNo is the number a person looks the row up by: the refund number of
+// a refund, else the merchant's order number.
+func (d Discrepancy) OrderNo() string {
+	if d.OutRefundNo != "" {
+		return d.OutRefundNo
+	}
+	return d.OutTradeNo
+}

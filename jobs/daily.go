@@ -85,8 +85,8 @@ type Report struct {
 	Date          string
 	Bill          payrecon.BillTotals
 	Counts        map[payrecon.Code]int
-	Outcomes      map[string]int
-	Discrepancies []reports.Resolved
+	Outcomes      map[payrecon.Outcome]int
+	Discrepancies []payrecon.Discrepancy
 	Workbook      string
 	BillPath      string
 	EmptyDay      bool
@@ -117,7 +117,7 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 	y, m, dd := day.In(payrecon.ShanghaiFixed).Date()
 	start := time.Date(y, m, dd, 0, 0, 0, 0, payrecon.ShanghaiFixed)
 	date := start.Format("2006-01-02")
-	rep = Report{Account: account, Date: date, Counts: map[payrecon.Code]int{}, Outcomes: map[string]int{}}
+	rep = Report{Account: account, Date: date, Counts: map[payrecon.Code]int{}, Outcomes: map[payrecon.Outcome]int{}}
 	log := d.Log.With("job", "reconcile", "account", account, "bill_date", date)
 	if o.Trigger == "" {
 		o.Trigger = "cli"
@@ -190,14 +190,14 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 	d.progress(o, "  ledger: %d trades and %d refunds in the ±%d-day window; %d rows on adjacent bills", len(trades), len(refunds), hold, len(adjacent))
 
 	// 3. Diff, streaming the bill into the workbook.
-	wb, err := reports.New(reports.Meta{Account: account, Provider: acct.Provider, Date: date, Locale: d.Opt.Locale, Loc: d.Opt.Loc,
+	wb, err := reports.New(reports.Meta{Account: account, Provider: acct.Provider, Date: payrecon.DayOf(start), Locale: d.Opt.Locale, Loc: d.Opt.Loc,
 		RunID: rep.RunID, Trigger: o.Trigger, GeneratedAt: d.Now(), BillSHA256: bill.SHA256, BillOrigin: bill.Origin})
 	if err != nil {
 		return rep, err
 	}
-	var pending []reconcile.Item
+	var pending []payrecon.Discrepancy
 	var wbErr error
-	diff := reconcile.New(start, d.Opt.Loc, reconcile.Options{HoldDays: hold, FeeRateE4: acct.FeeRateE4}, trades, refunds, adjacent, func(it reconcile.Item) {
+	diff := reconcile.New(payrecon.DayOf(start), reconcile.Options{HoldDays: hold, FeeRateE4: acct.FeeRateE4}, trades, refunds, adjacent, func(it payrecon.Discrepancy) {
 		rep.Counts[it.Code]++
 		if it.Code != payrecon.Matched {
 			pending = append(pending, it)
@@ -237,13 +237,14 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 		if r.Outcome != "" {
 			rep.Outcomes[r.Outcome]++
 		}
-		rep.Discrepancies = append(rep.Discrepancies, reports.Resolved{Item: it, QueryResult: r.QueryResult, Resolution: r.Outcome})
+		it.QueryResult, it.Resolution = r.QueryResult, r.Outcome
+		rep.Discrepancies = append(rep.Discrepancies, it)
 		if o.DryRun && r.Changed {
 			d.progress(o, "  would repair %s %s %s: %s", it.Code, it.Kind, firstNonEmpty(it.OutRefundNo, it.OutTradeNo), r.QueryResult)
 		}
 		stored = append(stored, store.Discrepancy{Code: string(it.Code), Kind: string(it.Kind), OutTradeNo: it.OutTradeNo,
 			ProviderTradeNo: it.ProviderTradeNo, OutRefundNo: it.OutRefundNo, BillFen: nullFen(it.HasBill, it.BillFen),
-			LedgerFen: nullFen(it.HasLedger, it.LedgerFen), Note: it.Note, QueryResult: r.QueryResult, Resolution: r.Outcome})
+			LedgerFen: nullFen(it.HasLedger, it.LedgerFen), Note: it.Note, QueryResult: r.QueryResult, Resolution: string(r.Outcome)})
 	}
 	d.progress(o, "  resolution: %s", outcomesLine(rep.Outcomes))
 	if o.DryRun {
@@ -258,7 +259,7 @@ func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOpt
 		return rep, err
 	}
 	for _, r := range rep.Discrepancies {
-		if r.Code == payrecon.MissingLocal && r.Kind == payrecon.EntryPayment && r.Resolution != reconcile.Recovered {
+		if r.Code == payrecon.MissingLocal && r.Kind == payrecon.EntryPayment && r.Resolution != payrecon.OutcomeRecovered {
 			health.BillOnly++
 			if h := r.BillAt.In(payrecon.ShanghaiFixed).Hour(); h >= 0 && h < len(hours) {
 				hours[h].BillOnly++
@@ -438,9 +439,9 @@ func countsLine(c map[payrecon.Code]int) string {
 	return strings.Join(parts, " ")
 }
 
-func outcomesLine(c map[string]int) string {
+func outcomesLine(c map[payrecon.Outcome]int) string {
 	var parts []string
-	for _, k := range []string{reconcile.Recovered, reconcile.ConfirmedAbsent, reconcile.Pending, reconcile.NeedsReview} {
+	for _, k := range payrecon.Outcomes {
 		if c[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s=%d", k, c[k]))
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/payrecon/payrecon/notify"
 	"github.com/payrecon/payrecon/provider/providertest"
 	"github.com/payrecon/payrecon/provider/sandbox"
-	"github.com/payrecon/payrecon/reconcile"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -101,7 +100,7 @@ func TestDailyRun(t *testing.T) {
 			if !equalCounts(rep.Counts, want) {
 				t.Fatalf("counts %v, want %v", rep.Counts, want)
 			}
-			wantOut := map[string]int{reconcile.Recovered: 5, reconcile.NeedsReview: 1, reconcile.ConfirmedAbsent: 1}
+			wantOut := map[payrecon.Outcome]int{payrecon.OutcomeRecovered: 5, payrecon.OutcomeNeedsReview: 1, payrecon.OutcomeConfirmedAbsent: 1}
 			if !equalOutcomes(rep.Outcomes, wantOut) {
 				t.Fatalf("outcomes %v, want %v", rep.Outcomes, wantOut)
 			}
@@ -195,7 +194,7 @@ func TestDailyDryRunChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Outcomes[reconcile.Recovered] != 5 || rep.Workbook != "" {
+	if rep.Outcomes[payrecon.OutcomeRecovered] != 5 || rep.Workbook != "" {
 		t.Fatalf("dry run report %+v", rep)
 	}
 	after, _ := e.db.Count(t.Context())
@@ -247,7 +246,7 @@ func equalCounts(a, b map[payrecon.Code]int) bool {
 	return true
 }
 
-func equalOutcomes(a, b map[string]int) bool {
+func equalOutcomes(a, b map[payrecon.Outcome]int) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/reconcile"
 	"github.com/payrecon/payrecon/reports/deliver"
 	"github.com/payrecon/payrecon/store"
 )
@@ -61,10 +60,10 @@ func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA 
 		alert("run-failed:"+acct.Name+":"+rep.Date, "critical", title, runErr.Error())
 		return
 	}
-	if n := rep.Outcomes[reconcile.ConfirmedAbsent]; n > 0 {
+	if n := rep.Outcomes[payrecon.OutcomeConfirmedAbsent]; n > 0 {
 		var nos []string
 		for _, r := range rep.Discrepancies {
-			if r.Resolution == reconcile.ConfirmedAbsent {
+			if r.Resolution == payrecon.OutcomeConfirmedAbsent {
 				nos = append(nos, firstNonEmpty(r.OutRefundNo, r.OutTradeNo))
 			}
 		}
@@ -76,7 +75,7 @@ func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA 
 	}
 	recovered := 0
 	for _, r := range rep.Discrepancies {
-		if r.Resolution == reconcile.Recovered && r.Code == payrecon.MissingLocal && r.Kind == payrecon.EntryPayment {
+		if r.Resolution == payrecon.OutcomeRecovered && r.Code == payrecon.MissingLocal && r.Kind == payrecon.EntryPayment {
 			recovered++
 		}
 	}
@@ -137,10 +136,10 @@ func emailBody(en bool, rep Report) string {
 	fmt.Fprintf(&b, "%s: %d, %s %s\n", t("交易笔数", "Payments"), rep.Bill.Payments, t("金额", "amount"), rep.Bill.PaymentFen.Yuan())
 	fmt.Fprintf(&b, "%s: %d, %s %s\n", t("退款笔数", "Refunds"), rep.Bill.Refunds, t("金额", "amount"), rep.Bill.RefundFen.Yuan())
 	fmt.Fprintf(&b, "%s: %s\n\n", t("差异", "Discrepancies"), countsLine(rep.Counts))
-	fmt.Fprintf(&b, "%s: %d\n", t("已补单（查询确认）", "Recovered by query"), rep.Outcomes[reconcile.Recovered])
-	fmt.Fprintf(&b, "%s: %d\n", t("渠道查无此单", "Denied by the provider"), rep.Outcomes[reconcile.ConfirmedAbsent])
-	fmt.Fprintf(&b, "%s: %d\n", t("待人工核对", "Needs review"), rep.Outcomes[reconcile.NeedsReview])
-	fmt.Fprintf(&b, "%s: %d\n\n", t("顺延至次日", "Held for tomorrow"), rep.Outcomes[reconcile.Pending])
+	fmt.Fprintf(&b, "%s: %d\n", t("已补单（查询确认）", "Recovered by query"), rep.Outcomes[payrecon.OutcomeRecovered])
+	fmt.Fprintf(&b, "%s: %d\n", t("渠道查无此单", "Denied by the provider"), rep.Outcomes[payrecon.OutcomeConfirmedAbsent])
+	fmt.Fprintf(&b, "%s: %d\n", t("待人工核对", "Needs review"), rep.Outcomes[payrecon.OutcomeNeedsReview])
+	fmt.Fprintf(&b, "%s: %d\n\n", t("顺延至次日", "Held for tomorrow"), rep.Outcomes[payrecon.OutcomePending])
 	fmt.Fprintf(&b, "%s: %s\n", t("回调健康度", "Callback health"), rep.Health)
 	return b.String()
 }

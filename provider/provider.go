@@ -69,13 +69,14 @@ func IsRetryable(err error) bool {
 	return !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrBadResponse) && !errors.Is(err, ErrNoBill) && err != nil
 }
 
-// BillFormat names how a downloaded bill file is encoded.
-type BillFormat string
+// BillFormat names how a downloaded bill file is encoded (see
+// [payrecon.BillFormat]).
+type BillFormat = payrecon.BillFormat
 
-// The bill formats.
+// The formats a download yields.
 const (
-	AlipayZip BillFormat = "alipay-zip" // ZIP of GBK CSVs
-	WeChatCSV BillFormat = "wechat-csv" // UTF-8 backtick CSV
+	AlipayZip = payrecon.BillAlipayZip // ZIP of GBK CSVs
+	WeChatCSV = payrecon.BillWeChatCSV // UTF-8 backtick CSV
 )
 
 // Query is what an active query found, ready to apply to the ledger.

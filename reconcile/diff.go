@@ -43,41 +43,12 @@ type Options struct {
 	FeeRateE4 int64
 }
 
-// Item is one classified row.
-type Item struct {
-	Code             payrecon.Code
-	Kind             payrecon.EntryKind
-	OutTradeNo       string
-	ProviderTradeNo  string
-	OutRefundNo      string
-	BillFen          payrecon.Fen
-	LedgerFen        payrecon.Fen
-	HasBill          bool
-	HasLedger        bool
-	BillFeeE5        int64
-	BillStatus       string
-	LedgerStatus     string
-	BillAt, LedgerAt time.Time
-	BillLine         int
-	// Note explains the classification in a few words.
-	Note string
-}
-
-// DiffFen is bill minus ledger (0 when one side is missing).
-func (it Item) DiffFen() payrecon.Fen {
-	if !it.HasBill || !it.HasLedger {
-		return 0
-	}
-	return it.BillFen - it.LedgerFen
-}
-
 // Diff classifies a day. Create it with [New], feed every bill row of the
 // day with Add, then call Finish for the ledger facts no bill row matched.
 type Diff struct {
-	day, next time.Time
-	loc       *time.Location
+	day       payrecon.Day
 	opt       Options
-	emit      func(Item)
+	emit      func(payrecon.Discrepancy)
 
 	trades    []LedgerTrade
 	byTradeNo map[string]int32 // provider trade no -> trades index
@@ -92,18 +63,16 @@ type Diff struct {
 	seenMissingRef map[string]bool
 }
 
-// New prepares a diff of day (any instant within it; the day is taken in
-// loc) over the ledger facts of the hold window. adjacent holds the rows of
+// New prepares a diff of the bill day over the ledger facts of the hold
+// window. adjacent holds the rows of
 // the other days' bills within the hold window that are already known.
 // emit receives every classified item.
-func New(day time.Time, loc *time.Location, opt Options, trades []LedgerTrade, refunds []LedgerRefund, adjacent []payrecon.BillEntry, emit func(Item)) *Diff {
+func New(day payrecon.Day, opt Options, trades []LedgerTrade, refunds []LedgerRefund, adjacent []payrecon.BillEntry, emit func(payrecon.Discrepancy)) *Diff {
 	if opt.HoldDays <= 0 {
 		opt.HoldDays = 2
 	}
-	y, m, dd := day.In(loc).Date()
-	start := time.Date(y, m, dd, 0, 0, 0, 0, loc)
 	d := &Diff{
-		day: start, next: start.AddDate(0, 0, 1), loc: loc, opt: opt, emit: emit,
+		day: day, opt: opt, emit: emit,
 		trades: trades, byTradeNo: make(map[string]int32, len(trades)), byOutNo: map[string]int32{},
 		matched: make([]bool, len(trades)),
 		refunds: refunds, byRefund: make(map[string]int32, len(refunds)), rMatched: make([]bool, len(refunds)),
@@ -137,10 +106,10 @@ func refundKey(out, provider string) string {
 	return "#" + provider
 }
 
-func (d *Diff) onDay(t time.Time) bool { return !t.IsZero() && !t.Before(d.day) && t.Before(d.next) }
+func (d *Diff) onDay(t time.Time) bool { return d.day.Contains(t) }
 
 func (d *Diff) withinHold(t time.Time) bool {
-	return !t.IsZero() && !t.Before(d.day.AddDate(0, 0, -d.opt.HoldDays)) && t.Before(d.next.AddDate(0, 0, d.opt.HoldDays))
+	return !t.IsZero() && !t.Before(d.day.AddDays(-d.opt.HoldDays).Start()) && t.Before(d.day.AddDays(d.opt.HoldDays).End())
 }
 
 // Add classifies one bill row of the day.
@@ -149,7 +118,7 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 		d.addRefund(e)
 		return
 	}
-	it := Item{Kind: payrecon.EntryPayment, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo,
+	it := payrecon.Discrepancy{Kind: payrecon.EntryPayment, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo,
 		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line}
 	i, ok := d.byTradeNo[e.ProviderTradeNo]
 	if !ok || e.ProviderTradeNo == "" {
@@ -187,7 +156,7 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 	case d.opt.FeeRateE4 > 0 && e.FeeE5 != expectedFeeE5(e.AmountFen, d.opt.FeeRateE4):
 		it.Code, it.Note = payrecon.FeeMismatch, "fee differs from the agreed rate"
 	case !d.onDay(t.PaidAt) && d.withinHold(t.PaidAt):
-		it.Code, it.Note = payrecon.CrossDay, "ledger has it on "+t.PaidAt.In(d.loc).Format("2006-01-02")
+		it.Code, it.Note = payrecon.CrossDay, "ledger has it on "+payrecon.DayOf(t.PaidAt).String()
 	case !d.onDay(t.PaidAt):
 		it.Code, it.Note = payrecon.StatusMismatch, "ledger has it paid outside the hold window"
 	default:
@@ -203,7 +172,7 @@ func expectedFeeE5(amount payrecon.Fen, rateE4 int64) int64 {
 }
 
 func (d *Diff) addRefund(e payrecon.BillEntry) {
-	it := Item{Kind: payrecon.EntryRefund, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo, OutRefundNo: e.OutRefundNo,
+	it := payrecon.Discrepancy{Kind: payrecon.EntryRefund, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo, OutRefundNo: e.OutRefundNo,
 		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line}
 	key := refundKey(e.OutRefundNo, e.ProviderRefundNo)
 	i, ok := d.byRefund[key]
@@ -231,7 +200,7 @@ func (d *Diff) addRefund(e payrecon.BillEntry) {
 	case r.Status != payrecon.RefundSuccess:
 		it.Code, it.Note = payrecon.StatusMismatch, "bill has the refund, ledger says "+string(r.Status)
 	case !d.onDay(r.RefundedAt) && d.withinHold(r.RefundedAt):
-		it.Code, it.Note = payrecon.CrossDay, "ledger has it on "+r.RefundedAt.In(d.loc).Format("2006-01-02")
+		it.Code, it.Note = payrecon.CrossDay, "ledger has it on "+payrecon.DayOf(r.RefundedAt).String()
 	case !d.onDay(r.RefundedAt) && !r.RefundedAt.IsZero():
 		it.Code, it.Note = payrecon.StatusMismatch, "ledger has it refunded outside the hold window"
 	default:
@@ -252,7 +221,7 @@ func (d *Diff) Finish() {
 	sort.Slice(idx, func(a, b int) bool { return d.trades[idx[a]].OutTradeNo < d.trades[idx[b]].OutTradeNo })
 	for _, i := range idx {
 		t := d.trades[i]
-		it := Item{Kind: payrecon.EntryPayment, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
+		it := payrecon.Discrepancy{Kind: payrecon.EntryPayment, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
 			LedgerFen: t.AmountFen, HasLedger: true, LedgerStatus: string(t.Status), LedgerAt: t.PaidAt,
 			Code: payrecon.MissingChannel, Note: "notified, not on the bill"}
 		if d.adjacent["p:"+t.ProviderTradeNo] || d.adjacent["o:"+t.OutTradeNo] {
@@ -269,7 +238,7 @@ func (d *Diff) Finish() {
 	sort.Slice(idx, func(a, b int) bool { return d.refunds[idx[a]].OutRefundNo < d.refunds[idx[b]].OutRefundNo })
 	for _, i := range idx {
 		r := d.refunds[i]
-		it := Item{Kind: payrecon.EntryRefund, OutTradeNo: r.OutTradeNo, OutRefundNo: r.OutRefundNo,
+		it := payrecon.Discrepancy{Kind: payrecon.EntryRefund, OutTradeNo: r.OutTradeNo, OutRefundNo: r.OutRefundNo,
 			LedgerFen: r.AmountFen, HasLedger: true, LedgerStatus: string(r.Status), LedgerAt: r.RefundedAt,
 			Code: payrecon.MissingChannel, Note: "refund notified, not on the bill"}
 		if d.adjacent["r:"+refundKey(r.OutRefundNo, r.ProviderRefundNo)] {
@@ -281,14 +250,14 @@ func (d *Diff) Finish() {
 
 // Result is a whole day's diff held in memory (for tests and small days).
 type Result struct {
-	Items  []Item
+	Items  []payrecon.Discrepancy
 	Counts map[payrecon.Code]int
 }
 
 // Run diffs a day whose bill rows are in memory.
-func Run(day time.Time, loc *time.Location, opt Options, bill []payrecon.BillEntry, adjacent []payrecon.BillEntry, trades []LedgerTrade, refunds []LedgerRefund) Result {
+func Run(day payrecon.Day, opt Options, bill []payrecon.BillEntry, adjacent []payrecon.BillEntry, trades []LedgerTrade, refunds []LedgerRefund) Result {
 	res := Result{Counts: map[payrecon.Code]int{}}
-	d := New(day, loc, opt, trades, refunds, adjacent, func(it Item) {
+	d := New(day, opt, trades, refunds, adjacent, func(it payrecon.Discrepancy) {
 		res.Items = append(res.Items, it)
 		res.Counts[it.Code]++
 	})

@@ -25,8 +25,7 @@ func TestGolden(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden files: %v", err)
 	}
-	loc := payrecon.ShanghaiFixed
-	day := time.Date(2026, 11, 20, 0, 0, 0, 0, loc)
+	day := payrecon.NewDay(2026, 11, 20)
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			raw, err := os.ReadFile(f)
@@ -36,7 +35,7 @@ func TestGolden(t *testing.T) {
 			sec, order := parseTxtar(string(raw))
 			opt := parseOptions(t, sec["options"])
 			trades, refunds := parseLedger(t, sec["ledger.csv"])
-			res := reconcile.Run(day, loc, opt, parseBill(t, sec["bill.csv"]), parseBill(t, sec["adjacent.csv"]), trades, refunds)
+			res := reconcile.Run(day, opt, parseBill(t, sec["bill.csv"]), parseBill(t, sec["adjacent.csv"]), trades, refunds)
 			got := render(res)
 			if *update {
 				sec["want"] = got

@@ -11,14 +11,6 @@ import (
 	"github.com/payrecon/payrecon/provider"
 )
 
-// Outcome codes of the resolution of one discrepancy.
-const (
-	Recovered       = "RECOVERED"        // the provider confirms it; the ledger was backfilled (source=query)
-	ConfirmedAbsent = "CONFIRMED_ABSENT" // the provider has no such paid trade: a notification we accepted is suspect
-	Pending         = "PENDING"          // held for the next day
-	NeedsReview     = "NEEDS_REVIEW"     // a person must look
-)
-
 // Querier asks the provider about one trade or refund.
 type Querier interface {
 	QueryPayment(ctx context.Context, outTradeNo, providerTradeNo string) (provider.Query, error)
@@ -50,19 +42,19 @@ type Resolver struct {
 // Resolution is what happened to one discrepancy.
 type Resolution struct {
 	QueryResult string
-	Outcome     string
+	Outcome     payrecon.Outcome
 	// Changed says the ledger was repaired (or, in a dry run, would be).
 	Changed bool
 }
 
 // Resolve chases one discrepancy. MATCHED and CROSS_DAY need nothing;
 // FEE_MISMATCH and DUPLICATE need a person; the rest are queried.
-func (r *Resolver) Resolve(ctx context.Context, it Item) (Resolution, error) {
+func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolution, error) {
 	switch it.Code {
 	case payrecon.Matched, payrecon.CrossDay:
 		return Resolution{}, nil
 	case payrecon.FeeMismatch, payrecon.Duplicate:
-		return Resolution{Outcome: NeedsReview}, nil
+		return Resolution{Outcome: payrecon.OutcomeNeedsReview}, nil
 	}
 	var q provider.Query
 	var err error
@@ -83,18 +75,18 @@ func (r *Resolver) Resolve(ctx context.Context, it Item) (Resolution, error) {
 			res.QueryResult += ": " + q.Evidence
 		}
 		if it.Code == payrecon.MissingChannel {
-			res.Outcome = ConfirmedAbsent
+			res.Outcome = payrecon.OutcomeConfirmedAbsent
 		} else {
-			res.Outcome = NeedsReview
+			res.Outcome = payrecon.OutcomeNeedsReview
 		}
 		return res, nil
 	case ctx.Err() != nil:
 		return res, ctx.Err()
 	case err != nil:
 		res.QueryResult = "query failed: " + err.Error()
-		res.Outcome = Pending
+		res.Outcome = payrecon.OutcomePending
 		if !provider.IsRetryable(err) {
-			res.Outcome = NeedsReview
+			res.Outcome = payrecon.OutcomeNeedsReview
 		}
 		return res, nil
 	}
@@ -105,15 +97,15 @@ func (r *Resolver) Resolve(ctx context.Context, it Item) (Resolution, error) {
 	switch it.Code {
 	case payrecon.MissingLocal, payrecon.StatusMismatch:
 		if !paid {
-			res.Outcome = NeedsReview // the bill says it happened, the provider's query does not
+			res.Outcome = payrecon.OutcomeNeedsReview // the bill says it happened, the provider's query does not
 			return res, nil
 		}
 		if it.Kind == payrecon.EntryPayment && q.Event.HasAmount && it.HasBill && q.Event.AmountFen != it.BillFen {
-			res.Outcome = NeedsReview
+			res.Outcome = payrecon.OutcomeNeedsReview
 			return res, nil
 		}
 		if r.DryRun {
-			res.Outcome, res.Changed = Recovered, true
+			res.Outcome, res.Changed = payrecon.OutcomeRecovered, true
 			return res, nil
 		}
 		changed, err := r.Repair(ctx, q.Event, string(it.Code)+": confirmed by an active query", q.Evidence)
@@ -121,18 +113,18 @@ func (r *Resolver) Resolve(ctx context.Context, it Item) (Resolution, error) {
 			return res, fmt.Errorf("repair %s: %w", it.OutTradeNo, err)
 		}
 		res.Changed = changed
-		res.Outcome = Recovered
+		res.Outcome = payrecon.OutcomeRecovered
 		if !changed {
-			res.Outcome = NeedsReview // the query agrees with the ledger, yet the bill differs
+			res.Outcome = payrecon.OutcomeNeedsReview // the query agrees with the ledger, yet the bill differs
 		}
 	case payrecon.MissingChannel:
 		if paid {
-			res.Outcome = Pending // real; expect it on an adjacent day's bill
+			res.Outcome = payrecon.OutcomePending // real; expect it on an adjacent day's bill
 		} else {
-			res.Outcome = ConfirmedAbsent
+			res.Outcome = payrecon.OutcomeConfirmedAbsent
 		}
 	default: // AMOUNT_MISMATCH and anything new
-		res.Outcome = NeedsReview
+		res.Outcome = payrecon.OutcomeNeedsReview
 	}
 	return res, nil
 }

@@ -52,20 +52,20 @@ func TestResolve(t *testing.T) {
 	}}
 	pay := payrecon.EntryPayment
 	for _, tc := range []struct {
-		it   reconcile.Item
-		want string
+		it   payrecon.Discrepancy
+		want payrecon.Outcome
 	}{
-		{reconcile.Item{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "L1", BillFen: 500, HasBill: true}, reconcile.Recovered},
-		{reconcile.Item{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "L1", BillFen: 501, HasBill: true}, reconcile.NeedsReview},
-		{reconcile.Item{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "NOPE", BillFen: 1, HasBill: true}, reconcile.NeedsReview},
-		{reconcile.Item{Code: payrecon.MissingChannel, Kind: pay, OutTradeNo: "GHOST"}, reconcile.ConfirmedAbsent},
-		{reconcile.Item{Code: payrecon.MissingChannel, Kind: pay, OutTradeNo: "C2"}, reconcile.Pending},
-		{reconcile.Item{Code: payrecon.AmountMismatch, Kind: pay, OutTradeNo: "A1"}, reconcile.NeedsReview},
-		{reconcile.Item{Code: payrecon.FeeMismatch, Kind: pay, OutTradeNo: "F1"}, reconcile.NeedsReview},
-		{reconcile.Item{Code: payrecon.Duplicate, Kind: pay, OutTradeNo: "D1"}, reconcile.NeedsReview},
-		{reconcile.Item{Code: payrecon.CrossDay, Kind: pay, OutTradeNo: "X1"}, ""},
-		{reconcile.Item{Code: payrecon.MissingLocal, Kind: payrecon.EntryRefund, OutTradeNo: "L1", OutRefundNo: "R1"}, reconcile.Recovered},
-		{reconcile.Item{Code: payrecon.MissingChannel, Kind: payrecon.EntryRefund, OutTradeNo: "L1", OutRefundNo: "R9"}, reconcile.ConfirmedAbsent},
+		{payrecon.Discrepancy{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "L1", BillFen: 500, HasBill: true}, payrecon.OutcomeRecovered},
+		{payrecon.Discrepancy{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "L1", BillFen: 501, HasBill: true}, payrecon.OutcomeNeedsReview},
+		{payrecon.Discrepancy{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "NOPE", BillFen: 1, HasBill: true}, payrecon.OutcomeNeedsReview},
+		{payrecon.Discrepancy{Code: payrecon.MissingChannel, Kind: pay, OutTradeNo: "GHOST"}, payrecon.OutcomeConfirmedAbsent},
+		{payrecon.Discrepancy{Code: payrecon.MissingChannel, Kind: pay, OutTradeNo: "C2"}, payrecon.OutcomePending},
+		{payrecon.Discrepancy{Code: payrecon.AmountMismatch, Kind: pay, OutTradeNo: "A1"}, payrecon.OutcomeNeedsReview},
+		{payrecon.Discrepancy{Code: payrecon.FeeMismatch, Kind: pay, OutTradeNo: "F1"}, payrecon.OutcomeNeedsReview},
+		{payrecon.Discrepancy{Code: payrecon.Duplicate, Kind: pay, OutTradeNo: "D1"}, payrecon.OutcomeNeedsReview},
+		{payrecon.Discrepancy{Code: payrecon.CrossDay, Kind: pay, OutTradeNo: "X1"}, ""},
+		{payrecon.Discrepancy{Code: payrecon.MissingLocal, Kind: payrecon.EntryRefund, OutTradeNo: "L1", OutRefundNo: "R1"}, payrecon.OutcomeRecovered},
+		{payrecon.Discrepancy{Code: payrecon.MissingChannel, Kind: payrecon.EntryRefund, OutTradeNo: "L1", OutRefundNo: "R9"}, payrecon.OutcomeConfirmedAbsent},
 	} {
 		got, err := r.Resolve(t.Context(), tc.it)
 		if err != nil || got.Outcome != tc.want {
@@ -80,12 +80,12 @@ func TestResolve(t *testing.T) {
 func TestResolveRetriesThenPending(t *testing.T) {
 	fp := &fakeProvider{paid: map[string]payrecon.Fen{"L1": 500}, failures: 2}
 	r := &reconcile.Resolver{Query: fp, Backoff: time.Millisecond, Repair: func(context.Context, *payrecon.Event, string, string) (bool, error) { return true, nil }}
-	it := reconcile.Item{Code: payrecon.MissingLocal, Kind: payrecon.EntryPayment, OutTradeNo: "L1", BillFen: 500, HasBill: true}
-	if got, _ := r.Resolve(t.Context(), it); got.Outcome != reconcile.Recovered || fp.calls != 3 {
+	it := payrecon.Discrepancy{Code: payrecon.MissingLocal, Kind: payrecon.EntryPayment, OutTradeNo: "L1", BillFen: 500, HasBill: true}
+	if got, _ := r.Resolve(t.Context(), it); got.Outcome != payrecon.OutcomeRecovered || fp.calls != 3 {
 		t.Fatalf("after 2 transient failures: %+v, %d calls", got, fp.calls)
 	}
 	fp.failures, fp.calls = 10, 0
-	if got, _ := r.Resolve(t.Context(), it); got.Outcome != reconcile.Pending || fp.calls != 3 {
+	if got, _ := r.Resolve(t.Context(), it); got.Outcome != payrecon.OutcomePending || fp.calls != 3 {
 		t.Fatalf("provider down: %+v, %d calls", got, fp.calls)
 	}
 	// Dry run: recovered on paper, nothing repaired.
@@ -95,7 +95,7 @@ func TestResolveRetriesThenPending(t *testing.T) {
 		t.Fatal("repair in dry run")
 		return false, nil
 	}
-	if got, _ := r.Resolve(t.Context(), it); got.Outcome != reconcile.Recovered || !got.Changed {
+	if got, _ := r.Resolve(t.Context(), it); got.Outcome != payrecon.OutcomeRecovered || !got.Changed {
 		t.Fatalf("dry run: %+v", got)
 	}
 }
@@ -105,7 +105,7 @@ func TestResolveRateLimit(t *testing.T) {
 	r := &reconcile.Resolver{Query: fp, Interval: 20 * time.Millisecond}
 	start := time.Now()
 	for range 4 {
-		r.Resolve(t.Context(), reconcile.Item{Code: payrecon.MissingChannel, Kind: payrecon.EntryPayment, OutTradeNo: "x"})
+		r.Resolve(t.Context(), payrecon.Discrepancy{Code: payrecon.MissingChannel, Kind: payrecon.EntryPayment, OutTradeNo: "x"})
 	}
 	if el := time.Since(start); el < 60*time.Millisecond {
 		t.Fatalf("4 queries took %s, the 20 ms interval allows no less than 60 ms", el)

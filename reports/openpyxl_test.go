@@ -26,15 +26,18 @@ func TestOpensInOpenpyxl(t *testing.T) {
 		t.Skip("python3 with openpyxl not installed (apt-get install python3-openpyxl)")
 	}
 	res, tot := sample()
-	w, err := reports.New(reports.Meta{Account: "shop", Provider: payrecon.WeChatPay, Date: "2026-11-20", GeneratedAt: day})
+	w, err := reports.New(reports.Meta{Account: "shop", Provider: payrecon.WeChatPay, Date: payrecon.NewDay(2026, 11, 20), GeneratedAt: day})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ds []reports.Resolved
+	var ds []payrecon.Discrepancy
 	for _, it := range res.Items {
-		w.Add(it)
+		if err := w.Add(it); err != nil {
+			t.Fatal(err)
+		}
 		if it.Code != payrecon.Matched {
-			ds = append(ds, reports.Resolved{Item: it, Resolution: "RECOVERED"})
+			it.Resolution = payrecon.OutcomeRecovered
+			ds = append(ds, it)
 		}
 	}
 	var b bytes.Buffer

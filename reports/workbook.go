@@ -13,13 +13,13 @@ package reports
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/xuri/excelize/v2"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/reconcile"
 )
 
 // MaxRowsPerSheet is where a detail sheet is split (Excel's limit is
@@ -30,7 +30,7 @@ const MaxRowsPerSheet = 1_000_000
 type Meta struct {
 	Account     string
 	Provider    payrecon.Provider
-	Date        string // YYYY-MM-DD
+	Date        payrecon.Day
 	Locale      string // "zh" (default) or "en"
 	Loc         *time.Location
 	RunID       int64
@@ -40,13 +40,6 @@ type Meta struct {
 	BillOrigin  string
 	// RowsPerSheet is where detail sheets split (default MaxRowsPerSheet).
 	RowsPerSheet int
-}
-
-// Resolved is a discrepancy with what the active query found.
-type Resolved struct {
-	reconcile.Item
-	QueryResult string
-	Resolution  string
 }
 
 // Summary are the figures of the 汇总 sheet.
@@ -62,7 +55,7 @@ type Summary struct {
 	Counts          map[payrecon.Code]int
 	BillFen         map[payrecon.Code]payrecon.Fen
 	LedgerFen       map[payrecon.Code]payrecon.Fen
-	Resolutions     map[string]int
+	Resolutions     map[payrecon.Outcome]int
 }
 
 // Order is a registered expected order, for the summary sheet.
@@ -123,7 +116,7 @@ func New(meta Meta) (*Workbook, error) {
 	}
 	f := excelize.NewFile()
 	w := &Workbook{meta: meta, f: f, sum: Summary{Counts: map[payrecon.Code]int{}, BillFen: map[payrecon.Code]payrecon.Fen{},
-		LedgerFen: map[payrecon.Code]payrecon.Fen{}, Resolutions: map[string]int{}}}
+		LedgerFen: map[payrecon.Code]payrecon.Fen{}, Resolutions: map[payrecon.Outcome]int{}}}
 	var err error
 	if w.styles.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}}); err != nil {
 		return nil, err
@@ -276,7 +269,7 @@ func boolPtr(b bool) *bool { return &b }
 // Add takes one diff item: matched payments go to 明细, matched refunds to
 // 退款; everything is counted for 汇总. Discrepancies are given to Finish
 // with their resolutions.
-func (w *Workbook) Add(it reconcile.Item) error {
+func (w *Workbook) Add(it payrecon.Discrepancy) error {
 	w.count(it)
 	if it.Code != payrecon.Matched {
 		return nil
@@ -289,7 +282,7 @@ func (w *Workbook) Add(it reconcile.Item) error {
 		it.LedgerStatus, it.BillAt.In(w.meta.Loc).Format("2006-01-02 15:04:05"), string(it.Code), it.BillStatus})
 }
 
-func (w *Workbook) count(it reconcile.Item) {
+func (w *Workbook) count(it payrecon.Discrepancy) {
 	s := &w.sum
 	s.Counts[it.Code]++
 	if it.HasBill {
@@ -308,7 +301,7 @@ func (w *Workbook) count(it reconcile.Item) {
 }
 
 // Finish writes the discrepancies and the summary, and the workbook to out.
-func (w *Workbook) Finish(bill payrecon.BillTotals, ds []Resolved, out io.Writer) error {
+func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, out io.Writer) error {
 	w.sum.Bill = bill
 	for _, s := range []*sheet{w.detail, w.refund} {
 		if err := s.close(); err != nil {
@@ -328,7 +321,7 @@ func (w *Workbook) Finish(bill payrecon.BillTotals, ds []Resolved, out io.Writer
 	return w.f.Close()
 }
 
-func (w *Workbook) writeDiscrepancies(ds []Resolved) error {
+func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {
 	sort.SliceStable(ds, func(i, j int) bool { return codeIndex(ds[i].Code) < codeIndex(ds[j].Code) })
 	s := &sheet{wb: w, base: w.t("discrepancies"), header: w.headers("discrepancies"), widths: []float64{18, 30, 10, 24, 32, 24, 14, 14, 12, 40, 20, 36}}
 	money := func(has bool, f payrecon.Fen) any {
@@ -391,7 +384,7 @@ func (w *Workbook) writeSummary() error {
 		func() error { return header(w.t("item"), "") },
 		func() error { return put(w.t("account"), m.Account) },
 		func() error { return put(w.t("provider"), string(m.Provider)) },
-		func() error { return put(w.t("date"), m.Date) },
+		func() error { return put(w.t("date"), m.Date.String()) },
 		func() error { return put(w.t("run"), m.RunID) },
 		func() error { return put(w.t("trigger"), m.Trigger) },
 		func() error { return put(w.t("generated"), m.GeneratedAt.In(m.Loc).Format("2006-01-02 15:04:05 MST")) },
@@ -487,13 +480,13 @@ func (w *Workbook) writeSummary() error {
 	if err := header(w.t("resolution"), w.t("count")); err != nil {
 		return err
 	}
-	var res []string
+	var res []payrecon.Outcome
 	for r := range s.Resolutions {
 		res = append(res, r)
 	}
-	sort.Strings(res)
+	slices.Sort(res)
 	for _, r := range res {
-		name := r
+		name := string(r)
 		if name == "" {
 			name = w.t("n/a")
 		}

@@ -24,23 +24,24 @@ func sample() (reconcile.Result, payrecon.BillTotals) {
 	trades := []reconcile.LedgerTrade{{OutTradeNo: "M1", ProviderTradeNo: "P1", Status: payrecon.StatusPaid, AmountFen: 12345, PaidAt: at},
 		{OutTradeNo: "C1", ProviderTradeNo: "P3", Status: payrecon.StatusPaid, AmountFen: 700, PaidAt: at}}
 	refunds := []reconcile.LedgerRefund{{OutTradeNo: "M1", OutRefundNo: "R1", Status: payrecon.RefundSuccess, AmountFen: 45, RefundedAt: at}}
-	res := reconcile.Run(day, payrecon.ShanghaiFixed, reconcile.Options{}, bill, nil, trades, refunds)
+	res := reconcile.Run(payrecon.DayOf(day), reconcile.Options{}, bill, nil, trades, refunds)
 	return res, payrecon.BillTotals{Payments: 2, Refunds: 1, PaymentFen: 12845, RefundFen: 45, FeeE5: 77000}
 }
 
 func write(t *testing.T, locale string) *excelize.File {
 	res, tot := sample()
-	w, err := reports.New(reports.Meta{Account: "shop", Provider: payrecon.Alipay, Date: "2026-11-20", Locale: locale, RunID: 3, GeneratedAt: day})
+	w, err := reports.New(reports.Meta{Account: "shop", Provider: payrecon.Alipay, Date: payrecon.NewDay(2026, 11, 20), Locale: locale, RunID: 3, GeneratedAt: day})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ds []reports.Resolved
+	var ds []payrecon.Discrepancy
 	for _, it := range res.Items {
 		if err := w.Add(it); err != nil {
 			t.Fatal(err)
 		}
 		if it.Code != payrecon.Matched {
-			ds = append(ds, reports.Resolved{Item: it, QueryResult: "q", Resolution: "RECOVERED"})
+			it.QueryResult, it.Resolution = "q", payrecon.OutcomeRecovered
+			ds = append(ds, it)
 		}
 	}
 	var b bytes.Buffer
@@ -121,8 +122,8 @@ func TestDetailSheetSplits(t *testing.T) {
 		bill = append(bill, payrecon.BillEntry{Kind: payrecon.EntryPayment, OutTradeNo: no, ProviderTradeNo: "P" + no, AmountFen: 100, At: at})
 		trades = append(trades, reconcile.LedgerTrade{OutTradeNo: no, ProviderTradeNo: "P" + no, Status: payrecon.StatusPaid, AmountFen: 100, PaidAt: at})
 	}
-	res := reconcile.Run(day, payrecon.ShanghaiFixed, reconcile.Options{}, bill, nil, trades, nil)
-	w, err := reports.New(reports.Meta{Account: "s", Date: "2026-11-20", RowsPerSheet: 3})
+	res := reconcile.Run(payrecon.DayOf(day), reconcile.Options{}, bill, nil, trades, nil)
+	w, err := reports.New(reports.Meta{Account: "s", Date: payrecon.NewDay(2026, 11, 20), RowsPerSheet: 3})
 	if err != nil {
 		t.Fatal(err)
 	}

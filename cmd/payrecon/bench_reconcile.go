@@ -230,19 +230,19 @@ func cmdBenchReconcileChild(ctx context.Context, args []string, stdout io.Writer
 	}
 	var wb *reports.Workbook
 	if *mode == "workbook" {
-		if wb, err = reports.New(reports.Meta{Account: *account, Date: "2026-11-20", GeneratedAt: time.Now()}); err != nil {
+		if wb, err = reports.New(reports.Meta{Account: *account, Date: payrecon.DayOf(benchDay), GeneratedAt: time.Now()}); err != nil {
 			return err
 		}
 	}
 	counts := map[payrecon.Code]int{}
-	var ds []reports.Resolved
+	var ds []payrecon.Discrepancy
 	var wbErr error
-	d := reconcile.New(benchDay, payrecon.ShanghaiFixed, reconcile.Options{}, trades, refunds, nil, func(it reconcile.Item) {
+	d := reconcile.New(payrecon.DayOf(benchDay), reconcile.Options{}, trades, refunds, nil, func(it payrecon.Discrepancy) {
 		counts[it.Code]++
 		if wb != nil && wbErr == nil {
 			wbErr = wb.Add(it)
 			if it.Code != payrecon.Matched {
-				ds = append(ds, reports.Resolved{Item: it})
+				ds = append(ds, it)
 			}
 		}
 	})

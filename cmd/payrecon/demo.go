@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
-	"github.com/payrecon/payrecon/reconcile"
 	"github.com/payrecon/payrecon/reports/deliver/loopback"
 	"github.com/payrecon/payrecon/store"
 )
@@ -176,10 +176,10 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	// 5. In short.
 	var recovered, absent, review, pending, cross int
 	for _, r := range reps {
-		recovered += r.Outcomes[reconcile.Recovered]
-		absent += r.Outcomes[reconcile.ConfirmedAbsent]
-		review += r.Outcomes[reconcile.NeedsReview]
-		pending += r.Outcomes[reconcile.Pending]
+		recovered += r.Outcomes[payrecon.OutcomeRecovered]
+		absent += r.Outcomes[payrecon.OutcomeConfirmedAbsent]
+		review += r.Outcomes[payrecon.OutcomeNeedsReview]
+		pending += r.Outcomes[payrecon.OutcomePending]
 		cross += r.Counts["CROSS_DAY"]
 	}
 	fmt.Fprintf(stdout, "== in short\n")

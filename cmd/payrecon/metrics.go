@@ -10,7 +10,6 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
-	"github.com/payrecon/payrecon/reconcile"
 )
 
 // metrics are payrecon's Prometheus metrics, on their own registry.
@@ -72,9 +71,9 @@ func (m *metrics) observeRun(rep jobs.Report, err error) {
 	for _, c := range payrecon.Codes {
 		m.discrepancies.WithLabelValues(rep.Account, string(c)).Set(float64(rep.Counts[c]))
 	}
-	for _, o := range []string{reconcile.Recovered, reconcile.ConfirmedAbsent, reconcile.Pending, reconcile.NeedsReview} {
+	for _, o := range payrecon.Outcomes {
 		if n := rep.Outcomes[o]; n > 0 {
-			m.queries.WithLabelValues(rep.Account, o).Add(float64(n))
+			m.queries.WithLabelValues(rep.Account, string(o)).Add(float64(n))
 		}
 	}
 	m.health.WithLabelValues(rep.Account).Set(float64(rep.Health.NotifyShareE4()) / 10000)

@@ -1,0 +1,81 @@
+package payrecon
+
+import "time"
+
+// RunStatus is the state of a reconciliation or job run.
+type RunStatus string
+
+// The run states.
+const (
+	RunRunning RunStatus = "running"
+	RunOK      RunStatus = "ok"
+	RunFailed  RunStatus = "failed"
+)
+
+// Run is one reconciliation of an (account, day).
+type Run struct {
+	ID         int64        `json:"id"`
+	Account    string       `json:"account"`
+	Day        Day          `json:"date"`
+	StartedAt  time.Time    `json:"started_at"`
+	FinishedAt time.Time    `json:"finished_at,omitzero"`
+	Status     RunStatus    `json:"status"`
+	Trigger    string       `json:"trigger"`
+	BillID     int64        `json:"bill_id,omitempty"`
+	Counts     map[Code]int `json:"counts"`
+	Workbook   string       `json:"workbook"`
+	Error      string       `json:"error"`
+}
+
+// JobRun is one run of a scheduled or manual job for an (account, day).
+type JobRun struct {
+	ID         int64     `json:"id"`
+	Job        string    `json:"job"`
+	Account    string    `json:"account"`
+	Day        Day       `json:"day"`
+	Trigger    string    `json:"trigger"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Status     RunStatus `json:"status"`
+	Error      string    `json:"error"`
+}
+
+// AuditEntry is one field a repair changed, with why and on what evidence.
+type AuditEntry struct {
+	At      time.Time `json:"at"`
+	Account string    `json:"account"`
+	Day     Day       `json:"date"`
+	RunID   int64     `json:"run_id,omitempty"`
+	// Object is "trade:OUT_TRADE_NO" or "refund:OUT_REFUND_NO".
+	Object   string `json:"object"`
+	Field    string `json:"field"`
+	OldValue string `json:"old_value"`
+	NewValue string `json:"new_value"`
+	Reason   string `json:"reason"`
+	Evidence string `json:"evidence"`
+}
+
+// OrderStatus is the state of an order registered for the same-day sweep.
+type OrderStatus string
+
+// The expected-order states.
+const (
+	OrderWaiting   OrderStatus = "waiting"   // not yet seen paid; checked on the sweep's tiers
+	OrderPaid      OrderStatus = "paid"      // a notification said paid
+	OrderRecovered OrderStatus = "recovered" // a sweep query found it paid and backfilled it
+	OrderExpired   OrderStatus = "expired"   // never paid within the sweep's horizon
+)
+
+// ExpectedOrder is an order the merchant registered for the same-day sweep.
+type ExpectedOrder struct {
+	Account     string      `json:"account"`
+	OutTradeNo  string      `json:"out_trade_no"`
+	AmountFen   Fen         `json:"amount_fen"`
+	CreatedAt   time.Time   `json:"created_at"`
+	Status      OrderStatus `json:"status"`
+	NextCheckAt time.Time   `json:"next_check_at"`
+	Checks      int         `json:"checks"`
+	LastResult  string      `json:"last_result"`
+	// LedgerStatus is the trade's status in the ledger ("" when absent).
+	LedgerStatus TradeStatus `json:"-"`
+}
