@@ -46,9 +46,9 @@ type Options struct {
 // Diff classifies a day. Create it with [New], feed every bill row of the
 // day with Add, then call Finish for the ledger facts no bill row matched.
 type Diff struct {
-	day       payrecon.Day
-	opt       Options
-	emit      func(payrecon.Discrepancy)
+	day  payrecon.Day
+	opt  Options
+	emit func(payrecon.Discrepancy)
 
 	trades    []LedgerTrade
 	byTradeNo map[string]int32 // provider trade no -> trades index
