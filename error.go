@@ -2,6 +2,10 @@ package payrecon
 
 import "errors"
 
+// ErrNotFound is returned by lookups (in the ledger, in the archive) that
+// find nothing; callers branch on it with errors.Is.
+var ErrNotFound = errors.New("not found")
+
 // Reasons a notification is rejected. Verifiers wrap these so callers can
 // branch with errors.Is; [RejectReason] maps them to the stable codes stored
 // in quarantine.

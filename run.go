@@ -79,3 +79,14 @@ type ExpectedOrder struct {
 	// LedgerStatus is the trade's status in the ledger ("" when absent).
 	LedgerStatus TradeStatus `json:"-"`
 }
+
+// Repair says why, on what evidence and in which run a provider's verified
+// answer is applied to the ledger.
+type Repair struct {
+	Account  string
+	Provider Provider
+	Day      Day
+	RunID    int64 // 0 outside a reconciliation run (the same-day sweep)
+	Reason   string
+	Evidence string
+}

@@ -143,3 +143,13 @@ type Trade struct {
 	Source    Source    `json:"source"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// RefundRecord is a refund as the ledger holds it: the refund, the trade it
+// belongs to, and how the ledger first learned of it.
+type RefundRecord struct {
+	Account    string
+	OutTradeNo string
+	Refund
+	Source    Source
+	SourceRef string
+}

@@ -1,32 +1,35 @@
 // Package jobs runs payrecon's batch work: the daily reconciliation of an
-// (account, day) — download the bill, archive it, diff it against the
-// ledger, chase every discrepancy with a provider query, repair with an
-// audit trail, write the workbook — and the cron schedule that runs it,
-// with retries for bills that are not ready and catch-up of missed days.
+// (account, day) — obtain the bill, diff it against the ledger, chase every
+// discrepancy with a provider query, repair with an audit trail, write the
+// workbook — the same-day sweep of registered orders, the alerts and
+// e-mails after a run, and the cron schedule that runs it all, with
+// retries for bills that are not ready and catch-up of missed days.
 package jobs
 
 import (
-	"compress/gzip"
+	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/archive"
 	"github.com/payrecon/payrecon/provider"
-	"github.com/payrecon/payrecon/provider/alipay"
-	"github.com/payrecon/payrecon/provider/wechatpay"
 	"github.com/payrecon/payrecon/reconcile"
 	"github.com/payrecon/payrecon/reports"
-	"github.com/payrecon/payrecon/store"
-	"github.com/payrecon/payrecon/store/archive"
 )
+
+// ErrUnknownAccount is returned for an account the job does not know.
+var ErrUnknownAccount = errors.New("unknown account")
+
+// ErrBillUnavailable is returned when the bill is still not ready at the
+// deadline.
+var ErrBillUnavailable = archive.ErrBillUnavailable
 
 // Account is one account the daily job reconciles.
 type Account struct {
@@ -44,7 +47,7 @@ type Options struct {
 	ArchiveDir string // bills are archived here, raw
 	ReportsDir string // workbooks: {ReportsDir}/{account}/{YYYY-MM-DD}.xlsx
 	Locale     string
-	Loc        *time.Location // display zone
+	Loc        *time.Location // display zone: times in the workbook; never which day
 	HoldDays   int
 	// BillRetry is the wait between attempts at a bill that is not ready;
 	// BillDeadline bounds the whole wait.
@@ -57,7 +60,7 @@ type Options struct {
 
 // Daily is the daily reconciliation.
 type Daily struct {
-	DB       *store.DB
+	DB       ledger
 	Accounts map[string]Account
 	Opt      Options
 	Now      func() time.Time
@@ -82,7 +85,7 @@ type RunOptions struct {
 type Report struct {
 	RunID         int64
 	Account       string
-	Date          string
+	Day           payrecon.Day
 	Bill          payrecon.BillTotals
 	Counts        map[payrecon.Code]int
 	Outcomes      map[payrecon.Outcome]int
@@ -96,335 +99,232 @@ type Report struct {
 	BillDownload time.Duration
 }
 
-// ErrBillUnavailable is returned when the bill is still not ready at the
-// deadline.
-var ErrBillUnavailable = errors.New("bill still not available at the deadline")
+// run is one reconciliation under way.
+type run struct {
+	*Daily
+	acct        Account
+	o           RunOptions
+	rep         Report
+	log         *slog.Logger
+	bill        payrecon.Bill
+	wb          *reports.Workbook
+	workbookSHA string
+}
 
-func (d *Daily) progress(o RunOptions, format string, args ...any) {
-	if o.Progress != nil {
-		fmt.Fprintf(o.Progress, format+"\n", args...)
+// Run reconciles one account's bill day. A run never half-completes: if the
+// bill cannot be had or fails its own totals check, no workbook is written
+// and the ledger is untouched. Errors read "reconcile ACCOUNT DAY: step: …".
+func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o RunOptions) (rep Report, err error) {
+	acct, ok := d.Accounts[account]
+	if !ok {
+		return Report{Account: account, Day: day}, fmt.Errorf("reconcile %s %s: %w %q", account, day, ErrUnknownAccount, account)
+	}
+	o.Trigger = cmp.Or(o.Trigger, "cli")
+	r := &run{Daily: d, acct: acct, o: o, log: d.Log.With("job", "reconcile", "account", account, "bill_date", day.String()),
+		rep: Report{Account: account, Day: day, Counts: map[payrecon.Code]int{}, Outcomes: map[payrecon.Outcome]int{}}}
+	if !o.DryRun {
+		if r.rep.RunID, err = d.DB.StartRun(ctx, account, day, o.Trigger); err != nil {
+			return r.rep, r.wrap("start", err)
+		}
+	}
+	defer r.finish(ctx, &err)
+	r.log.Info("reconcile start", "dry_run", o.DryRun, "trigger", o.Trigger)
+	if err := r.obtainBill(ctx); err != nil {
+		return r.rep, r.wrap("bill", err)
+	}
+	pending, err := r.diff(ctx)
+	if err != nil {
+		return r.rep, r.wrap("diff", err)
+	}
+	stored, err := r.chase(ctx, pending)
+	if err != nil || o.DryRun {
+		return r.rep, r.wrap("query", err)
+	}
+	if err := r.measureHealth(ctx); err != nil {
+		return r.rep, r.wrap("health", err)
+	}
+	if err := r.writeWorkbook(); err != nil {
+		return r.rep, r.wrap("workbook", err)
+	}
+	if err := d.DB.ReplaceDiscrepancies(ctx, r.rep.RunID, account, day, stored); err != nil {
+		return r.rep, r.wrap("store", err)
+	}
+	r.log.Info("reconcile done", "counts", countsLine(r.rep.Counts), "outcomes", outcomesLine(r.rep.Outcomes), "workbook", r.rep.Workbook)
+	return r.rep, nil
+}
+
+// wrap names the account, day and step of an error (nil stays nil).
+func (r *run) wrap(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("reconcile %s %s: %s: %w", r.rep.Account, r.rep.Day, step, err)
+}
+
+func (r *run) progress(format string, args ...any) {
+	if r.o.Progress != nil {
+		fmt.Fprintf(r.o.Progress, format+"\n", args...)
 	}
 }
 
-// Run reconciles one account's day. A run never half-completes: if the bill
-// cannot be had or fails its own totals check, no workbook is written and
-// the ledger is untouched.
-func (d *Daily) Run(ctx context.Context, account string, day time.Time, o RunOptions) (rep Report, err error) {
-	acct, ok := d.Accounts[account]
-	if !ok {
-		return rep, fmt.Errorf("reconcile: unknown account %q", account)
+// finish records how the run ended, whatever happened: a panic fails the
+// run, not the process. Then it tells people and metrics.
+func (r *run) finish(ctx context.Context, err *error) {
+	if p := recover(); p != nil {
+		*err = r.wrap("panic", fmt.Errorf("%v", p))
+		r.log.Error("reconcile panicked", "err", *err)
 	}
-	y, m, dd := day.In(payrecon.ShanghaiFixed).Date()
-	start := time.Date(y, m, dd, 0, 0, 0, 0, payrecon.ShanghaiFixed)
-	date := start.Format("2006-01-02")
-	rep = Report{Account: account, Date: date, Counts: map[payrecon.Code]int{}, Outcomes: map[payrecon.Outcome]int{}}
-	log := d.Log.With("job", "reconcile", "account", account, "bill_date", date)
-	if o.Trigger == "" {
-		o.Trigger = "cli"
+	if r.o.DryRun {
+		return
 	}
-	var billID int64
-	var workbookSHA string
-	if !o.DryRun {
-		if rep.RunID, err = d.DB.StartRun(ctx, account, date, o.Trigger); err != nil {
-			return rep, err
-		}
+	if ferr := r.DB.FinishRun(context.WithoutCancel(ctx), r.rep.RunID, r.bill.ID, r.rep.Counts, r.rep.Workbook, *err); ferr != nil && *err == nil {
+		*err = r.wrap("finish", ferr)
 	}
-	// A panic fails the run, not the process; the run is recorded either way.
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("reconcile %s %s: panic: %v", account, date, p)
-			log.Error("reconcile panicked", "err", err)
-		}
-		if o.DryRun {
-			return
-		}
-		if ferr := d.DB.FinishRun(context.WithoutCancel(ctx), rep.RunID, billID, rep.Counts, rep.Workbook, err); ferr != nil && err == nil {
-			err = ferr
-		}
-		d.tell(ctx, acct, rep, workbookSHA, err)
-		if d.OnRun != nil {
-			d.OnRun(rep, err)
-		}
-	}()
-	log.Info("reconcile start", "dry_run", o.DryRun, "trigger", o.Trigger)
+	r.tell(ctx, r.acct, r.rep, r.workbookSHA, *err)
+	if r.OnRun != nil {
+		r.OnRun(r.rep, *err)
+	}
+}
 
-	// 1. The bill: downloaded (with retries until the deadline) or given.
-	fetchStart := time.Now()
-	bill, err := d.obtainBill(ctx, acct, start, o)
-	rep.BillDownload = time.Since(fetchStart)
-	if err != nil {
-		return rep, fmt.Errorf("reconcile %s %s: %w", account, date, err)
+// obtainBill archives the day's bill: the given file, or a download
+// retried until the deadline.
+func (r *run) obtainBill(ctx context.Context) error {
+	bills := &archive.Bills{Dir: r.Opt.ArchiveDir, Ledger: r.DB, Now: r.Now, Retry: r.Opt.BillRetry, Deadline: r.Opt.BillDeadline}
+	start := time.Now()
+	var err error
+	if r.o.BillFile != "" {
+		r.bill, err = bills.Import(ctx, r.acct.Name, r.acct.Provider, r.rep.Day, r.o.BillFile, r.progress)
+	} else {
+		r.bill, err = bills.Download(ctx, r.acct.Name, r.acct.Client, r.rep.Day, r.progress)
 	}
-	billID, rep.BillPath, rep.EmptyDay = bill.ID, bill.Path, bill.Path == ""
+	r.rep.BillDownload = time.Since(start)
+	r.rep.BillPath, r.rep.EmptyDay = r.bill.Path, r.bill.Empty()
+	return err
+}
 
-	// 2. The ledger side of the hold window, and adjacent days' bills.
-	hold := d.Opt.HoldDays
-	if hold <= 0 {
-		hold = 2
+// holdDays is how far facts may sit on an adjacent day (default 2).
+func (r *run) holdDays() int {
+	if r.Opt.HoldDays <= 0 {
+		return 2
 	}
-	from, to := start.AddDate(0, 0, -hold), start.AddDate(0, 0, 1+hold)
-	trades, refunds, err := LoadWindow(ctx, d.DB, account, from, to)
-	if err != nil {
-		return rep, err
-	}
-	var adjacent []payrecon.BillEntry
-	for i := -hold; i <= hold; i++ {
-		if i == 0 {
-			continue
-		}
-		other := start.AddDate(0, 0, i).Format("2006-01-02")
-		b, err := d.DB.LatestBill(ctx, account, other)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && b.Path == "") {
-			continue
-		}
-		if err != nil {
-			return rep, err
-		}
-		if _, err := ParseBillFile(b.Path, provider.BillFormat(b.Format), func(e payrecon.BillEntry) error {
-			adjacent = append(adjacent, e)
-			return nil
-		}); err != nil {
-			return rep, fmt.Errorf("reconcile %s %s: adjacent bill %s: %w", account, date, other, err)
-		}
-	}
-	d.progress(o, "  ledger: %d trades and %d refunds in the ±%d-day window; %d rows on adjacent bills", len(trades), len(refunds), hold, len(adjacent))
+	return r.Opt.HoldDays
+}
 
-	// 3. Diff, streaming the bill into the workbook.
-	wb, err := reports.New(reports.Meta{Account: account, Provider: acct.Provider, Date: payrecon.DayOf(start), Locale: d.Opt.Locale, Loc: d.Opt.Loc,
-		RunID: rep.RunID, Trigger: o.Trigger, GeneratedAt: d.Now(), BillSHA256: bill.SHA256, BillOrigin: bill.Origin})
+// diff streams the bill through the diff into the workbook and returns
+// the discrepancies to chase. The ledger side covers the hold window and
+// the adjacent days' archived bills.
+func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
+	day, hold := r.rep.Day, r.holdDays()
+	trades, refunds, err := LoadWindow(ctx, r.DB, r.acct.Name, day.AddDays(-hold).Start(), day.AddDays(hold).End())
 	if err != nil {
-		return rep, err
+		return nil, err
+	}
+	bills := &archive.Bills{Dir: r.Opt.ArchiveDir, Ledger: r.DB, Now: r.Now}
+	adjacent, err := bills.Neighbours(ctx, r.acct.Name, day, hold)
+	if err != nil {
+		return nil, err
+	}
+	r.progress("  ledger: %d trades and %d refunds in the ±%d-day window; %d rows on adjacent bills", len(trades), len(refunds), hold, len(adjacent))
+	r.wb, err = reports.New(reports.Meta{Account: r.acct.Name, Provider: r.acct.Provider, Date: day, Locale: r.Opt.Locale, Loc: r.Opt.Loc,
+		RunID: r.rep.RunID, Trigger: r.o.Trigger, GeneratedAt: r.Now(), BillSHA256: r.bill.SHA256, BillOrigin: r.bill.Origin})
+	if err != nil {
+		return nil, err
 	}
 	var pending []payrecon.Discrepancy
 	var wbErr error
-	diff := reconcile.New(payrecon.DayOf(start), reconcile.Options{HoldDays: hold, FeeRateE4: acct.FeeRateE4}, trades, refunds, adjacent, func(it payrecon.Discrepancy) {
-		rep.Counts[it.Code]++
+	diff := reconcile.New(day, reconcile.Options{HoldDays: hold, FeeRateE4: r.acct.FeeRateE4}, trades, refunds, adjacent, func(it payrecon.Discrepancy) {
+		r.rep.Counts[it.Code]++
 		if it.Code != payrecon.Matched {
 			pending = append(pending, it)
 		}
 		if wbErr == nil {
-			wbErr = wb.Add(it)
+			wbErr = r.wb.Add(it)
 		}
 	})
-	if bill.Path != "" {
-		tot, err := ParseBillFile(bill.Path, provider.BillFormat(bill.Format), func(e payrecon.BillEntry) error {
-			diff.Add(e)
-			return nil
-		})
-		if err != nil {
-			return rep, fmt.Errorf("reconcile %s %s: bill %s: %w", account, date, bill.Path, err)
+	if !r.bill.Empty() {
+		if r.rep.Bill, err = archive.Parse(r.bill, func(e payrecon.BillEntry) error { diff.Add(e); return nil }); err != nil {
+			return nil, fmt.Errorf("bill %s: %w", r.bill.Path, err)
 		}
-		rep.Bill = tot
 	}
 	diff.Finish()
-	if wbErr != nil {
-		return rep, wbErr
-	}
-	diff, trades, refunds, adjacent = nil, nil, nil, nil // free the ledger index before queries and the workbook
-	d.progress(o, "  diff: %s", countsLine(rep.Counts))
+	r.progress("  diff: %s", countsLine(r.rep.Counts))
+	return pending, wbErr
+}
 
-	// 4. Chase every discrepancy.
-	res := &reconcile.Resolver{Query: acct.Client, DryRun: o.DryRun, Interval: d.Opt.QueryInterval, Backoff: d.Opt.QueryBackoff,
+// chase queries the provider about every discrepancy and repairs what it
+// confirms; it returns the discrepancies as they are to be stored.
+func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) ([]payrecon.Discrepancy, error) {
+	res := &reconcile.Resolver{Query: r.acct.Client, DryRun: r.o.DryRun, Interval: r.Opt.QueryInterval, Backoff: r.Opt.QueryBackoff,
 		Repair: func(ctx context.Context, ev *payrecon.Event, reason, evidence string) (bool, error) {
-			return d.DB.ApplyQuery(ctx, store.Repair{Account: account, Provider: acct.Provider, Date: date, RunID: rep.RunID, Reason: reason, Evidence: evidence}, ev)
+			return r.DB.ApplyQuery(ctx, payrecon.Repair{Account: r.acct.Name, Provider: r.acct.Provider, Day: r.rep.Day,
+				RunID: r.rep.RunID, Reason: reason, Evidence: evidence}, ev)
 		}}
-	var stored []store.Discrepancy
 	for _, it := range pending {
-		r, err := res.Resolve(ctx, it)
+		got, err := res.Resolve(ctx, it)
 		if err != nil {
-			return rep, fmt.Errorf("reconcile %s %s: %w", account, date, err)
+			return nil, err
 		}
-		if r.Outcome != "" {
-			rep.Outcomes[r.Outcome]++
+		if got.Outcome != "" {
+			r.rep.Outcomes[got.Outcome]++
 		}
-		it.QueryResult, it.Resolution = r.QueryResult, r.Outcome
-		rep.Discrepancies = append(rep.Discrepancies, it)
-		if o.DryRun && r.Changed {
-			d.progress(o, "  would repair %s %s %s: %s", it.Code, it.Kind, firstNonEmpty(it.OutRefundNo, it.OutTradeNo), r.QueryResult)
+		it.QueryResult, it.Resolution = got.QueryResult, got.Outcome
+		r.rep.Discrepancies = append(r.rep.Discrepancies, it)
+		if r.o.DryRun && got.Changed {
+			r.progress("  would repair %s %s %s: %s", it.Code, it.Kind, it.OrderNo(), got.QueryResult)
 		}
-		stored = append(stored, store.Discrepancy{Code: string(it.Code), Kind: string(it.Kind), OutTradeNo: it.OutTradeNo,
-			ProviderTradeNo: it.ProviderTradeNo, OutRefundNo: it.OutRefundNo, BillFen: nullFen(it.HasBill, it.BillFen),
-			LedgerFen: nullFen(it.HasLedger, it.LedgerFen), Note: it.Note, QueryResult: r.QueryResult, Resolution: string(r.Outcome)})
 	}
-	d.progress(o, "  resolution: %s", outcomesLine(rep.Outcomes))
-	if o.DryRun {
-		d.progress(o, "  dry run: ledger, discrepancies and workbook left unchanged")
-		return rep, nil
+	r.progress("  resolution: %s", outcomesLine(r.rep.Outcomes))
+	if r.o.DryRun {
+		r.progress("  dry run: ledger, discrepancies and workbook left unchanged")
 	}
+	return r.rep.Discrepancies, nil
+}
 
-	// 5. Callback health, after the repairs: what the ledger learned from
-	// notifications and from queries, plus paid trades still only on the bill.
-	health, hours, err := d.DB.CallbackHealth(ctx, account, start, start.AddDate(0, 0, 1))
+// measureHealth counts the day's callback health after the repairs (what
+// the ledger learned from notifications and from queries, plus paid trades
+// still only on the bill) and adds it and the registered orders to the
+// workbook.
+func (r *run) measureHealth(ctx context.Context) error {
+	day := r.rep.Day
+	health, hours, err := r.DB.CallbackHealth(ctx, r.acct.Name, day.Start(), day.End())
 	if err != nil {
-		return rep, err
+		return err
 	}
-	for _, r := range rep.Discrepancies {
-		if r.Code == payrecon.MissingLocal && r.Kind == payrecon.EntryPayment && r.Resolution != payrecon.OutcomeRecovered {
+	for _, it := range r.rep.Discrepancies {
+		if it.Code == payrecon.MissingLocal && it.Kind == payrecon.EntryPayment && it.Resolution != payrecon.OutcomeRecovered {
 			health.BillOnly++
-			if h := r.BillAt.In(payrecon.ShanghaiFixed).Hour(); h >= 0 && h < len(hours) {
+			if h := it.BillAt.In(payrecon.ShanghaiFixed).Hour(); h >= 0 && h < len(hours) {
 				hours[h].BillOnly++
 			}
 		}
 	}
-	rep.Health = health
-	wb.SetHealth(health, hours)
-	orders, err := d.DB.Orders(ctx, account, start, start.AddDate(0, 0, 1))
+	r.rep.Health = health
+	r.wb.SetHealth(health, hours)
+	orders, err := r.DB.Orders(ctx, r.acct.Name, day.Start(), day.End())
 	if err != nil {
-		return rep, err
+		return err
 	}
 	var ros []reports.Order
 	for _, o := range orders {
-		ros = append(ros, reports.Order{OutTradeNo: o.OutTradeNo, AmountFen: payrecon.Fen(o.AmountFen), Status: o.Status, LastResult: o.LastResult})
+		ros = append(ros, reports.Order{OutTradeNo: o.OutTradeNo, AmountFen: o.AmountFen, Status: string(o.Status), LastResult: o.LastResult})
 	}
-	wb.SetOrders(ros)
-	d.progress(o, "  callback health: %s", health)
+	r.wb.SetOrders(ros)
+	r.progress("  callback health: %s", health)
+	return nil
+}
 
-	// 6. The workbook, atomically; then the stored discrepancies.
-	path := filepath.Join(d.Opt.ReportsDir, account, date+".xlsx")
-	written, err := archive.WriteFile(path, func(w io.Writer) error { return wb.Finish(rep.Bill, rep.Discrepancies, w) })
+// writeWorkbook writes the workbook atomically to
+// {ReportsDir}/{account}/{YYYY-MM-DD}.xlsx.
+func (r *run) writeWorkbook() error {
+	path := filepath.Join(r.Opt.ReportsDir, r.acct.Name, r.rep.Day.String()+".xlsx")
+	written, err := archive.WriteFile(path, func(w io.Writer) error { return r.wb.Finish(r.rep.Bill, r.rep.Discrepancies, w) })
 	if err != nil {
-		return rep, err
+		return err
 	}
-	workbookSHA = written.SHA256
-	rep.Workbook = path
-	if err := d.DB.ReplaceDiscrepancies(ctx, rep.RunID, account, date, stored); err != nil {
-		return rep, err
-	}
-	log.Info("reconcile done", "counts", countsLine(rep.Counts), "outcomes", outcomesLine(rep.Outcomes), "workbook", path)
-	return rep, nil
+	r.workbookSHA = written.SHA256
+	r.rep.Workbook = path
+	return nil
 }
-
-// obtainBill archives the day's bill (downloaded, or the given file) and
-// returns its record; an empty day has an empty Path.
-func (d *Daily) obtainBill(ctx context.Context, acct Account, day time.Time, o RunOptions) (store.Bill, error) {
-	date := day.Format("2006-01-02")
-	if o.BillFile != "" {
-		return d.importBill(ctx, acct, date, o)
-	}
-	deadline := time.Now().Add(d.Opt.BillDeadline)
-	retry := d.Opt.BillRetry
-	if retry <= 0 {
-		retry = 10 * time.Minute
-	}
-	for attempt := 1; ; attempt++ {
-		var format provider.BillFormat
-		tmpDir := filepath.Join(d.Opt.ArchiveDir, acct.Name, date)
-		stamp := d.Now().UTC().Format("20060102T150405.000")
-		path := filepath.Join(tmpDir, stamp+".download")
-		res, err := archive.WriteFile(path, func(w io.Writer) error {
-			var err error
-			format, err = acct.Client.DownloadBill(ctx, day, w)
-			return err
-		})
-		switch {
-		case err == nil:
-			final := filepath.Join(tmpDir, stamp+extension(format))
-			if err := os.Rename(path, final); err != nil {
-				return store.Bill{}, err
-			}
-			return d.recordBill(ctx, acct.Name, date, string(format), final, res, "download", o)
-		case errors.Is(err, provider.ErrNoBill):
-			d.progress(o, "  bill: the provider has no bill for %s (no business that day)", date)
-			id, err := d.DB.RecordBill(ctx, store.Bill{Account: acct.Name, Date: date, Format: "none", SHA256: "empty", Origin: "download"})
-			return store.Bill{ID: id}, err
-		case errors.Is(err, provider.ErrBillNotReady) || provider.IsRetryable(err):
-			if !time.Now().Add(retry).Before(deadline) {
-				return store.Bill{}, fmt.Errorf("%w (after %d attempts; last: %v)", ErrBillUnavailable, attempt, err)
-			}
-			var pe *provider.Error
-			if errors.As(err, &pe) {
-				err = pe // the provider's words, without the temp-file path
-			}
-			d.progress(o, "  bill: not available yet (%v); retrying in %s", err, retry)
-			if err := sleepCtx(ctx, retry); err != nil {
-				return store.Bill{}, err
-			}
-		default:
-			return store.Bill{}, err
-		}
-	}
-}
-
-func (d *Daily) recordBill(ctx context.Context, account, date, format, path string, res archive.Result, origin string, o RunOptions) (store.Bill, error) {
-	if prev, err := d.DB.LatestBill(ctx, account, date); err == nil && prev.SHA256 == res.SHA256 && prev.Path != path {
-		os.Remove(path) // the same bytes are archived already
-		path = prev.Path
-	}
-	b := store.Bill{Account: account, Date: date, Format: format, Path: path, SHA256: res.SHA256, Size: res.Size, Origin: origin}
-	id, err := d.DB.RecordBill(ctx, b)
-	if err != nil {
-		return store.Bill{}, err
-	}
-	b.ID = id
-	d.progress(o, "  bill: %s (%d bytes, sha256 %s…)", path, res.Size, res.SHA256[:12])
-	return b, nil
-}
-
-// importBill archives a bill file the merchant downloaded by hand (zip,
-// csv or gz) through the same path as a download.
-func (d *Daily) importBill(ctx context.Context, acct Account, date string, o RunOptions) (store.Bill, error) {
-	in, err := os.Open(o.BillFile)
-	if err != nil {
-		return store.Bill{}, fmt.Errorf("import bill: %w", err)
-	}
-	defer in.Close()
-	format := provider.WeChatCSV
-	if acct.Provider == payrecon.Alipay {
-		format = provider.AlipayZip
-	}
-	var src io.Reader = in
-	lower := strings.ToLower(o.BillFile)
-	switch {
-	case strings.HasSuffix(lower, ".gz"):
-		zr, err := gzip.NewReader(in)
-		if err != nil {
-			return store.Bill{}, fmt.Errorf("import bill: %w", err)
-		}
-		src = zr
-	case acct.Provider == payrecon.Alipay && strings.HasSuffix(lower, ".csv"):
-		format = "alipay-csv"
-	}
-	path := filepath.Join(d.Opt.ArchiveDir, acct.Name, date, d.Now().UTC().Format("20060102T150405.000")+extension(format))
-	res, err := archive.WriteFile(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
-	if err != nil {
-		return store.Bill{}, fmt.Errorf("import bill: %w", err)
-	}
-	return d.recordBill(ctx, acct.Name, date, string(format), path, res, "import", o)
-}
-
-func extension(f provider.BillFormat) string {
-	switch f {
-	case provider.AlipayZip:
-		return ".csv.zip"
-	default:
-		return ".csv"
-	}
-}
-
-// ParseBillFile parses an archived bill file of the given format,
-// streaming its rows to fn.
-func ParseBillFile(path string, format provider.BillFormat, fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return payrecon.BillTotals{}, err
-	}
-	defer f.Close()
-	switch format {
-	case provider.AlipayZip:
-		st, err := f.Stat()
-		if err != nil {
-			return payrecon.BillTotals{}, err
-		}
-		return alipay.ParseBillZip(f, st.Size(), fn)
-	case "alipay-csv":
-		return alipay.ParseBillCSV(f, fn)
-	case provider.WeChatCSV:
-		return wechatpay.ParseBill(f, fn)
-	}
-	return payrecon.BillTotals{}, fmt.Errorf("unknown bill format %q", format)
-}
-
-func nullFen(ok bool, f payrecon.Fen) sql.NullInt64 { return sql.NullInt64{Int64: int64(f), Valid: ok} }
 
 func countsLine(c map[payrecon.Code]int) string {
 	var parts []string
@@ -450,24 +350,4 @@ func outcomesLine(c map[payrecon.Outcome]int) string {
 		return "nothing to chase"
 	}
 	return strings.Join(parts, " ")
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -92,7 +92,7 @@ func TestDailyRun(t *testing.T) {
 	e := setup(t, sandbox.ServerFaults{BillNotReady: 2, Errors5xx: 1})
 	for _, acct := range []string{e.sb.ID.Alipay.Account, e.sb.ID.WeChat.Account} {
 		t.Run(acct, func(t *testing.T) {
-			rep, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+			rep, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +141,7 @@ func TestDailyRun(t *testing.T) {
 
 			// Re-running the day: the recovered trades now match, nothing
 			// is repaired twice, discrepancies are replaced, not added.
-			rep2, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+			rep2, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +153,7 @@ func TestDailyRun(t *testing.T) {
 			if len(audit2) != len(audit) {
 				t.Fatalf("re-run added %d audit rows", len(audit2)-len(audit))
 			}
-			ds, _ := e.db.Discrepancies(t.Context(), acct, "2026-11-20")
+			ds, _ := e.db.Discrepancies(t.Context(), acct, payrecon.NewDay(2026, 11, 20))
 			if len(ds) != 3 {
 				t.Fatalf("stored discrepancies after re-run: %d", len(ds))
 			}
@@ -190,7 +190,7 @@ func TestDailyDryRunChangesNothing(t *testing.T) {
 	acct := e.sb.ID.WeChat.Account
 	before, _ := e.db.Count(t.Context())
 	var out bytes.Buffer
-	rep, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{DryRun: true, Progress: &out})
+	rep, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{DryRun: true, Progress: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestDailyBadBills(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := setup(t, faults)
 			before, _ := e.db.Count(t.Context())
-			_, err := e.daily.Run(t.Context(), e.sb.ID.WeChat.Account, day, jobs.RunOptions{})
+			_, err := e.daily.Run(t.Context(), e.sb.ID.WeChat.Account, payrecon.DayOf(day), jobs.RunOptions{})
 			if err == nil {
 				t.Fatal("run succeeded")
 			}
@@ -278,7 +278,7 @@ func TestDailyPanicFailsTheRun(t *testing.T) {
 	a := e.daily.Accounts[acct]
 	a.Client = panicClient{}
 	e.daily.Accounts[acct] = a
-	_, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+	_, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{})
 	if err == nil || !strings.Contains(err.Error(), "panic") {
 		t.Fatalf("err = %v", err)
 	}

@@ -5,30 +5,63 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/archive"
 	"github.com/payrecon/payrecon/reconcile"
-	"github.com/payrecon/payrecon/store"
 )
+
+// ledger is what the jobs read from and write to the ledger: exactly the
+// methods they call. *store.DB satisfies it.
+type ledger interface {
+	archive.Ledger
+	windowReader
+	// StartRun and FinishRun record a reconciliation run.
+	StartRun(ctx context.Context, account string, day payrecon.Day, trigger string) (int64, error)
+	FinishRun(ctx context.Context, id, billID int64, counts map[payrecon.Code]int, workbook string, runErr error) error
+	// ApplyQuery applies a provider's verified answer with an audit trail
+	// and reports whether the ledger changed.
+	ApplyQuery(ctx context.Context, r payrecon.Repair, ev *payrecon.Event) (bool, error)
+	// CallbackHealth counts the paid trades of [from, to) by source.
+	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
+	// Orders lists the expected orders created in [from, to).
+	Orders(ctx context.Context, account string, from, to time.Time) ([]payrecon.ExpectedOrder, error)
+	// ReplaceDiscrepancies replaces the stored problems of (account, day).
+	ReplaceDiscrepancies(ctx context.Context, runID int64, account string, day payrecon.Day, ds []payrecon.Discrepancy) error
+	// StartJob, FinishJob and SucceededDays record scheduled runs.
+	StartJob(ctx context.Context, job, account string, day payrecon.Day, trigger string) (int64, error)
+	FinishJob(ctx context.Context, id int64, runErr error) error
+	SucceededDays(ctx context.Context, job, account string) (map[payrecon.Day]bool, error)
+}
+
+// windowReader streams the ledger facts of a time window.
+type windowReader interface {
+	CountWindow(ctx context.Context, account string, from, to time.Time) (trades, refunds int, err error)
+	EachTrade(ctx context.Context, account string, from, to time.Time, fn func(payrecon.Trade) error) error
+	EachRefund(ctx context.Context, account string, from, to time.Time, fn func(payrecon.RefundRecord) error) error
+}
 
 // LoadWindow reads the ledger facts of [from, to) for the diff, sized up
 // front and with statuses interned, so a million-row day costs one
 // allocation per string and no slice regrowth.
-func LoadWindow(ctx context.Context, db *store.DB, account string, from, to time.Time) ([]reconcile.LedgerTrade, []reconcile.LedgerRefund, error) {
+func LoadWindow(ctx context.Context, db windowReader, account string, from, to time.Time) ([]reconcile.LedgerTrade, []reconcile.LedgerRefund, error) {
 	nt, nr, err := db.CountWindow(ctx, account, from, to)
 	if err != nil {
 		return nil, nil, err
 	}
 	trades := make([]reconcile.LedgerTrade, 0, nt)
-	if err := db.EachTrade(ctx, account, from, to, func(t store.WindowTrade) error {
-		trades = append(trades, reconcile.LedgerTrade{OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-			Status: tradeStatus(t.Status), AmountFen: payrecon.Fen(t.AmountFen.Int64), PaidAt: t.Paid()})
+	if err := db.EachTrade(ctx, account, from, to, func(t payrecon.Trade) error {
+		lt := reconcile.LedgerTrade{OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo, Status: tradeStatus(t.Status), AmountFen: t.AmountFen}
+		if t.PaidAt != nil {
+			lt.PaidAt = *t.PaidAt
+		}
+		trades = append(trades, lt)
 		return nil
 	}); err != nil {
 		return nil, nil, err
 	}
 	refunds := make([]reconcile.LedgerRefund, 0, nr)
-	if err := db.EachRefund(ctx, account, from, to, func(r store.RefundRow) error {
+	if err := db.EachRefund(ctx, account, from, to, func(r payrecon.RefundRecord) error {
 		refunds = append(refunds, reconcile.LedgerRefund{OutRefundNo: r.OutRefundNo, ProviderRefundNo: r.ProviderRefundNo, OutTradeNo: r.OutTradeNo,
-			AmountFen: payrecon.Fen(r.AmountFen), Status: refundStatus(r.Status), RefundedAt: r.Refunded()})
+			AmountFen: r.AmountFen, Status: refundStatus(r.Status), RefundedAt: r.RefundedAt})
 		return nil
 	}); err != nil {
 		return nil, nil, err
@@ -36,22 +69,21 @@ func LoadWindow(ctx context.Context, db *store.DB, account string, from, to time
 	return trades, refunds, nil
 }
 
-// tradeStatus returns the package constant for s, so each row does not keep
-// its own copy of the string.
-func tradeStatus(s string) payrecon.TradeStatus {
-	for _, c := range []payrecon.TradeStatus{payrecon.StatusPaid, payrecon.StatusRefunded, payrecon.StatusClosed, payrecon.StatusPending} {
-		if string(c) == s {
+// intern returns the constant of all equal to s, so rows do not each keep
+// their own copy of the string.
+func intern[S ~string](s S, all ...S) S {
+	for _, c := range all {
+		if c == s {
 			return c
 		}
 	}
-	return payrecon.TradeStatus(s)
+	return s
 }
 
-func refundStatus(s string) payrecon.RefundStatus {
-	for _, c := range []payrecon.RefundStatus{payrecon.RefundSuccess, payrecon.RefundProcessing, payrecon.RefundAbnormal, payrecon.RefundClosed} {
-		if string(c) == s {
-			return c
-		}
-	}
-	return payrecon.RefundStatus(s)
+func tradeStatus(s payrecon.TradeStatus) payrecon.TradeStatus {
+	return intern(s, payrecon.StatusPaid, payrecon.StatusRefunded, payrecon.StatusClosed, payrecon.StatusPending)
+}
+
+func refundStatus(s payrecon.RefundStatus) payrecon.RefundStatus {
+	return intern(s, payrecon.RefundSuccess, payrecon.RefundProcessing, payrecon.RefundAbnormal, payrecon.RefundClosed)
 }

@@ -51,7 +51,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		s.locks[account] = &sync.Mutex{}
 		account := account
 		s.cron.Schedule(sched, cron.FuncJob(func() {
-			s.runDay(ctx, account, s.Daily.Now().AddDate(0, 0, -1), "cron")
+			s.runDay(ctx, account, payrecon.DayOf(s.Daily.Now()).AddDays(-1), "cron")
 		}))
 	}
 	s.cron.Start()
@@ -81,15 +81,6 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 }
 
-// Entries returns the next run time of each scheduled job.
-func (s *Scheduler) Entries() []time.Time {
-	var out []time.Time
-	for _, e := range s.cron.Entries() {
-		out = append(out, e.Next)
-	}
-	return out
-}
-
 // catchUp runs, oldest first, every day within CatchUpDays whose bill was
 // due (its schedule fired since) and that has no successful run.
 func (s *Scheduler) catchUp(ctx context.Context, scheds map[string]cron.Schedule) {
@@ -101,12 +92,9 @@ func (s *Scheduler) catchUp(ctx context.Context, scheds map[string]cron.Schedule
 			continue
 		}
 		for i := s.CatchUpDays; i >= 1; i-- {
-			day := now.AddDate(0, 0, -i)
-			date := day.In(payrecon.ShanghaiFixed).Format("2006-01-02")
+			day := payrecon.DayOf(now).AddDays(-i)
 			// The day's job is due once its schedule has fired after the day ended.
-			y, m, d := day.In(payrecon.ShanghaiFixed).Date()
-			dayEnd := time.Date(y, m, d, 0, 0, 0, 0, payrecon.ShanghaiFixed).AddDate(0, 0, 1)
-			if done[date] || sched.Next(dayEnd).After(now) {
+			if done[day] || sched.Next(day.End()).After(now) {
 				continue
 			}
 			if ctx.Err() != nil {
@@ -119,13 +107,12 @@ func (s *Scheduler) catchUp(ctx context.Context, scheds map[string]cron.Schedule
 
 // runDay runs one reconciliation, recording it in job_runs. One account
 // never runs two days at once.
-func (s *Scheduler) runDay(ctx context.Context, account string, day time.Time, trigger string) {
+func (s *Scheduler) runDay(ctx context.Context, account string, day payrecon.Day, trigger string) {
 	mu := s.locks[account]
 	mu.Lock()
 	defer mu.Unlock()
-	date := day.In(payrecon.ShanghaiFixed).Format("2006-01-02")
-	log := s.Log.With("job", JobName, "account", account, "bill_date", date, "trigger", trigger)
-	id, err := s.Daily.DB.StartJob(ctx, JobName, account, date, trigger)
+	log := s.Log.With("job", JobName, "account", account, "bill_date", day.String(), "trigger", trigger)
+	id, err := s.Daily.DB.StartJob(ctx, JobName, account, day, trigger)
 	if err != nil {
 		log.Error("job not recorded", "err", err)
 		return

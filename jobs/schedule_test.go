@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
@@ -20,10 +21,10 @@ func TestSchedulerCatchUpAndCron(t *testing.T) {
 	if err := s.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	runs := waitRuns(t, e.db, func(rs []store.JobRun) bool {
+	runs := waitRuns(t, e.db, func(rs []payrecon.JobRun) bool {
 		var catchUp, cron bool
 		for _, r := range rs {
-			catchUp = catchUp || (r.Trigger == "catch-up" && r.Day == "2026-11-20" && r.Status == "ok")
+			catchUp = catchUp || (r.Trigger == "catch-up" && r.Day.String() == "2026-11-20" && r.Status == "ok")
 			cron = cron || (r.Trigger == "cron" && r.Status != "running")
 		}
 		return catchUp && cron
@@ -35,7 +36,7 @@ func TestSchedulerCatchUpAndCron(t *testing.T) {
 	}
 	// Days without a bill (the 18th and 19th) failed; the 20th succeeded.
 	for _, r := range runs {
-		if r.Trigger == "catch-up" && r.Day != "2026-11-20" && r.Status != "failed" {
+		if r.Trigger == "catch-up" && r.Day.String() != "2026-11-20" && r.Status != "failed" {
 			t.Errorf("catch-up of %s: %s", r.Day, r.Status)
 		}
 	}
@@ -59,7 +60,7 @@ func TestSchedulerRejectsBadSpec(t *testing.T) {
 	}
 }
 
-func waitRuns(t *testing.T, db *store.DB, ok func([]store.JobRun) bool) []store.JobRun {
+func waitRuns(t *testing.T, db *store.DB, ok func([]payrecon.JobRun) bool) []payrecon.JobRun {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider"
-	"github.com/payrecon/payrecon/store"
 )
 
 // Tier is one step of the sweep schedule: while an order is younger than
@@ -22,13 +21,20 @@ type Tier struct {
 // an hour, hourly to a day.
 var DefaultTiers = []Tier{{time.Minute, 10 * time.Minute}, {10 * time.Minute, time.Hour}, {time.Hour, 24 * time.Hour}}
 
+// orderLedger is what the sweep reads and writes. *store.DB satisfies it.
+type orderLedger interface {
+	DueOrders(ctx context.Context, now time.Time, limit int) ([]payrecon.ExpectedOrder, error)
+	UpdateOrder(ctx context.Context, account, outTradeNo string, status payrecon.OrderStatus, next time.Time, result string) error
+	ApplyQuery(ctx context.Context, r payrecon.Repair, ev *payrecon.Event) (bool, error)
+}
+
 // Sweeper catches a dropped callback the same day: every order the
 // merchant registered and that has no paid notification is queried on a
 // tiered schedule, and recovered (ledger backfilled, source=query, audit
 // row) when the provider confirms it; after the last tier it is left
 // expired for the next day's workbook.
 type Sweeper struct {
-	DB       *store.DB
+	DB       orderLedger
 	Accounts map[string]Account
 	Tiers    []Tier
 	Interval time.Duration // how often due orders are looked for
@@ -79,27 +85,26 @@ func (s *Sweeper) Sweep(ctx context.Context) error {
 	return nil
 }
 
-func (s *Sweeper) check(ctx context.Context, o store.ExpectedOrder, now time.Time) error {
+func (s *Sweeper) check(ctx context.Context, o payrecon.ExpectedOrder, now time.Time) error {
 	log := s.Log.With("job", "sweep", "account", o.Account, "out_trade_no", o.OutTradeNo)
-	if o.LedgerStatus == string(payrecon.StatusPaid) || o.LedgerStatus == string(payrecon.StatusRefunded) {
-		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "paid", now, "notified")
+	if o.LedgerStatus == payrecon.StatusPaid || o.LedgerStatus == payrecon.StatusRefunded {
+		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, payrecon.OrderPaid, now, "notified")
 	}
 	acct, ok := s.Accounts[o.Account]
 	if !ok {
-		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "expired", now, "unknown account")
+		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, payrecon.OrderExpired, now, "unknown account")
 	}
 	q, err := acct.Client.QueryPayment(ctx, o.OutTradeNo, "")
 	result := q.Evidence
 	paid := err == nil && q.Event != nil && (q.Event.Status == payrecon.StatusPaid || q.Event.Status == payrecon.StatusRefunded)
 	switch {
 	case paid:
-		date := q.Event.PaidAt.In(payrecon.ShanghaiFixed).Format("2006-01-02")
-		if _, err := s.DB.ApplyQuery(ctx, store.Repair{Account: o.Account, Provider: acct.Provider, Date: date,
+		if _, err := s.DB.ApplyQuery(ctx, payrecon.Repair{Account: o.Account, Provider: acct.Provider, Day: payrecon.DayOf(q.Event.PaidAt),
 			Reason: "same-day sweep: registered order without a notification", Evidence: q.Evidence}, q.Event); err != nil {
 			return err
 		}
 		log.Info("sweep recovered a dropped callback", "checks", o.Checks+1)
-		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "recovered", now, result)
+		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, payrecon.OrderRecovered, now, result)
 	case errors.Is(err, provider.ErrNotFound):
 		result = "not at the provider yet"
 	case err != nil:
@@ -107,10 +112,10 @@ func (s *Sweeper) check(ctx context.Context, o store.ExpectedOrder, now time.Tim
 	case q.State != "":
 		result = "provider says " + q.State
 	}
-	next, ok := s.NextCheck(o.Created(), now)
+	next, ok := s.NextCheck(o.CreatedAt, now)
 	if !ok {
 		log.Info("sweep gave up on an order", "result", result)
-		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "expired", now, result)
+		return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, payrecon.OrderExpired, now, result)
 	}
-	return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, "waiting", next, fmt.Sprintf("%s (check %d)", result, o.Checks+1))
+	return s.DB.UpdateOrder(ctx, o.Account, o.OutTradeNo, payrecon.OrderWaiting, next, fmt.Sprintf("%s (check %d)", result, o.Checks+1))
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
 )
@@ -48,11 +49,11 @@ func TestSweeper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
+	got := map[string]payrecon.OrderStatus{}
 	for _, o := range orders {
 		got[o.OutTradeNo] = o.Status
 	}
-	want := map[string]string{dropped.OutTradeNo: "recovered", notified.OutTradeNo: "paid", "NEVER-PAID": "expired", "NOT-YET": "waiting"}
+	want := map[string]payrecon.OrderStatus{dropped.OutTradeNo: "recovered", notified.OutTradeNo: "paid", "NEVER-PAID": "expired", "NOT-YET": "waiting"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s: %s, want %s", k, got[k], v)
@@ -69,7 +70,7 @@ func TestSweeper(t *testing.T) {
 	// Orders registered for the sandbox day (created on it) appear on
 	// that day's workbook; the unpaid one is listed.
 	e.db.RegisterOrder(t.Context(), acct, "DAY-UNPAID", 4200, day.Add(9*time.Hour), day.Add(9*time.Hour))
-	rep, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+	rep, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

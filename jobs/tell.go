@@ -10,7 +10,6 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/reports/deliver"
-	"github.com/payrecon/payrecon/store"
 )
 
 // Deliverer sends messages to people (a *deliver.Dispatcher).
@@ -41,7 +40,7 @@ func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA 
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	log := d.Log.With("account", acct.Name, "bill_date", rep.Date)
+	log := d.Log.With("account", acct.Name, "bill_date", rep.Day.String())
 	alert := func(key, severity, title, text string) {
 		if len(d.Alerts.Channels) == 0 {
 			return
@@ -53,25 +52,25 @@ func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA 
 	}
 	en := d.Opt.Locale == "en"
 	if runErr != nil {
-		title := fmt.Sprintf("payrecon: 对账失败 %s %s", acct.Name, rep.Date)
+		title := fmt.Sprintf("payrecon: 对账失败 %s %s", acct.Name, rep.Day.String())
 		if en {
-			title = fmt.Sprintf("payrecon: reconciliation failed %s %s", acct.Name, rep.Date)
+			title = fmt.Sprintf("payrecon: reconciliation failed %s %s", acct.Name, rep.Day.String())
 		}
-		alert("run-failed:"+acct.Name+":"+rep.Date, "critical", title, runErr.Error())
+		alert("run-failed:"+acct.Name+":"+rep.Day.String(), "critical", title, runErr.Error())
 		return
 	}
 	if n := rep.Outcomes[payrecon.OutcomeConfirmedAbsent]; n > 0 {
 		var nos []string
 		for _, r := range rep.Discrepancies {
 			if r.Resolution == payrecon.OutcomeConfirmedAbsent {
-				nos = append(nos, firstNonEmpty(r.OutRefundNo, r.OutTradeNo))
+				nos = append(nos, r.OrderNo())
 			}
 		}
-		title := fmt.Sprintf("payrecon: %d 笔已受理通知渠道查无此单 (%s %s)", n, acct.Name, rep.Date)
+		title := fmt.Sprintf("payrecon: %d 笔已受理通知渠道查无此单 (%s %s)", n, acct.Name, rep.Day.String())
 		if en {
-			title = fmt.Sprintf("payrecon: %d accepted notifications the provider denies (%s %s)", n, acct.Name, rep.Date)
+			title = fmt.Sprintf("payrecon: %d accepted notifications the provider denies (%s %s)", n, acct.Name, rep.Day.String())
 		}
-		alert("absent:"+acct.Name+":"+rep.Date, "critical", title, "CONFIRMED_ABSENT: "+strings.Join(nos, ", "))
+		alert("absent:"+acct.Name+":"+rep.Day.String(), "critical", title, "CONFIRMED_ABSENT: "+strings.Join(nos, ", "))
 	}
 	recovered := 0
 	for _, r := range rep.Discrepancies {
@@ -80,18 +79,18 @@ func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA 
 		}
 	}
 	if d.Alerts.RecoveredMin > 0 && recovered >= d.Alerts.RecoveredMin {
-		title := fmt.Sprintf("payrecon: 补回 %d 笔丢失的支付回调 (%s %s)", recovered, acct.Name, rep.Date)
+		title := fmt.Sprintf("payrecon: 补回 %d 笔丢失的支付回调 (%s %s)", recovered, acct.Name, rep.Day.String())
 		if en {
-			title = fmt.Sprintf("payrecon: %d dropped payment callbacks recovered (%s %s)", recovered, acct.Name, rep.Date)
+			title = fmt.Sprintf("payrecon: %d dropped payment callbacks recovered (%s %s)", recovered, acct.Name, rep.Day.String())
 		}
-		alert("dropped:"+acct.Name+":"+rep.Date, "warning", title, rep.Health.String())
+		alert("dropped:"+acct.Name+":"+rep.Day.String(), "warning", title, rep.Health.String())
 	}
 	if d.Alerts.HealthMinE4 > 0 && rep.Health.Total() > 0 && rep.Health.NotifyShareE4() < d.Alerts.HealthMinE4 {
-		title := fmt.Sprintf("payrecon: 回调健康度 %s 低于 %s (%s %s)", payrecon.Percent(rep.Health.NotifyShareE4()), payrecon.Percent(d.Alerts.HealthMinE4), acct.Name, rep.Date)
+		title := fmt.Sprintf("payrecon: 回调健康度 %s 低于 %s (%s %s)", payrecon.Percent(rep.Health.NotifyShareE4()), payrecon.Percent(d.Alerts.HealthMinE4), acct.Name, rep.Day.String())
 		if en {
-			title = fmt.Sprintf("payrecon: callback health %s below %s (%s %s)", payrecon.Percent(rep.Health.NotifyShareE4()), payrecon.Percent(d.Alerts.HealthMinE4), acct.Name, rep.Date)
+			title = fmt.Sprintf("payrecon: callback health %s below %s (%s %s)", payrecon.Percent(rep.Health.NotifyShareE4()), payrecon.Percent(d.Alerts.HealthMinE4), acct.Name, rep.Day.String())
 		}
-		alert("health:"+acct.Name+":"+rep.Date, "warning", title, rep.Health.String())
+		alert("health:"+acct.Name+":"+rep.Day.String(), "warning", title, rep.Health.String())
 	}
 
 	if len(acct.EmailTo) == 0 || rep.Workbook == "" {
@@ -102,17 +101,17 @@ func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA 
 		log.Error("workbook not readable for e-mail", "err", err)
 		return
 	}
-	m := deliver.Message{Key: "report:" + acct.Name + ":" + rep.Date + ":" + workbookSHA, Account: acct.Name, To: acct.EmailTo,
-		Title: emailSubject(en, acct.Name, rep.Date), Text: emailBody(en, rep),
-		Attachments: []deliver.Attachment{{Name: acct.Name + "_" + rep.Date + ".xlsx",
+	m := deliver.Message{Key: "report:" + acct.Name + ":" + rep.Day.String() + ":" + workbookSHA, Account: acct.Name, To: acct.EmailTo,
+		Title: emailSubject(en, acct.Name, rep.Day.String()), Text: emailBody(en, rep),
+		Attachments: []deliver.Attachment{{Name: acct.Name + "_" + rep.Day.String() + ".xlsx",
 			ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: data}}}
 	if err := d.Deliver.Send(ctx, m, EmailChannel); err != nil {
 		log.Error("report e-mail failed", "err", err)
-		title := fmt.Sprintf("payrecon: 对账报告邮件发送失败 %s %s", acct.Name, rep.Date)
+		title := fmt.Sprintf("payrecon: 对账报告邮件发送失败 %s %s", acct.Name, rep.Day.String())
 		if en {
-			title = fmt.Sprintf("payrecon: report e-mail failed %s %s", acct.Name, rep.Date)
+			title = fmt.Sprintf("payrecon: report e-mail failed %s %s", acct.Name, rep.Day.String())
 		}
-		alert("email-failed:"+acct.Name+":"+rep.Date, "warning", title, err.Error())
+		alert("email-failed:"+acct.Name+":"+rep.Day.String(), "warning", title, err.Error())
 	}
 }
 
@@ -132,7 +131,7 @@ func emailBody(en bool, rep Report) string {
 		}
 		return zh
 	}
-	fmt.Fprintf(&b, "%s %s\n\n", rep.Account, rep.Date)
+	fmt.Fprintf(&b, "%s %s\n\n", rep.Account, rep.Day.String())
 	fmt.Fprintf(&b, "%s: %d, %s %s\n", t("交易笔数", "Payments"), rep.Bill.Payments, t("金额", "amount"), rep.Bill.PaymentFen.Yuan())
 	fmt.Fprintf(&b, "%s: %d, %s %s\n", t("退款笔数", "Refunds"), rep.Bill.Refunds, t("金额", "amount"), rep.Bill.RefundFen.Yuan())
 	fmt.Fprintf(&b, "%s: %s\n\n", t("差异", "Discrepancies"), countsLine(rep.Counts))
@@ -144,11 +143,17 @@ func emailBody(en bool, rep Report) string {
 	return b.String()
 }
 
+// rejectCounter counts quarantined notifications per account since a time
+// (signature probes excluded). *store.DB satisfies it.
+type rejectCounter interface {
+	RejectedSince(ctx context.Context, since time.Time) (map[string]int, error)
+}
+
 // RejectMonitor alerts when an account receives a burst of rejected
 // notifications (bad signatures, wrong merchant…; WeChat Pay's signature
 // probes are excluded).
 type RejectMonitor struct {
-	DB        *store.DB
+	DB        rejectCounter
 	Deliver   Deliverer
 	Channels  []string
 	Threshold int

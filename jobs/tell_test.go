@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/reports/deliver"
@@ -37,7 +38,7 @@ func TestDailyTellsPeople(t *testing.T) {
 	a.EmailTo = []string{"accountant@example.com"}
 	e.daily.Accounts[acct] = a
 
-	rep, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{})
+	rep, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +68,7 @@ func TestDailyTellsPeople(t *testing.T) {
 
 	// The same run again: the same causes are not alerted twice.
 	n := len(alerts)
-	if _, err := e.daily.Run(t.Context(), acct, day, jobs.RunOptions{}); err != nil {
+	if _, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := len(robot.Received()); got != n {

@@ -106,3 +106,19 @@ type Client interface {
 	// QueryRefund asks for one refund. ErrNotFound when there is none.
 	QueryRefund(ctx context.Context, outTradeNo, outRefundNo string) (Query, error)
 }
+
+// Wait pauses between attempts at a provider call: it returns after d, or
+// ctx's error as soon as ctx ends (at once for d <= 0 and a live ctx: nil).
+func Wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

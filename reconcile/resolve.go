@@ -149,7 +149,7 @@ func (r *Resolver) query(ctx context.Context, f func(context.Context) (provider.
 		if err == nil || !provider.IsRetryable(err) || i == attempts-1 {
 			return q, err
 		}
-		if err := sleep(ctx, backoff<<i); err != nil {
+		if err := provider.Wait(ctx, backoff<<i); err != nil {
 			return q, err
 		}
 	}
@@ -165,19 +165,5 @@ func (r *Resolver) wait(ctx context.Context) error {
 	}
 	r.last = next
 	r.mu.Unlock()
-	return sleep(ctx, time.Until(next))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return provider.Wait(ctx, time.Until(next))
 }

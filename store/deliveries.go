@@ -39,19 +39,33 @@ func (db *DB) RecordDelivery(ctx context.Context, channel, key string, attempts 
 
 // Delivery is one recorded delivery.
 type Delivery struct {
-	Channel  string `db:"channel" json:"channel"`
-	Key      string `db:"key" json:"key"`
-	At       string `db:"at" json:"at"`
-	Status   string `db:"status" json:"status"`
-	Attempts int    `db:"attempts" json:"attempts"`
-	Error    string `db:"error" json:"error"`
+	Channel  string    `json:"channel"`
+	Key      string    `json:"key"`
+	At       time.Time `json:"at"`
+	Status   string    `json:"status"` // sent or failed
+	Attempts int       `json:"attempts"`
+	Error    string    `json:"error"`
+}
+
+type deliveryRow struct {
+	Channel  string `db:"channel"`
+	Key      string `db:"key"`
+	At       string `db:"at"`
+	Status   string `db:"status"`
+	Attempts int    `db:"attempts"`
+	Error    string `db:"error"`
+}
+
+func (r deliveryRow) delivery() (Delivery, error) {
+	at, err := parseTime(r.At)
+	return Delivery{Channel: r.Channel, Key: r.Key, At: at, Status: r.Status, Attempts: r.Attempts, Error: r.Error}, err
 }
 
 // Deliveries lists recorded deliveries, newest first.
 func (db *DB) Deliveries(ctx context.Context, limit int) ([]Delivery, error) {
-	var out []Delivery
-	if err := db.read.SelectContext(ctx, &out, `SELECT channel, key, at, status, attempts, error FROM deliveries ORDER BY id DESC LIMIT ?`, limit); err != nil {
+	var rows []deliveryRow
+	if err := db.read.SelectContext(ctx, &rows, `SELECT channel, key, at, status, attempts, error FROM deliveries ORDER BY id DESC LIMIT ?`, limit); err != nil {
 		return nil, fmt.Errorf("deliveries: %w", err)
 	}
-	return out, nil
+	return convert(rows, deliveryRow.delivery, "deliveries")
 }

@@ -97,7 +97,7 @@ func TestAlipayRefundsOutOfOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]int64{}
+	got := map[string]payrecon.Fen{}
 	for _, r := range rs {
 		got[r.OutRefundNo] = r.AmountFen
 	}

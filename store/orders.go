@@ -10,22 +10,28 @@ import (
 	"github.com/payrecon/payrecon"
 )
 
-// ExpectedOrder is an order the merchant registered for the same-day sweep.
-type ExpectedOrder struct {
-	Account     string `db:"account" json:"account"`
-	OutTradeNo  string `db:"out_trade_no" json:"out_trade_no"`
-	AmountFen   int64  `db:"amount_fen" json:"amount_fen"`
-	CreatedAt   string `db:"created_at" json:"created_at"`
-	Status      string `db:"status" json:"status"`
-	NextCheckAt string `db:"next_check_at" json:"next_check_at"`
-	Checks      int    `db:"checks" json:"checks"`
-	LastResult  string `db:"last_result" json:"last_result"`
-	// LedgerStatus is the trade's status in the ledger ("" when absent).
-	LedgerStatus string `db:"ledger_status" json:"-"`
+type orderRow struct {
+	Account      string `db:"account"`
+	OutTradeNo   string `db:"out_trade_no"`
+	AmountFen    int64  `db:"amount_fen"`
+	CreatedAt    string `db:"created_at"`
+	Status       string `db:"status"`
+	NextCheckAt  string `db:"next_check_at"`
+	Checks       int    `db:"checks"`
+	LastResult   string `db:"last_result"`
+	LedgerStatus string `db:"ledger_status"`
 }
 
-// Created returns the order's creation time.
-func (o ExpectedOrder) Created() time.Time { t, _ := parseTime(o.CreatedAt); return t }
+func (r orderRow) order() (payrecon.ExpectedOrder, error) {
+	o := payrecon.ExpectedOrder{Account: r.Account, OutTradeNo: r.OutTradeNo, AmountFen: payrecon.Fen(r.AmountFen),
+		Status: payrecon.OrderStatus(r.Status), Checks: r.Checks, LastResult: r.LastResult, LedgerStatus: payrecon.TradeStatus(r.LedgerStatus)}
+	var err error
+	if o.CreatedAt, err = parseTime(r.CreatedAt); err != nil {
+		return o, err
+	}
+	o.NextCheckAt, err = parseTime(r.NextCheckAt)
+	return o, err
+}
 
 // RegisterOrder records an expected order (idempotent: re-registering
 // changes nothing) and returns whether it was new. Its first check is due
@@ -34,8 +40,8 @@ func (db *DB) RegisterOrder(ctx context.Context, account, outTradeNo string, amo
 	var n int64
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO expected_orders (account, out_trade_no, amount_fen, created_at, registered_at, status, next_check_at)
-			VALUES (?, ?, ?, ?, ?, 'waiting', ?) ON CONFLICT (account, out_trade_no) DO NOTHING`,
-			account, outTradeNo, int64(amount), fmtTime(created), fmtTime(db.opt.Now()), fmtTime(firstCheck))
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, out_trade_no) DO NOTHING`,
+			account, outTradeNo, int64(amount), fmtTime(created), fmtTime(db.opt.Now()), payrecon.OrderWaiting, fmtTime(firstCheck))
 		if err != nil {
 			return err
 		}
@@ -50,9 +56,9 @@ func (db *DB) RegisterOrder(ctx context.Context, account, outTradeNo string, amo
 
 // DueOrders lists waiting orders whose next check is due, with the
 // ledger's status of their trade.
-func (db *DB) DueOrders(ctx context.Context, now time.Time, limit int) ([]ExpectedOrder, error) {
-	var out []ExpectedOrder
-	err := db.read.SelectContext(ctx, &out, `
+func (db *DB) DueOrders(ctx context.Context, now time.Time, limit int) ([]payrecon.ExpectedOrder, error) {
+	var rows []orderRow
+	err := db.read.SelectContext(ctx, &rows, `
 		SELECT o.account, o.out_trade_no, o.amount_fen, o.created_at, o.status, o.next_check_at, o.checks, o.last_result,
 			COALESCE(t.status, '') AS ledger_status
 		FROM expected_orders o LEFT JOIN trades t ON t.account = o.account AND t.out_trade_no = o.out_trade_no
@@ -60,11 +66,11 @@ func (db *DB) DueOrders(ctx context.Context, now time.Time, limit int) ([]Expect
 	if err != nil {
 		return nil, fmt.Errorf("due orders: %w", err)
 	}
-	return out, nil
+	return convert(rows, orderRow.order, "due orders")
 }
 
 // UpdateOrder records the outcome of a check.
-func (db *DB) UpdateOrder(ctx context.Context, account, outTradeNo, status string, next time.Time, result string) error {
+func (db *DB) UpdateOrder(ctx context.Context, account, outTradeNo string, status payrecon.OrderStatus, next time.Time, result string) error {
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE expected_orders SET status = ?, next_check_at = ?, checks = checks + 1, last_result = ?
 			WHERE account = ? AND out_trade_no = ?`, status, fmtTime(next), result, account, outTradeNo)
@@ -77,12 +83,12 @@ func (db *DB) UpdateOrder(ctx context.Context, account, outTradeNo, status strin
 }
 
 // Orders lists an account's expected orders created in [from, to).
-func (db *DB) Orders(ctx context.Context, account string, from, to time.Time) ([]ExpectedOrder, error) {
-	var out []ExpectedOrder
-	err := db.read.SelectContext(ctx, &out, `SELECT account, out_trade_no, amount_fen, created_at, status, next_check_at, checks, last_result, '' AS ledger_status
+func (db *DB) Orders(ctx context.Context, account string, from, to time.Time) ([]payrecon.ExpectedOrder, error) {
+	var rows []orderRow
+	err := db.read.SelectContext(ctx, &rows, `SELECT account, out_trade_no, amount_fen, created_at, status, next_check_at, checks, last_result, '' AS ledger_status
 		FROM expected_orders WHERE account = ? AND created_at >= ? AND created_at < ? ORDER BY created_at`, account, fmtTime(from), fmtTime(to))
 	if err != nil {
 		return nil, fmt.Errorf("orders: %w", err)
 	}
-	return out, nil
+	return convert(rows, orderRow.order, "orders")
 }

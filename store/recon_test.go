@@ -12,7 +12,7 @@ func TestApplyQueryAuditsOnce(t *testing.T) {
 	db := storetest.MustOpen(t, store.Options{})
 	ev := &payrecon.Event{Kind: payrecon.EventPayment, Status: payrecon.StatusPaid, OutTradeNo: "Q1", ProviderTradeNo: "P1",
 		AmountFen: 500, HasAmount: true, PaidAt: t0}
-	r := store.Repair{Account: "ali", Provider: payrecon.Alipay, Date: "2026-11-20", RunID: 7, Reason: "MISSING_LOCAL recovered", Evidence: "alipay.trade.query TRADE_SUCCESS"}
+	r := payrecon.Repair{Account: "ali", Provider: payrecon.Alipay, Day: payrecon.NewDay(2026, 11, 20), RunID: 7, Reason: "MISSING_LOCAL recovered", Evidence: "alipay.trade.query TRADE_SUCCESS"}
 	changed, err := db.ApplyQuery(t.Context(), r, ev)
 	if err != nil || !changed {
 		t.Fatalf("first apply: %v %v", changed, err)
@@ -61,18 +61,18 @@ func TestApplyQueryAuditsOnce(t *testing.T) {
 func TestReplaceDiscrepancies(t *testing.T) {
 	db := storetest.MustOpen(t, store.Options{})
 	for range 2 {
-		id, err := db.StartRun(t.Context(), "ali", "2026-11-20", "cli")
+		id, err := db.StartRun(t.Context(), "ali", payrecon.NewDay(2026, 11, 20), "cli")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.ReplaceDiscrepancies(t.Context(), id, "ali", "2026-11-20", []store.Discrepancy{{Code: "MISSING_LOCAL", Kind: "payment", OutTradeNo: "X"}}); err != nil {
+		if err := db.ReplaceDiscrepancies(t.Context(), id, "ali", payrecon.NewDay(2026, 11, 20), []payrecon.Discrepancy{{Code: payrecon.MissingLocal, Kind: payrecon.EntryPayment, OutTradeNo: "X"}}); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.FinishRun(t.Context(), id, 0, map[payrecon.Code]int{payrecon.MissingLocal: 1}, "", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ds, err := db.Discrepancies(t.Context(), "ali", "2026-11-20")
+	ds, err := db.Discrepancies(t.Context(), "ali", payrecon.NewDay(2026, 11, 20))
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("re-run left %d rows, %v", len(ds), err)
 	}

@@ -20,13 +20,13 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/archive"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/reconcile"
 	"github.com/payrecon/payrecon/reports"
 	"github.com/payrecon/payrecon/store"
-	"github.com/payrecon/payrecon/store/archive"
 )
 
 var benchDay = time.Date(2026, 11, 20, 0, 0, 0, 0, payrecon.ShanghaiFixed)
@@ -246,7 +246,7 @@ func cmdBenchReconcileChild(ctx context.Context, args []string, stdout io.Writer
 			}
 		}
 	})
-	tot, err := jobs.ParseBillFile(*bill, provider.BillFormat(*format), func(e payrecon.BillEntry) error {
+	tot, err := archive.ParseFile(*bill, payrecon.BillFormat(*format), func(e payrecon.BillEntry) error {
 		d.Add(e)
 		return nil
 	})
@@ -328,7 +328,7 @@ func benchPandas(ctx context.Context, dir string, n int, stdout io.Writer) error
 	}
 	billCSV, err := write("pandas-bill.csv", func(w io.Writer) {
 		for r := range benchRows("W", n) {
-			fmt.Fprintf(w, "%s,%s,%s,%s,%d\n", r.Kind, r.OutTradeNo, r.ProviderTradeNo, r.OutRefundNo, r.AmountFen)
+			fmt.Fprintf(w, "%s,%s,%s,%s,%d\n", r.Kind, r.OutTradeNo, r.ProviderTradeNo, r.OutRefundNo, int64(r.AmountFen))
 		}
 	})
 	if err != nil {
@@ -339,12 +339,12 @@ func benchPandas(ctx context.Context, dir string, n int, stdout io.Writer) error
 		return err
 	}
 	ledCSV, err := write("pandas-ledger.csv", func(w io.Writer) {
-		db.EachTrade(ctx, "bench-wx", benchDay.AddDate(0, 0, -2), benchDay.AddDate(0, 0, 3), func(t store.WindowTrade) error {
-			fmt.Fprintf(w, "payment,%s,%s,,%d\n", t.OutTradeNo, t.ProviderTradeNo, t.AmountFen.Int64)
+		db.EachTrade(ctx, "bench-wx", benchDay.AddDate(0, 0, -2), benchDay.AddDate(0, 0, 3), func(t payrecon.Trade) error {
+			fmt.Fprintf(w, "payment,%s,%s,,%d\n", t.OutTradeNo, t.ProviderTradeNo, t.AmountFen)
 			return nil
 		})
-		db.EachRefund(ctx, "bench-wx", benchDay.AddDate(0, 0, -2), benchDay.AddDate(0, 0, 3), func(r store.RefundRow) error {
-			fmt.Fprintf(w, "refund,%s,,%s,%d\n", r.OutTradeNo, r.OutRefundNo, r.AmountFen)
+		db.EachRefund(ctx, "bench-wx", benchDay.AddDate(0, 0, -2), benchDay.AddDate(0, 0, 3), func(r payrecon.RefundRecord) error {
+			fmt.Fprintf(w, "refund,%s,,%s,%d\n", r.OutTradeNo, r.OutRefundNo, int64(r.AmountFen))
 			return nil
 		})
 	})

@@ -9,8 +9,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/payrecon/payrecon/jobs"
-	"github.com/robfig/cron/v3"
 	"io"
 	"net"
 	"os"
@@ -19,6 +17,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/payrecon/payrecon/jobs"
+	"github.com/robfig/cron/v3"
 
 	"gopkg.in/yaml.v3"
 

@@ -149,7 +149,7 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	var reps []jobs.Report
 	for _, a := range cfg.Accounts {
 		fmt.Fprintf(stdout, "-- %s (%s)\n", a.Name, a.Provider)
-		rep, err := daily.Run(ctx, a.Name, day, jobs.RunOptions{Trigger: "demo", Progress: stdout})
+		rep, err := daily.Run(ctx, a.Name, payrecon.DayOf(day), jobs.RunOptions{Trigger: "demo", Progress: stdout})
 		if err != nil {
 			return err
 		}

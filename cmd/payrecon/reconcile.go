@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -59,16 +60,17 @@ func newScheduler(cfg Config, d *jobs.Daily, logger *slog.Logger) *jobs.Schedule
 	return &jobs.Scheduler{Daily: d, Specs: specs, CatchUpDays: cfg.Reconcile.CatchUpDays, Log: logger}
 }
 
-func parseDay(s string, loc *time.Location, now time.Time) (time.Time, error) {
+// parseDay reads a -date flag: a bill day (a Beijing-time date), or
+// yesterday in Beijing time when empty.
+func parseDay(s string, now time.Time) (payrecon.Day, error) {
 	if s == "" {
-		y, m, d := now.In(payrecon.ShanghaiFixed).AddDate(0, 0, -1).Date()
-		return time.Date(y, m, d, 0, 0, 0, 0, payrecon.ShanghaiFixed), nil
+		return payrecon.DayOf(now).AddDays(-1), nil
 	}
-	t, err := time.ParseInLocation("2006-01-02", s, payrecon.ShanghaiFixed)
+	d, err := payrecon.ParseDay(s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("-date: want YYYY-MM-DD (got %q)", s)
+		return payrecon.Day{}, fmt.Errorf("-date: want YYYY-MM-DD (got %q)", s)
 	}
-	return t, nil
+	return d, nil
 }
 
 func cmdReconcile(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -106,7 +108,7 @@ func reconcileWith(ctx context.Context, path, account, date, billFile string, dr
 	if account != "" && !hasAccount(cfg, account) {
 		return fmt.Errorf("-account: no account %q in %s", account, path)
 	}
-	day, err := parseDay(date, nil, time.Now())
+	day, err := parseDay(date, time.Now())
 	if err != nil {
 		return err
 	}
@@ -134,7 +136,7 @@ func reconcileWith(ctx context.Context, path, account, date, billFile string, dr
 		if account != "" && a.Name != account {
 			continue
 		}
-		fmt.Fprintf(stdout, "== %s %s (%s)%s\n", a.Name, day.Format("2006-01-02"), a.Provider, map[bool]string{true: " [dry run]"}[dry])
+		fmt.Fprintf(stdout, "== %s %s (%s)%s\n", a.Name, day, a.Provider, map[bool]string{true: " [dry run]"}[dry])
 		rep, err := daily.Run(ctx, a.Name, day, jobs.RunOptions{DryRun: dry, Trigger: "cli", Progress: stdout, BillFile: billFile})
 		if err != nil {
 			failed++
@@ -205,7 +207,18 @@ func cmdRuns(ctx context.Context, args []string, getenv func(string) string, std
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tACCOUNT\tDATE\tTRIGGER\tSTATUS\tSTARTED\tCOUNTS\tERROR")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Account, r.Date, r.Trigger, r.Status, r.StartedAt, r.Counts, r.Error)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Account, r.Day, r.Trigger, r.Status, r.StartedAt.Format(time.RFC3339), countsText(r.Counts), r.Error)
 	}
 	return tw.Flush()
+}
+
+// countsText writes run counts in report order, e.g. "MATCHED=15 MISSING_LOCAL=2".
+func countsText(c map[payrecon.Code]int) string {
+	var parts []string
+	for _, code := range payrecon.Codes {
+		if c[code] > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", code, c[code]))
+		}
+	}
+	return strings.Join(parts, " ")
 }

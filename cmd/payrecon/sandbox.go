@@ -91,7 +91,7 @@ func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	day, err := parseDay(*date, nil, time.Now())
+	day, err := parseDay(*date, time.Now())
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	d := sb.GenerateDay(day, sandbox.DayOptions{Trades: *trades, Seed: day.Unix(), Faults: *faults})
+	d := sb.GenerateDay(day.Start(), sandbox.DayOptions{Trades: *trades, Seed: day.Start().Unix(), Faults: *faults})
 	sv.AddDay(d)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
@@ -109,7 +109,7 @@ func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Write
 	srv := &http.Server{Handler: sv, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
-	fmt.Fprintf(stdout, "sandbox providers serving %s for %s on http://%s\n", *dir, day.Format("2006-01-02"), ln.Addr())
+	fmt.Fprintf(stdout, "sandbox providers serving %s for %s on http://%s\n", *dir, day, ln.Addr())
 	if *notifyURL != "" {
 		res, err := deliverDay(ctx, sb, d, *notifyURL)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/payrecon/payrecon/store/archive"
+	"github.com/payrecon/payrecon/archive"
 )
 
 func TestWriteFile(t *testing.T) {

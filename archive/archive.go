@@ -1,4 +1,7 @@
-// Package archive writes files atomically (temp file in the target
+// Package archive keeps the files payrecon must be able to show later.
+// It obtains each day's bill (downloaded with retries until a deadline,
+// or imported by hand), archives it raw and records it in the ledger, and
+// parses archived bills by format. Files are written atomically (temp file in the target
 // directory, fsync, rename, fsync of the directory), so a crash never
 // leaves a half-written bill or workbook that looks complete. It is used
 // for archived bills and for workbooks.

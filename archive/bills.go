@@ -1,0 +1,230 @@
+package archive
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider"
+	"github.com/payrecon/payrecon/provider/alipay"
+	"github.com/payrecon/payrecon/provider/wechatpay"
+)
+
+// ErrBillUnavailable is returned when the bill is still not ready at the
+// deadline.
+var ErrBillUnavailable = errors.New("bill still not available at the deadline")
+
+// Ledger records archived bills. *store.DB satisfies it.
+type Ledger interface {
+	// RecordBill records a bill (idempotent by account, day and SHA-256)
+	// and returns its id.
+	RecordBill(ctx context.Context, b payrecon.Bill) (int64, error)
+	// LatestBill returns the newest bill of a day, or an error wrapping
+	// payrecon.ErrNotFound.
+	LatestBill(ctx context.Context, account string, day payrecon.Day) (payrecon.Bill, error)
+}
+
+// Downloader fetches a day's bill from a provider (provider.Client
+// satisfies it).
+type Downloader interface {
+	DownloadBill(ctx context.Context, day time.Time, w io.Writer) (provider.BillFormat, error)
+}
+
+// Progress receives human progress lines; nil discards them.
+type Progress func(format string, args ...any)
+
+func (p Progress) say(format string, args ...any) {
+	if p != nil {
+		p(format, args...)
+	}
+}
+
+// Bills obtains the bills of accounts and keeps them, raw, under
+// Dir/{account}/{YYYY-MM-DD}/, recorded in the ledger.
+type Bills struct {
+	Dir    string
+	Ledger Ledger
+	Now    func() time.Time
+	// Retry is the wait between attempts at a bill that is not ready
+	// (default 10 minutes); Deadline bounds the whole wait.
+	Retry, Deadline time.Duration
+}
+
+// Download fetches the day's bill, retrying while the provider says it is
+// not ready or fails retryably, until the deadline. A day without business
+// is recorded as an empty bill (Path "").
+func (b *Bills) Download(ctx context.Context, account string, c Downloader, day payrecon.Day, say Progress) (payrecon.Bill, error) {
+	deadline := time.Now().Add(b.Deadline)
+	retry := b.Retry
+	if retry <= 0 {
+		retry = 10 * time.Minute
+	}
+	for attempt := 1; ; attempt++ {
+		bill, err := b.downloadOnce(ctx, account, c, day, say)
+		switch {
+		case err == nil:
+			return bill, nil
+		case errors.Is(err, provider.ErrNoBill):
+			say.say("  bill: the provider has no bill for %s (no business that day)", day)
+			return b.record(ctx, payrecon.Bill{Account: account, Day: day, Format: payrecon.BillNone, SHA256: "empty", Origin: "download"}, say)
+		case errors.Is(err, provider.ErrBillNotReady) || provider.IsRetryable(err):
+			if !time.Now().Add(retry).Before(deadline) {
+				return payrecon.Bill{}, fmt.Errorf("%w (after %d attempts; last: %v)", ErrBillUnavailable, attempt, err)
+			}
+			var pe *provider.Error
+			if errors.As(err, &pe) {
+				err = pe // the provider's words, without the temp-file path
+			}
+			say.say("  bill: not available yet (%v); retrying in %s", err, retry)
+			if err := provider.Wait(ctx, retry); err != nil {
+				return payrecon.Bill{}, err
+			}
+		default:
+			return payrecon.Bill{}, err
+		}
+	}
+}
+
+// downloadOnce makes one attempt, writing the bill atomically into the
+// archive.
+func (b *Bills) downloadOnce(ctx context.Context, account string, c Downloader, day payrecon.Day, say Progress) (payrecon.Bill, error) {
+	dir := filepath.Join(b.Dir, account, day.String())
+	stamp := b.Now().UTC().Format("20060102T150405.000")
+	path := filepath.Join(dir, stamp+".download")
+	var format provider.BillFormat
+	res, err := WriteFile(path, func(w io.Writer) error {
+		var err error
+		format, err = c.DownloadBill(ctx, day.Start(), w)
+		return err
+	})
+	if err != nil {
+		return payrecon.Bill{}, err
+	}
+	final := filepath.Join(dir, stamp+extension(format))
+	if err := os.Rename(path, final); err != nil {
+		return payrecon.Bill{}, err
+	}
+	return b.record(ctx, payrecon.Bill{Account: account, Day: day, Format: format, Path: final, SHA256: res.SHA256, Size: res.Size, Origin: "download"}, say)
+}
+
+// Import archives a bill file the merchant downloaded by hand (the
+// provider's zip, the bare csv, or either gzipped) through the same path
+// as a download.
+func (b *Bills) Import(ctx context.Context, account string, p payrecon.Provider, day payrecon.Day, file string, say Progress) (payrecon.Bill, error) {
+	in, err := os.Open(file)
+	if err != nil {
+		return payrecon.Bill{}, fmt.Errorf("import bill: %w", err)
+	}
+	defer in.Close()
+	format := payrecon.BillWeChatCSV
+	if p == payrecon.Alipay {
+		format = payrecon.BillAlipayZip
+	}
+	var src io.Reader = in
+	lower := strings.ToLower(file)
+	switch {
+	case strings.HasSuffix(lower, ".gz"):
+		zr, err := gzip.NewReader(in)
+		if err != nil {
+			return payrecon.Bill{}, fmt.Errorf("import bill: %w", err)
+		}
+		src = zr
+	case p == payrecon.Alipay && strings.HasSuffix(lower, ".csv"):
+		format = payrecon.BillAlipayCSV
+	}
+	path := filepath.Join(b.Dir, account, day.String(), b.Now().UTC().Format("20060102T150405.000")+extension(format))
+	res, err := WriteFile(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
+	if err != nil {
+		return payrecon.Bill{}, fmt.Errorf("import bill: %w", err)
+	}
+	return b.record(ctx, payrecon.Bill{Account: account, Day: day, Format: format, Path: path, SHA256: res.SHA256, Size: res.Size, Origin: "import"}, say)
+}
+
+// record records an archived bill; a file whose bytes are archived
+// already is removed and the earlier copy kept.
+func (b *Bills) record(ctx context.Context, bill payrecon.Bill, say Progress) (payrecon.Bill, error) {
+	if bill.Path != "" {
+		if prev, err := b.Ledger.LatestBill(ctx, bill.Account, bill.Day); err == nil && prev.SHA256 == bill.SHA256 && prev.Path != bill.Path {
+			os.Remove(bill.Path)
+			bill.Path = prev.Path
+		}
+	}
+	id, err := b.Ledger.RecordBill(ctx, bill)
+	if err != nil {
+		return payrecon.Bill{}, err
+	}
+	bill.ID = id
+	if bill.Path != "" {
+		say.say("  bill: %s (%d bytes, sha256 %s…)", bill.Path, bill.Size, bill.SHA256[:12])
+	}
+	return bill, nil
+}
+
+// Neighbours returns the rows of the archived bills of the days within
+// hold days of day (day itself excluded), for carrying facts across
+// midnight. Days without an archived bill are skipped.
+func (b *Bills) Neighbours(ctx context.Context, account string, day payrecon.Day, hold int) ([]payrecon.BillEntry, error) {
+	var rows []payrecon.BillEntry
+	for i := -hold; i <= hold; i++ {
+		if i == 0 {
+			continue
+		}
+		other := day.AddDays(i)
+		bill, err := b.Ledger.LatestBill(ctx, account, other)
+		if errors.Is(err, payrecon.ErrNotFound) || (err == nil && bill.Empty()) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, err := Parse(bill, func(e payrecon.BillEntry) error {
+			rows = append(rows, e)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("adjacent bill %s: %w", other, err)
+		}
+	}
+	return rows, nil
+}
+
+func extension(f payrecon.BillFormat) string {
+	if f == payrecon.BillAlipayZip {
+		return ".csv.zip"
+	}
+	return ".csv"
+}
+
+// Parse parses an archived bill file by its format, streaming its rows to
+// fn, and returns the totals the file states (checked against its rows).
+func Parse(bill payrecon.Bill, fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) {
+	return ParseFile(bill.Path, bill.Format, fn)
+}
+
+// ParseFile parses a bill file of the given format, streaming its rows to fn.
+func ParseFile(path string, format payrecon.BillFormat, fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return payrecon.BillTotals{}, err
+	}
+	defer f.Close()
+	switch format {
+	case payrecon.BillAlipayZip:
+		st, err := f.Stat()
+		if err != nil {
+			return payrecon.BillTotals{}, err
+		}
+		return alipay.ParseBillZip(f, st.Size(), fn)
+	case payrecon.BillAlipayCSV:
+		return alipay.ParseBillCSV(f, fn)
+	case payrecon.BillWeChatCSV:
+		return wechatpay.ParseBill(f, fn)
+	}
+	return payrecon.BillTotals{}, fmt.Errorf("unknown bill format %q", format)
+}

@@ -1,0 +1,299 @@
+package store
+
+// Everything SQLite-specific lives here: the DSN and its pragmas, the
+// migrations folder, the single-writer group commit, how times are stored
+// and the Beijing-hour expression. A second backend replaces this file's
+// contents, not its callers.
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/mattn/go-sqlite3" // the SQLite driver
+	"github.com/payrecon/payrecon"
+)
+
+// migrations are the SQLite schema, applied in lexical order at Open and
+// recorded by name in schema_migrations; an applied file is never edited.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// sqlitePragmas apply to every connection (mattn applies DSN keys on each
+// new connection, unlike PRAGMA through Exec, which reaches one).
+const sqlitePragmas = "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_stmt_cache_size=64"
+
+// beijingHour is the SQL expression for the hour of Beijing time (0–23) of a
+// stored UTC timestamp column.
+func beijingHour(col string) string {
+	return "CAST(strftime('%H', " + col + ", '+8 hours') AS INTEGER)"
+}
+
+func dsn(path string, params string) string {
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + params
+}
+
+// openSQLite opens the single-connection write handle (immediate
+// transactions), checks the pragmas, migrates, then opens the read-only pool.
+func (db *DB) openSQLite(ctx context.Context, path string) error {
+	if path == "" || strings.Contains(path, ":memory:") {
+		return fmt.Errorf("need a file path (got %q)", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	w, err := sqlx.Open("sqlite3", dsn(path, sqlitePragmas+"&_txlock=immediate"))
+	if err != nil {
+		return err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	db.write = w
+	if err := db.checkPragmas(ctx); err != nil {
+		w.Close()
+		return err
+	}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return err
+	}
+	r, err := sqlx.Open("sqlite3", dsn(path, sqlitePragmas+"&_query_only=true"))
+	if err != nil {
+		w.Close()
+		return err
+	}
+	r.SetMaxOpenConns(4)
+	db.read = r
+	return nil
+}
+
+func (db *DB) checkPragmas(ctx context.Context) error {
+	var mode string
+	var fk, sync int
+	if err := db.write.GetContext(ctx, &mode, "PRAGMA journal_mode"); err != nil {
+		return fmt.Errorf("check pragmas: %w", err)
+	}
+	if err := db.write.GetContext(ctx, &fk, "PRAGMA foreign_keys"); err != nil {
+		return fmt.Errorf("check pragmas: %w", err)
+	}
+	if err := db.write.GetContext(ctx, &sync, "PRAGMA synchronous"); err != nil {
+		return fmt.Errorf("check pragmas: %w", err)
+	}
+	if mode != "wal" || fk != 1 || sync != 2 {
+		return fmt.Errorf("pragmas not applied (journal_mode=%s foreign_keys=%d synchronous=%d)", mode, fk, sync)
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migrate %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) migrateFile(ctx context.Context, name string) error {
+	tx, err := db.write.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	sql, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(sql)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, fmtTime(db.opt.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sqlx.Tx) error
+	done chan error
+}
+
+// update runs fn in a write transaction and returns once it is durable.
+func (db *DB) update(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	if db.closed {
+		return ErrClosed
+	}
+	if db.opt.NoGroupCommit {
+		tx, err := db.write.BeginTxx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, wait for the outcome even if ctx ends: the write may
+	// already be committed, and the caller must not guess.
+	return <-req.done
+}
+
+func (db *DB) writer() {
+	defer close(db.done)
+	batch := make([]writeReq, 0, db.opt.MaxBatch)
+	for {
+		select {
+		case r := <-db.reqs:
+			batch = append(batch[:0], r)
+		case <-db.stop:
+			// Close holds the write lock, so nothing new can be queued;
+			// drain what was queued before it.
+			for {
+				select {
+				case r := <-db.reqs:
+					db.commit([]writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < db.opt.MaxBatch {
+			select {
+			case r := <-db.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.commit(batch)
+	}
+}
+
+// commit runs a batch in one transaction. Requests normally all succeed,
+// so the batch first runs without savepoints; if any request fails, the
+// whole transaction is rolled back and the batch replayed with each request
+// in its own savepoint, so only the failing ones fail.
+func (db *DB) commit(batch []writeReq) {
+	errs := make([]error, len(batch))
+	err := db.runBatch(batch, errs, false)
+	if errors.Is(err, errReplay) {
+		clear(errs)
+		err = db.runBatch(batch, errs, true)
+	}
+	for i, r := range batch {
+		if err != nil {
+			r.done <- err
+		} else {
+			r.done <- errs[i]
+		}
+	}
+}
+
+var errReplay = errors.New("replay batch with savepoints")
+
+func (db *DB) runBatch(batch []writeReq, errs []error, savepoints bool) error {
+	ctx := context.Background()
+	tx, err := db.write.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	exec := func(q string) error {
+		_, err := tx.ExecContext(ctx, q)
+		return err
+	}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if !savepoints {
+			if err := r.fn(ctx, tx); err != nil {
+				return errReplay
+			}
+			continue
+		}
+		if err := exec("SAVEPOINT w"); err != nil {
+			return fmt.Errorf("savepoint: %w", err)
+		}
+		if err := r.fn(ctx, tx); err != nil {
+			errs[i] = err
+			if err := exec("ROLLBACK TO w"); err != nil {
+				return fmt.Errorf("rollback to savepoint: %w", err)
+			}
+		}
+		if err := exec("RELEASE w"); err != nil {
+			return fmt.Errorf("release savepoint: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		db.log.Error("group commit failed", "batch", len(batch), "err", err)
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// nullTime formats t, or returns nil for the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return fmtTime(t)
+}
+
+func parseTime(s string) (time.Time, error) {
+	return time.Parse(timeLayout, s)
+}
+
+// parseNullTime reads a nullable timestamp (NULL: the zero time).
+func parseNullTime(s sql.NullString) (time.Time, error) {
+	if !s.Valid {
+		return time.Time{}, nil
+	}
+	return parseTime(s.String)
+}
+
+// nullFen stores an amount, or NULL when the side has none.
+func nullFen(ok bool, f payrecon.Fen) sql.NullInt64 { return sql.NullInt64{Int64: int64(f), Valid: ok} }
