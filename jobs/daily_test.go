@@ -38,16 +38,29 @@ type env struct {
 // and returns a daily job wired to the emulated providers.
 func setup(t *testing.T, faults sandbox.ServerFaults) *env {
 	t.Helper()
+	return setupDays(t, faults, payrecon.ShanghaiFixed, func(sb *sandbox.Sandbox) []*sandbox.Day {
+		return []*sandbox.Day{sb.GenerateDay(day, sandbox.DayOptions{Trades: 20, Seed: 42, Faults: true})}
+	})
+}
+
+// setupDays plays the days gen builds through the real intake and returns
+// a daily job (display zone loc) wired to the emulated providers; e.day is
+// the first day.
+func setupDays(t *testing.T, faults sandbox.ServerFaults, loc *time.Location, gen func(*sandbox.Sandbox) []*sandbox.Day) *env {
+	t.Helper()
 	sb, err := sandbox.Load(providertest.SandboxDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := &env{sb: sb, dir: t.TempDir(), db: storetest.MustOpen(t, store.Options{})}
-	e.day = sb.GenerateDay(day, sandbox.DayOptions{Trades: 20, Seed: 42, Faults: true})
+	days := gen(sb)
+	e.day = days[0]
 	if e.sv, err = sb.NewServer(faults); err != nil {
 		t.Fatal(err)
 	}
-	e.sv.AddDay(e.day)
+	for _, d := range days {
+		e.sv.AddDay(d)
+	}
 	api := httptest.NewServer(e.sv)
 	t.Cleanup(api.Close)
 	e.sv.SetBaseURL(api.URL)
@@ -61,13 +74,15 @@ func setup(t *testing.T, faults sandbox.ServerFaults) *env {
 	intake := httptest.NewServer(mux)
 	t.Cleanup(intake.Close)
 	e.intake = intake
-	ds, err := sb.Deliveries(e.day)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var steps [][]sandbox.Delivery
-	for _, d := range ds {
-		steps = append(steps, []sandbox.Delivery{d})
+	for _, day := range days {
+		ds, err := sb.Deliveries(day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			steps = append(steps, []sandbox.Delivery{d})
+		}
 	}
 	var log bytes.Buffer
 	if _, err := sandbox.Fire(t.Context(), intake.Client(), intake.URL, []sandbox.Scenario{{Name: "day", Steps: steps}}, &log); err != nil {
@@ -83,7 +98,7 @@ func setup(t *testing.T, faults sandbox.ServerFaults) *env {
 			sb.ID.Alipay.Account: {Name: sb.ID.Alipay.Account, Provider: payrecon.Alipay, Client: ac},
 			sb.ID.WeChat.Account: {Name: sb.ID.WeChat.Account, Provider: payrecon.WeChatPay, Client: wc},
 		},
-		Opt: jobs.Options{ArchiveDir: filepath.Join(e.dir, "bills"), ReportsDir: filepath.Join(e.dir, "reports"), Loc: payrecon.ShanghaiFixed,
+		Opt: jobs.Options{ArchiveDir: filepath.Join(e.dir, "bills"), ReportsDir: filepath.Join(e.dir, "reports"), Loc: loc,
 			BillRetry: 10 * time.Millisecond, BillDeadline: 2 * time.Second, QueryBackoff: time.Millisecond}}
 	return e
 }

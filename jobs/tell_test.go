@@ -87,14 +87,14 @@ func TestRejectMonitor(t *testing.T) {
 		if i == 0 {
 			reason = "probe" // WeChat Pay's probes never count
 		}
-		db.Quarantine(t.Context(), store.Rejected{ReceivedAt: now, Account: "shop", Reason: reason})
+		db.Quarantine(t.Context(), payrecon.Rejected{ReceivedAt: now, Account: "shop", Reason: reason})
 	}
 	m := &jobs.RejectMonitor{DB: db, Deliver: disp, Channels: []string{"ops"}, Threshold: 5, Window: 10 * time.Minute, Now: func() time.Time { return now }, Log: slog.New(slog.DiscardHandler)}
 	m.Check(t.Context())
 	if n := len(robot.Received()); n != 0 {
 		t.Fatalf("4 rejections (probe excluded) alerted %d times at threshold 5", n)
 	}
-	db.Quarantine(t.Context(), store.Rejected{ReceivedAt: now, Account: "shop", Reason: "account_mismatch"})
+	db.Quarantine(t.Context(), payrecon.Rejected{ReceivedAt: now, Account: "shop", Reason: "account_mismatch"})
 	m.Check(t.Context())
 	m.Check(t.Context()) // same window: not again
 	if got := robot.Received(); len(got) != 1 {

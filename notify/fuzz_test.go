@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"log/slog"
+
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/notify"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
-	"log/slog"
 )
 
 // FuzzHandler drives the whole intake (form, JSON and XML parsing,

@@ -19,7 +19,6 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider/alipay"
 	"github.com/payrecon/payrecon/provider/wechatpay"
-	"github.com/payrecon/payrecon/store"
 )
 
 // Verifier checks one account's notifications. Errors wrap the payrecon
@@ -30,8 +29,8 @@ type Verifier interface {
 
 // Ledger is what the intake needs from the store.
 type Ledger interface {
-	RecordNotification(ctx context.Context, raw store.Raw, n *payrecon.Notification) (store.Recorded, error)
-	Quarantine(ctx context.Context, r store.Rejected) error
+	RecordNotification(ctx context.Context, raw payrecon.RawNotification, n *payrecon.Notification) (payrecon.Recorded, error)
+	Quarantine(ctx context.Context, r payrecon.Rejected) error
 }
 
 // Account is one configured account as the intake sees it.
@@ -115,7 +114,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.observe(name, "rejected", payrecon.RejectReason(rejectErr), now)
 		return
 	}
-	rec, err := h.led.RecordNotification(r.Context(), store.Raw{Header: keptHeaders(r.Header), Body: body, ReceivedAt: now}, n)
+	rec, err := h.led.RecordNotification(r.Context(), payrecon.RawNotification{Header: keptHeaders(r.Header), Body: body, ReceivedAt: now}, n)
 	if err != nil {
 		// Not durable, so not acknowledged: the provider will retry.
 		h.log.Error("notification not recorded", "account", name, "provider", acct.Provider, "err", err)
@@ -156,7 +155,7 @@ func (h *handler) reject(w http.ResponseWriter, r *http.Request, acct Account, n
 	}
 	// Quarantine even if the client has gone: the record is ours.
 	qctx := context.WithoutCancel(r.Context())
-	if err := h.led.Quarantine(qctx, store.Rejected{
+	if err := h.led.Quarantine(qctx, payrecon.Rejected{
 		ReceivedAt: now, Account: name, Provider: provider, Reason: reason, Detail: cause.Error(),
 		Method: r.Method, RemoteAddr: r.RemoteAddr, Header: keptHeaders(r.Header), Body: body, BodySize: size,
 	}); err != nil {

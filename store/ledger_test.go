@@ -33,9 +33,9 @@ func alipayRefund(key, out, refundNo string, total payrecon.Fen, closed bool, at
 	return n
 }
 
-func record(t *testing.T, db *store.DB, n *payrecon.Notification) store.Recorded {
+func record(t *testing.T, db *store.DB, n *payrecon.Notification) payrecon.Recorded {
 	t.Helper()
-	rec, err := db.RecordNotification(t.Context(), store.Raw{Body: []byte("body " + n.DedupKey), ReceivedAt: t0}, n)
+	rec, err := db.RecordNotification(t.Context(), payrecon.RawNotification{Body: []byte("body " + n.DedupKey), ReceivedAt: t0}, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestGroupCommitConcurrent(t *testing.T) {
 					defer wg.Done()
 					// Every fourth is a duplicate of its neighbour.
 					k := i - i%2*(i%4/2)
-					_, err := db.RecordNotification(context.Background(), store.Raw{ReceivedAt: t0}, pay(fmt.Sprint("k", k), fmt.Sprint("o", k), 1))
+					_, err := db.RecordNotification(context.Background(), payrecon.RawNotification{ReceivedAt: t0}, pay(fmt.Sprint("k", k), fmt.Sprint("o", k), 1))
 					errs <- err
 				}()
 			}
@@ -181,10 +181,10 @@ func TestFailingWriteDoesNotFailBatch(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			if i == 10 {
-				_, badErr = db.RecordNotification(t.Context(), store.Raw{ReceivedAt: t0}, bad)
+				_, badErr = db.RecordNotification(t.Context(), payrecon.RawNotification{ReceivedAt: t0}, bad)
 				return
 			}
-			if _, err := db.RecordNotification(t.Context(), store.Raw{ReceivedAt: t0}, pay(fmt.Sprint(i), fmt.Sprint(i), 1)); err != nil {
+			if _, err := db.RecordNotification(t.Context(), payrecon.RawNotification{ReceivedAt: t0}, pay(fmt.Sprint(i), fmt.Sprint(i), 1)); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -202,7 +202,7 @@ func TestFailingWriteDoesNotFailBatch(t *testing.T) {
 func TestQuarantineCapsBody(t *testing.T) {
 	db := storetest.MustOpen(t, store.Options{})
 	big := make([]byte, store.MaxQuarantineBody+10)
-	if err := db.Quarantine(t.Context(), store.Rejected{ReceivedAt: t0, Account: "ali", Reason: "bad_signature", Body: big, BodySize: int64(len(big))}); err != nil {
+	if err := db.Quarantine(t.Context(), payrecon.Rejected{ReceivedAt: t0, Account: "ali", Reason: "bad_signature", Body: big, BodySize: int64(len(big))}); err != nil {
 		t.Fatal(err)
 	}
 	c, _ := db.Count(t.Context())
@@ -224,7 +224,7 @@ func TestOpenRejectsMemoryAndReopens(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.RecordNotification(t.Context(), store.Raw{}, pay("k2", "o2", 1)); err == nil {
+	if _, err := db.RecordNotification(t.Context(), payrecon.RawNotification{}, pay("k2", "o2", 1)); err == nil {
 		t.Fatal("write after close accepted")
 	}
 	db, err = store.Open(t.Context(), path, store.Options{}, storetest.Logger(t))

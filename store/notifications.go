@@ -4,46 +4,27 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/payrecon/payrecon"
 )
 
-// Raw is a notification as it arrived.
-type Raw struct {
-	Header     http.Header
-	Body       []byte
-	ReceivedAt time.Time
-}
-
-// Recorded says what RecordNotification did.
-type Recorded struct {
-	// ID is the notifications row.
-	ID int64
-	// Duplicate is true when the notification was already recorded (a
-	// provider retry or a parallel delivery); the ledger was not touched
-	// again.
-	Duplicate bool
-}
-
 // RecordNotification stores a verified notification verbatim and applies
 // its event to the ledger, in one transaction. It returns once both are
 // durable. A redelivery of a recorded notification bumps its delivery
 // count and changes nothing else.
-func (db *DB) RecordNotification(ctx context.Context, raw Raw, n *payrecon.Notification) (Recorded, error) {
+func (db *DB) RecordNotification(ctx context.Context, raw payrecon.RawNotification, n *payrecon.Notification) (payrecon.Recorded, error) {
 	hdr, err := json.Marshal(raw.Header)
 	if err != nil {
-		return Recorded{}, fmt.Errorf("record notification: %w", err)
+		return payrecon.Recorded{}, fmt.Errorf("record notification: %w", err)
 	}
 	if raw.Body == nil {
 		raw.Body = []byte{}
 	}
-	var rec Recorded
+	var rec payrecon.Recorded
 	err = db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		rec = Recorded{}
+		rec = payrecon.Recorded{}
 		at := fmtTime(raw.ReceivedAt)
 		var deliveries int
 		err := tx.QueryRowxContext(ctx, `
@@ -72,7 +53,7 @@ func (db *DB) RecordNotification(ctx context.Context, raw Raw, n *payrecon.Notif
 		return recordApplied(ctx, tx, n.Account, a, payrecon.SourceNotify, ref, raw.ReceivedAt)
 	})
 	if err != nil {
-		return Recorded{}, fmt.Errorf("record notification: %w", err)
+		return payrecon.Recorded{}, fmt.Errorf("record notification: %w", err)
 	}
 	return rec, nil
 }

@@ -4,32 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/payrecon/payrecon"
 )
 
 // MaxQuarantineBody is how much of a rejected body is kept.
 const MaxQuarantineBody = 64 << 10
 
-// Rejected is a notification that failed intake.
-type Rejected struct {
-	ReceivedAt time.Time
-	Account    string
-	Provider   string
-	Reason     string
-	Detail     string
-	Method     string
-	RemoteAddr string
-	Header     http.Header
-	Body       []byte
-	// BodySize is the size of the body as received (it may exceed Body).
-	BodySize int64
-}
-
 // Quarantine records a rejected notification. It never touches the ledger.
-func (db *DB) Quarantine(ctx context.Context, r Rejected) error {
+func (db *DB) Quarantine(ctx context.Context, r payrecon.Rejected) error {
 	hdr, err := json.Marshal(r.Header)
 	if err != nil {
 		return fmt.Errorf("quarantine: %w", err)
