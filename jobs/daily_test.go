@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -111,19 +112,15 @@ func TestDailyRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[payrecon.Code]int{payrecon.Matched: 15, payrecon.MissingLocal: 5, payrecon.AmountMismatch: 1, payrecon.CrossDay: 1, payrecon.MissingChannel: 1}
-			if !equalCounts(rep.Counts, want) {
-				t.Fatalf("counts %v, want %v", rep.Counts, want)
+			want := expect(e.day, providerOf(e, acct))
+			if !equalCounts(rep.Counts, want.counts) {
+				t.Fatalf("counts %v, want %v", rep.Counts, want.counts)
 			}
-			wantOut := map[payrecon.Outcome]int{payrecon.OutcomeRecovered: 5, payrecon.OutcomeNeedsReview: 1, payrecon.OutcomeConfirmedAbsent: 1}
-			if !equalOutcomes(rep.Outcomes, wantOut) {
-				t.Fatalf("outcomes %v, want %v", rep.Outcomes, wantOut)
+			if !equalOutcomes(rep.Outcomes, want.outcomes) {
+				t.Fatalf("outcomes %v, want %v", rep.Outcomes, want.outcomes)
 			}
-			// 4 dropped, tampered or late callbacks recovered by query; the
-			// cross-midnight trade belongs to the day before; the ghost came
-			// by notification.
-			if want := (payrecon.CallbackHealth{Notify: 16, Query: 4}); rep.Health != want {
-				t.Fatalf("callback health %+v, want %+v", rep.Health, want)
+			if rep.Health != want.health {
+				t.Fatalf("callback health %+v, want %+v", rep.Health, want.health)
 			}
 			audit, _ := e.db.Audit(t.Context(), acct)
 			if len(audit) == 0 {
@@ -143,14 +140,15 @@ func TestDailyRun(t *testing.T) {
 					healthRow = r
 				}
 			}
-			if len(healthRow) < 2 || healthRow[1] != "4" {
+			if len(healthRow) < 2 || healthRow[1] != fmt.Sprint(want.health.Query) {
 				t.Fatalf("汇总 callback health row %q", healthRow)
 			}
 			got := map[string]int{}
 			for _, r := range rows[1:] {
 				got[r[0]+"/"+r[10]]++
 			}
-			if got["MISSING_LOCAL/RECOVERED"] != 5 || got["AMOUNT_MISMATCH/NEEDS_REVIEW"] != 1 || got["MISSING_CHANNEL/CONFIRMED_ABSENT"] != 1 || got["CROSS_DAY/"] != 1 {
+			if got["MISSING_LOCAL/RECOVERED"] != want.counts[payrecon.MissingLocal] || got["AMOUNT_MISMATCH/NEEDS_REVIEW"] != want.counts[payrecon.AmountMismatch] ||
+				got["MISSING_CHANNEL/CONFIRMED_ABSENT"] != want.counts[payrecon.MissingChannel] || got["CROSS_DAY/"] != want.counts[payrecon.CrossDay] || len(rows)-1 != want.problems() {
 				t.Fatalf("差异 sheet %v", got)
 			}
 
@@ -160,7 +158,9 @@ func TestDailyRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want2 := map[payrecon.Code]int{payrecon.Matched: 20, payrecon.AmountMismatch: 1, payrecon.CrossDay: 1, payrecon.MissingChannel: 1}
+			want2 := maps.Clone(want.counts)
+			want2[payrecon.Matched] += want2[payrecon.MissingLocal]
+			delete(want2, payrecon.MissingLocal)
 			if !equalCounts(rep2.Counts, want2) {
 				t.Fatalf("re-run counts %v, want %v", rep2.Counts, want2)
 			}
@@ -169,7 +169,7 @@ func TestDailyRun(t *testing.T) {
 				t.Fatalf("re-run added %d audit rows", len(audit2)-len(audit))
 			}
 			ds, _ := e.db.Discrepancies(t.Context(), acct, payrecon.NewDay(2026, 11, 20))
-			if len(ds) != 3 {
+			if len(ds) != want.problems()-want.counts[payrecon.MissingLocal] {
 				t.Fatalf("stored discrepancies after re-run: %d", len(ds))
 			}
 
@@ -209,7 +209,7 @@ func TestDailyDryRunChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Outcomes[payrecon.OutcomeRecovered] != 5 || rep.Workbook != "" {
+	if want := expect(e.day, payrecon.WeChatPay).outcomes[payrecon.OutcomeRecovered]; want == 0 || rep.Outcomes[payrecon.OutcomeRecovered] != want || rep.Workbook != "" {
 		t.Fatalf("dry run report %+v", rep)
 	}
 	after, _ := e.db.Count(t.Context())
@@ -250,6 +250,77 @@ func TestDailyBadBills(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expected is what reconciling a sandbox day must find for one provider,
+// derived from the day's own fault list (not from a run).
+type expected struct {
+	counts   map[payrecon.Code]int
+	outcomes map[payrecon.Outcome]int
+	health   payrecon.CallbackHealth
+}
+
+// problems is the number of discrepancies (everything but MATCHED).
+func (e expected) problems() int {
+	n := 0
+	for c, k := range e.counts {
+		if c != payrecon.Matched {
+			n += k
+		}
+	}
+	return n
+}
+
+func expect(d *sandbox.Day, p payrecon.Provider) expected {
+	e := expected{counts: map[payrecon.Code]int{}, outcomes: map[payrecon.Outcome]int{}}
+	day := payrecon.DayOf(d.Date)
+	for _, t := range d.Trades {
+		if t.Provider != p {
+			continue
+		}
+		if day.Contains(t.PaidAt) {
+			switch {
+			case t.DropNotify || t.TamperNotify || t.DelayNotify: // no valid callback before the run: the query recovers it
+				e.counts[payrecon.MissingLocal]++
+				e.outcomes[payrecon.OutcomeRecovered]++
+				e.health.Query++
+			case t.NotifyAmount != 0 && t.NotifyAmount != t.AmountFen: // a signed callback with another amount
+				e.counts[payrecon.AmountMismatch]++
+				e.outcomes[payrecon.OutcomeNeedsReview]++
+				e.health.Notify++
+			case !day.Contains(t.PaidAt.Add(t.NotifyShift)): // the callback puts it on the day before
+				e.counts[payrecon.CrossDay]++
+			default:
+				e.counts[payrecon.Matched]++
+				e.health.Notify++
+			}
+		}
+		for _, r := range t.Refunds {
+			switch {
+			case !day.Contains(r.At):
+			case r.DropNotify:
+				e.counts[payrecon.MissingLocal]++
+				e.outcomes[payrecon.OutcomeRecovered]++
+			default:
+				e.counts[payrecon.Matched]++
+			}
+		}
+	}
+	for _, g := range d.Ghosts { // signed for a trade the provider never had
+		if g.Provider == p && day.Contains(g.PaidAt) {
+			e.counts[payrecon.MissingChannel]++
+			e.outcomes[payrecon.OutcomeConfirmedAbsent]++
+			e.health.Notify++
+		}
+	}
+	return e
+}
+
+func providerOf(e *env, account string) payrecon.Provider {
+	if account == e.sb.ID.Alipay.Account {
+		return payrecon.Alipay
+	}
+	return payrecon.WeChatPay
 }
 
 func equalCounts(a, b map[payrecon.Code]int) bool {
