@@ -16,7 +16,7 @@ FUZZ_TARGETS := \
 
 export CGO_ENABLED := 1
 
-.PHONY: all build test demo bench fuzz lint clean
+.PHONY: all build test demo bench fuzz lint golden clean
 
 all: build
 
@@ -49,6 +49,11 @@ fuzz:
 lint:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+
+# Rewrite the golden files (reconcile/testdata/*.txt want sections,
+# reports/testdata/workbook_*.golden) after an intended change; read the diff.
+golden:
+	$(GO) test -count=1 ./reconcile ./reports -update
 
 clean:
 	rm -rf dist

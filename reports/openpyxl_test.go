@@ -1,7 +1,6 @@
 package reports_test
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/reports"
 )
 
 // TestOpensInOpenpyxl loads the workbook with openpyxl, an independent
@@ -25,27 +23,12 @@ func TestOpensInOpenpyxl(t *testing.T) {
 	if py == "" {
 		t.Skip("python3 with openpyxl not installed (apt-get install python3-openpyxl)")
 	}
-	res, tot := sample()
-	w, err := reports.New(reports.Meta{Account: "shop", Provider: payrecon.WeChatPay, Date: payrecon.NewDay(2026, 11, 20), GeneratedAt: day})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ds []payrecon.Discrepancy
-	for _, it := range res.Items {
-		if err := w.Add(it); err != nil {
-			t.Fatal(err)
-		}
-		if it.Code != payrecon.Matched {
-			it.Resolution = payrecon.OutcomeRecovered
-			ds = append(ds, it)
-		}
-	}
-	var b bytes.Buffer
-	if err := w.Finish(tot, ds, &b); err != nil {
-		t.Fatal(err)
-	}
+	meta := sampleMeta("")
+	meta.Provider = payrecon.WeChatPay
 	path := filepath.Join(t.TempDir(), "w.xlsx")
-	os.WriteFile(path, b.Bytes(), 0o600)
+	if err := os.WriteFile(path, build(t, meta), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	out, err := exec.Command(py, "-c", `
 import sys, warnings, openpyxl
 warnings.simplefilter("error")
@@ -54,12 +37,15 @@ print("|".join(wb.sheetnames))
 ws = wb["明细"]
 print(ws["C2"].value, ws["C2"].number_format, ws.freeze_panes)
 print(wb["差异"]["A2"].value)
+ws = wb["汇总"]
+print(ws["A20"].value, ws["C20"].value, ws["B12"].value, ws["B12"].number_format)
 `, path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("openpyxl: %v\n%s", err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 3 || lines[0] != "汇总|差异|明细|退款" || lines[1] != "123.45 0.00 A2" || lines[2] != "MISSING_LOCAL" {
+	if len(lines) != 4 || lines[0] != "汇总|差异|明细|退款" || lines[1] != "123.45 0.00 A2" || lines[2] != "MISSING_LOCAL" ||
+		lines[3] != "MISSING_LOCAL 1 128.45 0.00" {
 		t.Fatalf("openpyxl read:\n%s", out)
 	}
 }

@@ -13,7 +13,6 @@ package reports
 import (
 	"fmt"
 	"io"
-	"slices"
 	"sort"
 	"time"
 
@@ -40,40 +39,6 @@ type Meta struct {
 	BillOrigin  string
 	// RowsPerSheet is where detail sheets split (default MaxRowsPerSheet).
 	RowsPerSheet int
-}
-
-// Summary are the figures of the 汇总 sheet.
-type Summary struct {
-	Bill            payrecon.BillTotals
-	LedgerPayments  int
-	LedgerPayFen    payrecon.Fen
-	LedgerRefunds   int
-	LedgerRefundFen payrecon.Fen
-	Orders          []Order
-	Health          *payrecon.CallbackHealth
-	HealthHours     []payrecon.HourHealth
-	Counts          map[payrecon.Code]int
-	BillFen         map[payrecon.Code]payrecon.Fen
-	LedgerFen       map[payrecon.Code]payrecon.Fen
-	Resolutions     map[payrecon.Outcome]int
-}
-
-// Order is a registered expected order, for the summary sheet.
-type Order struct {
-	OutTradeNo string
-	AmountFen  payrecon.Fen
-	Status     string // waiting, paid, recovered, expired
-	LastResult string
-}
-
-// SetOrders adds the day's registered orders (same-day sweep) to the
-// summary sheet: counts by status and every order still unpaid.
-func (w *Workbook) SetOrders(orders []Order) { w.sum.Orders = orders }
-
-// SetHealth adds the day's callback health to the summary sheet.
-func (w *Workbook) SetHealth(h payrecon.CallbackHealth, hours []payrecon.HourHealth) {
-	w.sum.Health = &h
-	w.sum.HealthHours = hours
 }
 
 // Workbook is a workbook being written.
@@ -194,6 +159,16 @@ func (w *Workbook) headers(which string) []string {
 
 func yuan(f payrecon.Fen) float64 { return float64(f) / 100 }
 
+// money is an amount cell: fen as yuan, in the two-decimal money style.
+func (w *Workbook) money(f payrecon.Fen) excelize.Cell {
+	return excelize.Cell{StyleID: w.styles.money, Value: yuan(f)}
+}
+
+// moneyBlank is an empty cell in the money style.
+func (w *Workbook) moneyBlank() excelize.Cell {
+	return excelize.Cell{StyleID: w.styles.money, Value: ""}
+}
+
 // open starts (or continues with) the current part of a detail sheet.
 func (s *sheet) open() error {
 	if s.sw != nil && s.rows < s.wb.meta.RowsPerSheet {
@@ -275,10 +250,10 @@ func (w *Workbook) Add(it payrecon.Discrepancy) error {
 		return nil
 	}
 	if it.Kind == payrecon.EntryRefund {
-		return w.refund.add([]any{it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, excelize.Cell{StyleID: w.styles.money, Value: yuan(it.BillFen)},
+		return w.refund.add([]any{it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, w.money(it.BillFen),
 			it.BillAt.In(w.meta.Loc).Format("2006-01-02 15:04:05"), string(it.Code), it.BillStatus})
 	}
-	return w.detail.add([]any{it.OutTradeNo, it.ProviderTradeNo, excelize.Cell{StyleID: w.styles.money, Value: yuan(it.BillFen)},
+	return w.detail.add([]any{it.OutTradeNo, it.ProviderTradeNo, w.money(it.BillFen),
 		it.LedgerStatus, it.BillAt.In(w.meta.Loc).Format("2006-01-02 15:04:05"), string(it.Code), it.BillStatus})
 }
 
@@ -328,13 +303,13 @@ func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {
 		if !has {
 			return ""
 		}
-		return excelize.Cell{StyleID: w.styles.money, Value: yuan(f)}
+		return w.money(f)
 	}
 	for _, d := range ds {
 		w.sum.Resolutions[d.Resolution]++
 		diff := any("")
 		if d.HasBill && d.HasLedger {
-			diff = excelize.Cell{StyleID: w.styles.money, Value: yuan(d.DiffFen())}
+			diff = w.money(d.DiffFen())
 		}
 		if err := s.add([]any{string(d.Code), d.Code.Label(w.meta.Locale), string(d.Kind), d.OutTradeNo, d.ProviderTradeNo, d.OutRefundNo,
 			money(d.HasBill, d.BillFen), money(d.HasLedger, d.LedgerFen), diff, d.QueryResult, d.Resolution, d.Note}); err != nil {
@@ -351,178 +326,4 @@ func codeIndex(c payrecon.Code) int {
 		}
 	}
 	return len(payrecon.Codes)
-}
-
-func (w *Workbook) writeSummary() error {
-	f, sh := w.f, w.t("summary")
-	m := w.meta
-	set := func(cell string, v any) error { return f.SetCellValue(sh, cell, v) }
-	row := 1
-	put := func(vals ...any) error {
-		for i, v := range vals {
-			cell, _ := excelize.CoordinatesToCellName(i+1, row)
-			if err := set(cell, v); err != nil {
-				return err
-			}
-		}
-		row++
-		return nil
-	}
-	header := func(vals ...any) error {
-		first, _ := excelize.CoordinatesToCellName(1, row)
-		last, _ := excelize.CoordinatesToCellName(len(vals), row)
-		if err := put(vals...); err != nil {
-			return err
-		}
-		return f.SetCellStyle(sh, first, last, w.styles.header)
-	}
-	s := w.sum
-	b := s.Bill
-	billNet := b.PaymentFen - b.RefundFen
-	ledgerNet := s.LedgerPayFen - s.LedgerRefundFen
-	steps := []func() error{
-		func() error { return header(w.t("item"), "") },
-		func() error { return put(w.t("account"), m.Account) },
-		func() error { return put(w.t("provider"), string(m.Provider)) },
-		func() error { return put(w.t("date"), m.Date.String()) },
-		func() error { return put(w.t("run"), m.RunID) },
-		func() error { return put(w.t("trigger"), m.Trigger) },
-		func() error { return put(w.t("generated"), m.GeneratedAt.In(m.Loc).Format("2006-01-02 15:04:05 MST")) },
-		func() error { return put(w.t("bill_file"), m.BillSHA256) },
-		func() error { row++; return header(w.t("item"), w.t("bill"), w.t("ledger"), w.t("diff")) },
-		func() error { return put(w.t("pay_count"), b.Payments, s.LedgerPayments, b.Payments-s.LedgerPayments) },
-		func() error { return w.moneyRow(&row, w.t("pay_amount"), b.PaymentFen, s.LedgerPayFen, true) },
-		func() error { return put(w.t("ref_count"), b.Refunds, s.LedgerRefunds, b.Refunds-s.LedgerRefunds) },
-		func() error { return w.moneyRow(&row, w.t("ref_amount"), b.RefundFen, s.LedgerRefundFen, true) },
-		func() error {
-			fee := payrecon.Fen(b.FeeE5 / 1000)
-			return w.moneyRow(&row, w.t("fee"), fee, 0, false)
-		},
-		func() error { return w.moneyRow(&row, w.t("net"), billNet, ledgerNet, true) },
-		func() error {
-			row++
-			return header(w.t("code"), w.t("category"), w.t("count"), w.t("bill_amount"), w.t("ledger_amount"))
-		},
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
-		}
-	}
-	for _, c := range payrecon.Codes {
-		if err := put(string(c), c.Label(m.Locale), s.Counts[c]); err != nil {
-			return err
-		}
-		row--
-		for i, v := range []payrecon.Fen{s.BillFen[c], s.LedgerFen[c]} {
-			cell, _ := excelize.CoordinatesToCellName(4+i, row)
-			if err := set(cell, yuan(v)); err != nil {
-				return err
-			}
-			if err := f.SetCellStyle(sh, cell, cell, w.styles.money); err != nil {
-				return err
-			}
-		}
-		row++
-	}
-	if h := s.Health; h != nil {
-		row++
-		if err := header(w.t("health"), w.t("count")); err != nil {
-			return err
-		}
-		for _, r := range [][2]any{{w.t("by_notify"), h.Notify}, {w.t("by_query"), h.Query}, {w.t("bill_only"), h.BillOnly}, {w.t("share"), payrecon.Percent(h.NotifyShareE4())}} {
-			if err := put(r[0], r[1]); err != nil {
-				return err
-			}
-		}
-		if len(s.HealthHours) > 0 {
-			row++
-			if err := header(w.t("hour"), w.t("by_notify"), w.t("by_query"), w.t("bill_only"), w.t("share")); err != nil {
-				return err
-			}
-			for _, hh := range s.HealthHours {
-				if hh.Total() == 0 {
-					continue
-				}
-				if err := put(fmt.Sprintf("%02d:00", hh.Hour), hh.Notify, hh.Query, hh.BillOnly, payrecon.Percent(hh.NotifyShareE4())); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	if len(s.Orders) > 0 {
-		row++
-		if err := header(w.t("orders"), w.t("count")); err != nil {
-			return err
-		}
-		byStatus := map[string]int{}
-		for _, o := range s.Orders {
-			byStatus[o.Status]++
-		}
-		for _, st := range []string{"paid", "recovered", "waiting", "expired"} {
-			if err := put(st, byStatus[st]); err != nil {
-				return err
-			}
-		}
-		row++
-		if err := header(w.t("unpaid"), w.t("amount"), w.t("status"), w.t("query")); err != nil {
-			return err
-		}
-		for _, o := range s.Orders {
-			if o.Status == "waiting" || o.Status == "expired" {
-				if err := put(o.OutTradeNo, yuan(o.AmountFen), o.Status, o.LastResult); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	row++
-	if err := header(w.t("resolution"), w.t("count")); err != nil {
-		return err
-	}
-	var res []payrecon.Outcome
-	for r := range s.Resolutions {
-		res = append(res, r)
-	}
-	slices.Sort(res)
-	for _, r := range res {
-		name := string(r)
-		if name == "" {
-			name = w.t("n/a")
-		}
-		if err := put(name, s.Resolutions[r]); err != nil {
-			return err
-		}
-	}
-	for col, wd := range map[string]float64{"A": 26, "B": 36, "C": 14, "D": 16, "E": 16} {
-		if err := f.SetColWidth(sh, col, col, wd); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// moneyRow writes label, bill, ledger and (when diff) bill-ledger as money.
-func (w *Workbook) moneyRow(row *int, label string, bill, ledger payrecon.Fen, diff bool) error {
-	f, sh := w.f, w.t("summary")
-	vals := []any{yuan(bill), yuan(ledger)}
-	if diff {
-		vals = append(vals, yuan(bill-ledger))
-	} else {
-		vals[1] = ""
-	}
-	if err := f.SetCellValue(sh, fmt.Sprintf("A%d", *row), label); err != nil {
-		return err
-	}
-	for i, v := range vals {
-		cell, _ := excelize.CoordinatesToCellName(2+i, *row)
-		if err := f.SetCellValue(sh, cell, v); err != nil {
-			return err
-		}
-		if err := f.SetCellStyle(sh, cell, cell, w.styles.money); err != nil {
-			return err
-		}
-	}
-	*row++
-	return nil
 }

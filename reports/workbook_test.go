@@ -28,12 +28,33 @@ func sample() (reconcile.Result, payrecon.BillTotals) {
 	return res, payrecon.BillTotals{Payments: 2, Refunds: 1, PaymentFen: 12845, RefundFen: 45, FeeE5: 77000}
 }
 
-func write(t *testing.T, locale string) *excelize.File {
+// sampleMeta is the run the sample workbook reports. GeneratedAt is fixed
+// so that the golden files are stable.
+func sampleMeta(locale string) reports.Meta {
+	return reports.Meta{Account: "shop", Provider: payrecon.Alipay, Date: payrecon.NewDay(2026, 11, 20), Locale: locale,
+		RunID: 3, Trigger: "cron", GeneratedAt: day.Add(26*time.Hour + 5*time.Minute), BillSHA256: "9f86d081884c7d65", BillOrigin: "download"}
+}
+
+// build writes the sample day's workbook, with callback health and
+// registered orders so that every section of the summary is present, and
+// returns the bytes written.
+func build(t *testing.T, meta reports.Meta) []byte {
+	t.Helper()
 	res, tot := sample()
-	w, err := reports.New(reports.Meta{Account: "shop", Provider: payrecon.Alipay, Date: payrecon.NewDay(2026, 11, 20), Locale: locale, RunID: 3, GeneratedAt: day})
+	w, err := reports.New(meta)
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.SetHealth(payrecon.CallbackHealth{Notify: 1, Query: 0, BillOnly: 1}, []payrecon.HourHealth{
+		{Hour: 9},
+		{Hour: 10, CallbackHealth: payrecon.CallbackHealth{Notify: 1, BillOnly: 1}},
+	})
+	w.SetOrders([]reports.Order{
+		{OutTradeNo: "O1", AmountFen: 1000, Status: "paid", LastResult: "notify"},
+		{OutTradeNo: "O2", AmountFen: 2050, Status: "waiting", LastResult: "WAIT_BUYER_PAY"},
+		{OutTradeNo: "O3", AmountFen: 300, Status: "recovered", LastResult: "TRADE_SUCCESS"},
+		{OutTradeNo: "O4", AmountFen: 99, Status: "expired", LastResult: "TRADE_NOT_EXIST"},
+	})
 	var ds []payrecon.Discrepancy
 	for _, it := range res.Items {
 		if err := w.Add(it); err != nil {
@@ -48,7 +69,13 @@ func write(t *testing.T, locale string) *excelize.File {
 	if err := w.Finish(tot, ds, &b); err != nil {
 		t.Fatal(err)
 	}
-	f, err := excelize.OpenReader(&b)
+	return b.Bytes()
+}
+
+// open reads a workbook back with excelize.
+func open(t *testing.T, b []byte) *excelize.File {
+	t.Helper()
+	f, err := excelize.OpenReader(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,18 +83,37 @@ func write(t *testing.T, locale string) *excelize.File {
 	return f
 }
 
+// rows reads a sheet's formatted rows and fails the test unless it has at
+// least min rows.
+func rows(t *testing.T, f *excelize.File, sheet string, min int) [][]string {
+	t.Helper()
+	rs, err := f.GetRows(sheet)
+	if err != nil {
+		t.Fatalf("%s: %v", sheet, err)
+	}
+	if len(rs) < min {
+		t.Fatalf("%s: %d rows, want at least %d: %q", sheet, len(rs), min, rs)
+	}
+	return rs
+}
+
+// cell is rs[row][col], or "" when the row is shorter.
+func cell(rs [][]string, row, col int) string {
+	if row >= len(rs) || col >= len(rs[row]) {
+		return ""
+	}
+	return rs[row][col]
+}
+
 func TestWorkbookChinese(t *testing.T) {
-	f := write(t, "")
+	f := open(t, build(t, sampleMeta("")))
 	if got := f.GetSheetList(); len(got) != 4 || got[0] != "汇总" || got[1] != "差异" || got[2] != "明细" || got[3] != "退款" {
 		t.Fatalf("sheets %v", got)
 	}
-	rows, err := f.GetRows("差异")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != 3 || rows[0][0] != "代码" || rows[1][0] != "MISSING_LOCAL" || rows[1][1] != "渠道有本地无（疑似回调丢失）" ||
-		rows[1][6] != "5.00" || rows[2][0] != "MISSING_CHANNEL" || rows[2][7] != "7.00" {
-		t.Fatalf("差异 rows %q", rows)
+	rs := rows(t, f, "差异", 3)
+	if len(rs) != 3 || cell(rs, 0, 0) != "代码" || cell(rs, 1, 0) != "MISSING_LOCAL" || cell(rs, 1, 1) != "渠道有本地无（疑似回调丢失）" ||
+		cell(rs, 1, 6) != "5.00" || cell(rs, 2, 0) != "MISSING_CHANNEL" || cell(rs, 2, 7) != "7.00" {
+		t.Fatalf("差异 rows %q", rs)
 	}
 	// Money cells are numbers with a two-decimal format, not text.
 	typ, err := f.GetCellType("明细", "C2")
@@ -75,12 +121,11 @@ func TestWorkbookChinese(t *testing.T) {
 	if err != nil || (typ != excelize.CellTypeNumber && typ != excelize.CellTypeUnset) {
 		t.Fatalf("明细!C2 type %v %v", typ, err)
 	}
-	raw, _ := f.GetCellValue("明细", "C2", excelize.Options{RawCellValue: true})
-	if raw != "123.45" {
-		t.Fatalf("明细!C2 raw %q", raw)
+	if raw, err := f.GetCellValue("明细", "C2", excelize.Options{RawCellValue: true}); err != nil || raw != "123.45" {
+		t.Fatalf("明细!C2 raw %q %v", raw, err)
 	}
-	if v, _ := f.GetCellValue("退款", "B2"); v != "R1" {
-		t.Fatalf("退款!B2 %q", v)
+	if v, err := f.GetCellValue("退款", "B2"); err != nil || v != "R1" {
+		t.Fatalf("退款!B2 %q %v", v, err)
 	}
 	panes, err := f.GetPanes("明细")
 	if err != nil || !panes.Freeze || panes.YSplit != 1 {
@@ -90,26 +135,16 @@ func TestWorkbookChinese(t *testing.T) {
 	if err != nil || len(tables) != 1 || tables[0].Range != "A1:L3" {
 		t.Fatalf("差异 tables %+v %v", tables, err)
 	}
-	sum, _ := f.GetRows("汇总")
-	found := false
-	for _, r := range sum {
-		if len(r) >= 3 && r[0] == "MISSING_LOCAL" && r[2] == "1" {
-			found = true
-		}
-	}
-	if !found {
-		t.Fatalf("汇总 lacks the MISSING_LOCAL count: %q", sum)
-	}
 }
 
 func TestWorkbookEnglish(t *testing.T) {
-	f := write(t, "en")
-	if got := f.GetSheetList(); got[0] != "Summary" || got[1] != "Discrepancies" {
+	f := open(t, build(t, sampleMeta("en")))
+	if got := f.GetSheetList(); len(got) != 4 || got[0] != "Summary" || got[1] != "Discrepancies" || got[2] != "Details" || got[3] != "Refunds" {
 		t.Fatalf("sheets %v", got)
 	}
-	rows, _ := f.GetRows("Discrepancies")
-	if rows[1][1] != "In bill, not in ledger (suspected dropped callback)" {
-		t.Fatalf("label %q", rows[1][1])
+	rs := rows(t, f, "Discrepancies", 2)
+	if got := cell(rs, 1, 1); got != "In bill, not in ledger (suspected dropped callback)" {
+		t.Fatalf("label %q in %q", got, rs)
 	}
 }
 
@@ -128,22 +163,23 @@ func TestDetailSheetSplits(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, it := range res.Items {
-		w.Add(it)
+		if err := w.Add(it); err != nil {
+			t.Fatalf("Add %s: %v", it.OutTradeNo, err)
+		}
 	}
 	var b bytes.Buffer
 	if err := w.Finish(payrecon.BillTotals{Payments: 7, PaymentFen: 700}, nil, &b); err != nil {
 		t.Fatal(err)
 	}
-	f, err := excelize.OpenReader(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f := open(t, b.Bytes())
 	want := map[string]int{"明细": 4, "明细 (2)": 4, "明细 (3)": 2} // header + rows
 	for sheet, n := range want {
-		rows, err := f.GetRows(sheet)
-		if err != nil || len(rows) != n || rows[0][0] != "商户订单号" {
-			t.Errorf("%s: %d rows, %v", sheet, len(rows), err)
+		rs, err := f.GetRows(sheet)
+		if err != nil || len(rs) != n || cell(rs, 0, 0) != "商户订单号" {
+			t.Errorf("%s: %d rows %q, %v", sheet, len(rs), rs, err)
 		}
+	}
+	if got := f.GetSheetList(); len(got) != 6 {
+		t.Errorf("sheets %v, want 汇总, 差异, 明细 ×3, 退款", got)
 	}
 }

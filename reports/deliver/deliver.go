@@ -108,24 +108,7 @@ func (d *Dispatcher) Send(ctx context.Context, m Message, names ...string) error
 		} else if done {
 			continue
 		}
-		var err error
-		n := 0
-		for n < attempts {
-			n++
-			var retry bool
-			retry, err = ch.Notify(ctx, m)
-			if err == nil || !retry || n == attempts {
-				break
-			}
-			t := time.NewTimer(backoff << (n - 1))
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				err = errors.Join(err, ctx.Err())
-				n = attempts
-			}
-		}
+		n, err := sendWithRetry(ctx, ch, m, attempts, backoff)
 		if d.OnDelivery != nil {
 			d.OnDelivery(name, err)
 		}
@@ -142,6 +125,31 @@ func (d *Dispatcher) Send(ctx context.Context, m Message, names ...string) error
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// sendWithRetry sends m through ch up to attempts times, waiting backoff, then
+// twice as long, and so on, after each temporary failure. It returns the
+// attempts counted (all of them when ctx ends the wait) and the last error.
+func sendWithRetry(ctx context.Context, ch Notifier, m Message, attempts int, backoff time.Duration) (int, error) {
+	var err error
+	n := 0
+	for n < attempts {
+		n++
+		var retry bool
+		retry, err = ch.Notify(ctx, m)
+		if err == nil || !retry || n == attempts {
+			break
+		}
+		t := time.NewTimer(backoff << (n - 1))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			err = errors.Join(err, ctx.Err())
+			n = attempts
+		}
+	}
+	return n, err
 }
 
 // PostJSON posts body to rawURL and returns the status and (capped)
