@@ -16,7 +16,7 @@ FUZZ_TARGETS := \
 
 export CGO_ENABLED := 1
 
-.PHONY: all build test demo bench fuzz lint golden clean
+.PHONY: all build test demo bench fuzz lint golden clean testdata
 
 all: build
 
@@ -54,6 +54,13 @@ lint:
 # reports/testdata/workbook_*.golden) after an intended change; read the diff.
 golden:
 	$(GO) test -count=1 ./reconcile ./reports -update
+
+# Regenerate the sandbox merchant in testdata/sandbox (throw-away keys and a
+# config, see testdata/README.md). Tests then use the new keys.
+testdata: build
+	rm -rf testdata/sandbox
+	./dist/payrecon sandbox init -dir testdata/sandbox
+	rm -rf testdata/sandbox/var
 
 clean:
 	rm -rf dist
