@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -82,8 +83,12 @@ func TestSandboxScenarios(t *testing.T) {
 	for _, tr := range trades {
 		byNo[tr.Account+"/"+tr.OutTradeNo] = tr
 	}
+	expected := map[string]bool{}
 	for _, e := range res.Expect {
 		tr, ok := byNo[e.Account+"/"+e.OutTradeNo]
+		if e.Status != "" {
+			expected[e.Account+"/"+e.OutTradeNo] = true
+		}
 		if e.Status == "" {
 			if ok {
 				t.Errorf("%s: rejected notification reached the ledger: %+v", e.OutTradeNo, tr)
@@ -95,6 +100,12 @@ func TestSandboxScenarios(t *testing.T) {
 		}
 		if ok && tr.Source != payrecon.SourceNotify {
 			t.Errorf("%s: source %s", e.OutTradeNo, tr.Source)
+		}
+	}
+	// The ledger holds exactly the expected trades: nothing else got in.
+	for key, tr := range byNo {
+		if !expected[key] {
+			t.Errorf("%s: in the ledger, expected by no scenario: %+v", key, tr)
 		}
 	}
 	// Quarantine holds exactly the rejected deliveries, by reason.
@@ -116,10 +127,8 @@ func TestSandboxScenarios(t *testing.T) {
 	for _, r := range q {
 		got[r.Reason] += r.Count
 	}
-	for reason, n := range want {
-		if got[reason] != n {
-			t.Errorf("quarantine[%s] = %d, want %d (all: %v)", reason, got[reason], n, got)
-		}
+	if !maps.Equal(got, want) {
+		t.Errorf("quarantine by reason = %v, want %v", got, want)
 	}
 	c, err := db.Count(t.Context())
 	if err != nil {
