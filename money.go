@@ -87,3 +87,12 @@ func (f Fen) Yuan() string {
 
 // String returns f in yuan, for logs and reports.
 func (f Fen) String() string { return f.Yuan() }
+
+// ParseFeeE5 parses a fee as the bills state it, with up to five decimals,
+// in units of 0.00001 yuan; an empty field is no fee.
+func ParseFeeE5(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return ParseYuanFixed(s, 5)
+}

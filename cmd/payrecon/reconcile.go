@@ -156,24 +156,15 @@ func printReport(w io.Writer, rep jobs.Report) {
 	fmt.Fprintf(w, "  bill: %d payments %s, %d refunds %s\n", b.Payments, b.PaymentFen.Yuan(), b.Refunds, b.RefundFen.Yuan())
 	for _, d := range rep.Discrepancies {
 		if d.Resolution == "" && d.Code == payrecon.CrossDay {
-			fmt.Fprintf(w, "  %-16s %-8s %-26s carried over (%s)\n", d.Code, d.Kind, firstNonEmptyStr(d.OutRefundNo, d.OutTradeNo), d.Note)
+			fmt.Fprintf(w, "  %-16s %-8s %-26s carried over (%s)\n", d.Code, d.Kind, d.OrderNo(), d.Note)
 			continue
 		}
-		fmt.Fprintf(w, "  %-16s %-8s %-26s -> %-16s %s\n", d.Code, d.Kind, firstNonEmptyStr(d.OutRefundNo, d.OutTradeNo), d.Resolution, d.QueryResult)
+		fmt.Fprintf(w, "  %-16s %-8s %-26s -> %-16s %s\n", d.Code, d.Kind, d.OrderNo(), d.Resolution, d.QueryResult)
 	}
 	if rep.Workbook != "" {
 		fmt.Fprintf(w, "  workbook: %s\n", rep.Workbook)
 	}
 	fmt.Fprintln(w)
-}
-
-func firstNonEmptyStr(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 func cmdRuns(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

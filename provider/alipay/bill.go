@@ -3,6 +3,7 @@ package alipay
 import (
 	"archive/zip"
 	"bufio"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -82,132 +83,165 @@ func ParseBillCSV(r io.Reader, fn func(payrecon.BillEntry) error) (payrecon.Bill
 	}
 	sc := bufio.NewScanner(src)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-
-	var (
-		tot          payrecon.BillTotals
-		col          map[string]int
-		need         []int
-		line         int
-		receiptPay   payrecon.Fen
-		receiptRef   payrecon.Fen
-		footP, footR []string
-		inDetail     bool
-		sawTitle     bool
-	)
+	var p csvBill
 	for sc.Scan() {
-		line++
+		p.line++
 		text := strings.TrimRight(sc.Text(), "\r")
-		if line == 1 {
+		if p.line == 1 {
 			text = strings.TrimPrefix(text, "\uFEFF")
 		}
-		if strings.HasPrefix(text, "#") {
-			switch {
-			case strings.HasPrefix(text, "#支付宝业务明细查询"):
-				sawTitle = true
-			case footPay.MatchString(text):
-				footP = footPay.FindStringSubmatch(text)
-			case footRefund.MatchString(text):
-				footR = footRefund.FindStringSubmatch(text)
-			}
-			if col != nil {
-				inDetail = false
-			}
+		e, ok, err := p.parseLine(text)
+		if err != nil {
+			return p.tot, err
+		}
+		if !ok {
 			continue
 		}
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		fields, err := splitCSV(text)
-		if err != nil {
-			return tot, fmt.Errorf("alipay bill line %d: %w", line, err)
-		}
-		if col == nil {
-			if !sawTitle {
-				return tot, fmt.Errorf("alipay bill: %w: missing #支付宝业务明细查询 title", ErrBillFormat)
-			}
-			col = map[string]int{}
-			for i, h := range fields {
-				col[strings.TrimSpace(h)] = i
-			}
-			for _, h := range []string{colTradeNo, colOutTrade, colBizType, colFinished, colAmount, colReceipt, colRefundReq, colFee} {
-				i, ok := col[h]
-				if !ok {
-					return tot, fmt.Errorf("alipay bill: %w: no column %s", ErrBillFormat, h)
-				}
-				need = append(need, i)
-			}
-			inDetail = true
-			continue
-		}
-		if !inDetail {
-			return tot, fmt.Errorf("alipay bill line %d: data after the detail block", line)
-		}
-		get := func(name string) string {
-			i := col[name]
-			if i >= len(fields) {
-				return ""
-			}
-			return strings.Trim(fields[i], "\t ")
-		}
-		if len(fields) <= maxInt(need) {
-			return tot, fmt.Errorf("alipay bill line %d: %d fields, header has %d", line, len(fields), len(col))
-		}
-		e := payrecon.BillEntry{Line: line, ProviderTradeNo: get(colTradeNo), OutTradeNo: get(colOutTrade), Status: get(colBizType)}
-		amt, err := payrecon.ParseYuan(get(colAmount))
-		if err != nil {
-			return tot, fmt.Errorf("alipay bill line %d: %s: %w", line, colAmount, err)
-		}
-		receipt, err := payrecon.ParseYuan(get(colReceipt))
-		if err != nil {
-			return tot, fmt.Errorf("alipay bill line %d: %s: %w", line, colReceipt, err)
-		}
-		fee, err := payrecon.ParseYuanFixed(orZero(get(colFee)), 5)
-		if err != nil {
-			return tot, fmt.Errorf("alipay bill line %d: %s: %w", line, colFee, err)
-		}
-		e.FeeE5 = fee
-		if e.At, err = billTime(get(colFinished)); err != nil {
-			return tot, fmt.Errorf("alipay bill line %d: %s: %w", line, colFinished, err)
-		}
-		switch e.Status {
-		case "交易":
-			e.Kind, e.AmountFen = payrecon.EntryPayment, amt
-			tot.Payments++
-			tot.PaymentFen += amt
-			receiptPay += receipt
-		case "退款":
-			e.Kind, e.AmountFen = payrecon.EntryRefund, -amt
-			e.OutRefundNo = firstNonEmpty(get(colRefundReq), e.OutTradeNo)
-			tot.Refunds++
-			tot.RefundFen += -amt
-			receiptRef += receipt
-		default:
-			return tot, fmt.Errorf("alipay bill line %d: unknown %s %q", line, colBizType, e.Status)
-		}
-		if e.ProviderTradeNo == "" && e.OutTradeNo == "" {
-			return tot, fmt.Errorf("alipay bill line %d: no trade number", line)
-		}
-		tot.FeeE5 += e.FeeE5
 		if err := fn(e); err != nil {
-			return tot, err
+			return p.tot, err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return tot, fmt.Errorf("alipay bill: read: %w", err)
+		return p.tot, fmt.Errorf("alipay bill: read: %w", err)
 	}
-	if col == nil {
-		return tot, fmt.Errorf("alipay bill: %w: no header row", ErrBillFormat)
+	return p.tot, p.check()
+}
+
+// csvBill is the state of one pass over a detail CSV: the header's
+// columns, the running totals and the footer lines.
+type csvBill struct {
+	tot          payrecon.BillTotals
+	col          map[string]int
+	need         []int
+	line         int
+	receiptPay   payrecon.Fen
+	receiptRef   payrecon.Fen
+	footP, footR []string
+	inDetail     bool
+	sawTitle     bool
+}
+
+// parseLine reads one line; ok says it was a bill row, returned as e.
+func (p *csvBill) parseLine(text string) (e payrecon.BillEntry, ok bool, err error) {
+	if strings.HasPrefix(text, "#") {
+		p.comment(text)
+		return e, false, nil
 	}
-	if footP == nil || footR == nil {
-		return tot, fmt.Errorf("alipay bill: %w: #交易合计/#退款合计 footer missing (truncated file?)", ErrBillFormat)
+	if strings.TrimSpace(text) == "" {
+		return e, false, nil
 	}
-	if err := checkFoot("#交易合计", footP, tot.Payments, receiptPay); err != nil {
-		return tot, err
+	fields, err := splitCSV(text)
+	if err != nil {
+		return e, false, fmt.Errorf("alipay bill line %d: %w", p.line, err)
 	}
-	if err := checkFoot("#退款合计", footR, tot.Refunds, receiptRef); err != nil {
-		return tot, err
+	if p.col == nil {
+		return e, false, p.header(fields)
 	}
-	return tot, nil
+	if !p.inDetail {
+		return e, false, fmt.Errorf("alipay bill line %d: data after the detail block", p.line)
+	}
+	e, err = p.row(fields)
+	return e, err == nil, err
+}
+
+// comment reads a # line: the title, the footers, the end of the detail block.
+func (p *csvBill) comment(text string) {
+	switch {
+	case strings.HasPrefix(text, "#支付宝业务明细查询"):
+		p.sawTitle = true
+	case footPay.MatchString(text):
+		p.footP = footPay.FindStringSubmatch(text)
+	case footRefund.MatchString(text):
+		p.footR = footRefund.FindStringSubmatch(text)
+	}
+	if p.col != nil {
+		p.inDetail = false
+	}
+}
+
+// header finds the columns by name.
+func (p *csvBill) header(fields []string) error {
+	if !p.sawTitle {
+		return fmt.Errorf("alipay bill: %w: missing #支付宝业务明细查询 title", ErrBillFormat)
+	}
+	p.col = map[string]int{}
+	for i, h := range fields {
+		p.col[strings.TrimSpace(h)] = i
+	}
+	for _, h := range []string{colTradeNo, colOutTrade, colBizType, colFinished, colAmount, colReceipt, colRefundReq, colFee} {
+		i, ok := p.col[h]
+		if !ok {
+			return fmt.Errorf("alipay bill: %w: no column %s", ErrBillFormat, h)
+		}
+		p.need = append(p.need, i)
+	}
+	p.inDetail = true
+	return nil
+}
+
+// row reads one detail row and adds it to the totals.
+func (p *csvBill) row(fields []string) (payrecon.BillEntry, error) {
+	line := p.line
+	get := func(name string) string {
+		i := p.col[name]
+		if i >= len(fields) {
+			return ""
+		}
+		return strings.Trim(fields[i], "\t ")
+	}
+	if len(fields) <= maxInt(p.need) {
+		return payrecon.BillEntry{}, fmt.Errorf("alipay bill line %d: %d fields, header has %d", line, len(fields), len(p.col))
+	}
+	e := payrecon.BillEntry{Line: line, ProviderTradeNo: get(colTradeNo), OutTradeNo: get(colOutTrade), Status: get(colBizType)}
+	amt, err := payrecon.ParseYuan(get(colAmount))
+	if err != nil {
+		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colAmount, err)
+	}
+	receipt, err := payrecon.ParseYuan(get(colReceipt))
+	if err != nil {
+		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colReceipt, err)
+	}
+	if e.FeeE5, err = payrecon.ParseFeeE5(get(colFee)); err != nil {
+		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colFee, err)
+	}
+	if e.At, err = billTime(get(colFinished)); err != nil {
+		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colFinished, err)
+	}
+	switch e.Status {
+	case "交易":
+		e.Kind, e.AmountFen = payrecon.EntryPayment, amt
+		p.tot.Payments++
+		p.tot.PaymentFen += amt
+		p.receiptPay += receipt
+	case "退款":
+		e.Kind, e.AmountFen = payrecon.EntryRefund, -amt
+		e.OutRefundNo = cmp.Or(get(colRefundReq), e.OutTradeNo)
+		p.tot.Refunds++
+		p.tot.RefundFen += -amt
+		p.receiptRef += receipt
+	default:
+		return e, fmt.Errorf("alipay bill line %d: unknown %s %q", line, colBizType, e.Status)
+	}
+	if e.ProviderTradeNo == "" && e.OutTradeNo == "" {
+		return e, fmt.Errorf("alipay bill line %d: no trade number", line)
+	}
+	p.tot.FeeE5 += e.FeeE5
+	return e, nil
+}
+
+// check verifies the file was whole: a header, both footers, and footers
+// that agree with the rows.
+func (p *csvBill) check() error {
+	if p.col == nil {
+		return fmt.Errorf("alipay bill: %w: no header row", ErrBillFormat)
+	}
+	if p.footP == nil || p.footR == nil {
+		return fmt.Errorf("alipay bill: %w: #交易合计/#退款合计 footer missing (truncated file?)", ErrBillFormat)
+	}
+	if err := checkFoot("#交易合计", p.footP, p.tot.Payments, p.receiptPay); err != nil {
+		return err
+	}
+	return checkFoot("#退款合计", p.footR, p.tot.Refunds, p.receiptRef)
 }
 
 func checkFoot(name string, m []string, count int, sum payrecon.Fen) error {
@@ -237,13 +271,6 @@ func splitCSV(line string) ([]string, error) {
 }
 
 func billTime(s string) (time.Time, error) { return payrecon.ParseBeijingTime(s) }
-
-func orZero(s string) string {
-	if s == "" {
-		return "0"
-	}
-	return s
-}
 
 func maxInt(xs []int) int {
 	m := 0

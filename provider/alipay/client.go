@@ -1,6 +1,7 @@
 package alipay
 
 import (
+	"cmp"
 	"context"
 	"crypto/rsa"
 	"encoding/json"
@@ -123,7 +124,7 @@ func (c *Client) verifyResponse(op, method string, body []byte) (json.RawMessage
 	if head.Code == "10000" {
 		return raw, nil
 	}
-	e := &provider.Error{Op: op, Code: head.Code, SubCode: head.SubCode, Message: firstNonEmpty(head.SubMsg, head.Msg)}
+	e := &provider.Error{Op: op, Code: head.Code, SubCode: head.SubCode, Message: cmp.Or(head.SubMsg, head.Msg)}
 	switch {
 	case head.Code == "20000" || head.SubCode == "ACQ.SYSTEM_ERROR" || head.Code == "40005" ||
 		strings.HasSuffix(head.SubCode, "call-limited"):
@@ -173,7 +174,7 @@ func (c *Client) QueryPayment(ctx context.Context, outTradeNo, tradeNo string) (
 	if err != nil {
 		return q, &provider.Error{Op: "alipay.trade.query", Message: "total_amount", Err: provider.ErrBadResponse}
 	}
-	ev := &payrecon.Event{OutTradeNo: firstNonEmpty(r.OutTradeNo, outTradeNo), ProviderTradeNo: r.TradeNo, AmountFen: amt, HasAmount: true}
+	ev := &payrecon.Event{OutTradeNo: cmp.Or(r.OutTradeNo, outTradeNo), ProviderTradeNo: r.TradeNo, AmountFen: amt, HasAmount: true}
 	switch r.TradeStatus {
 	case "TRADE_SUCCESS", "TRADE_FINISHED":
 		ev.Kind, ev.Status = payrecon.EventPayment, payrecon.StatusPaid
@@ -225,8 +226,8 @@ func (c *Client) QueryRefund(ctx context.Context, outTradeNo, outRequestNo strin
 		return q, &provider.Error{Op: "alipay.trade.fastpay.refund.query", Message: "decode amounts", Err: provider.ErrBadResponse}
 	}
 	q.Event = &payrecon.Event{Kind: payrecon.EventRefund, Status: payrecon.StatusPaid,
-		OutTradeNo: firstNonEmpty(r.OutTradeNo, outTradeNo), ProviderTradeNo: r.TradeNo, AmountFen: total, HasAmount: true,
-		Refund: &payrecon.Refund{OutRefundNo: firstNonEmpty(r.OutRequestNo, outRequestNo), AmountFen: amt, Status: payrecon.RefundSuccess, RefundedAt: at}}
+		OutTradeNo: cmp.Or(r.OutTradeNo, outTradeNo), ProviderTradeNo: r.TradeNo, AmountFen: total, HasAmount: true,
+		Refund: &payrecon.Refund{OutRefundNo: cmp.Or(r.OutRequestNo, outRequestNo), AmountFen: amt, Status: payrecon.RefundSuccess, RefundedAt: at}}
 	return q, nil
 }
 
@@ -296,5 +297,5 @@ func (c *Client) QueryTransfer(ctx context.Context, outBizNo string) (TransferRe
 	if err := errors.Join(err1, err2); err != nil {
 		return TransferResult{}, &provider.Error{Op: "alipay.fund.trans.common.query", Message: "decode amounts", Err: provider.ErrBadResponse}
 	}
-	return TransferResult{OutBizNo: firstNonEmpty(r.OutBizNo, outBizNo), OrderID: r.OrderID, Status: r.Status, AmountFen: amt, PaidAt: at}, nil
+	return TransferResult{OutBizNo: cmp.Or(r.OutBizNo, outBizNo), OrderID: r.OrderID, Status: r.Status, AmountFen: amt, PaidAt: at}, nil
 }

@@ -6,6 +6,7 @@ package alipay
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
@@ -111,10 +112,10 @@ func (v *Verifier) Verify(body []byte) (*payrecon.Notification, error) {
 	default:
 		// Verified but carries no trade state (gateway messages such as
 		// service-market orders, return_url redirects): kept raw only.
-		n.EventType = firstNonEmpty(p.Get("notify_type"), p.Get("msg_method"), p.Get("method"), "unknown")
+		n.EventType = cmp.Or(p.Get("notify_type"), p.Get("msg_method"), p.Get("method"), "unknown")
 		n.Event.Kind = payrecon.EventOther
 		n.Event.OutTradeNo = p.Get("out_trade_no")
-		n.DedupKey = "other|" + firstNonEmpty(p.Get("notify_id"), sign)
+		n.DedupKey = "other|" + cmp.Or(p.Get("notify_id"), sign)
 	}
 	if err != nil {
 		return nil, err
@@ -183,7 +184,7 @@ func tradeEvent(p url.Values, n *payrecon.Notification) error {
 		ev.Refund = &payrecon.Refund{
 			// Without an out_request_no, Alipay defaults the refund's
 			// request number to the out_trade_no.
-			OutRefundNo: firstNonEmpty(p.Get("out_biz_no"), ev.OutTradeNo),
+			OutRefundNo: cmp.Or(p.Get("out_biz_no"), ev.OutTradeNo),
 			TotalFen:    total,
 			Status:      payrecon.RefundSuccess,
 			RefundedAt:  at,
@@ -265,13 +266,4 @@ func parseTime(s string) (time.Time, error) {
 // FormatTime formats t as Alipay's Beijing-time "2006-01-02 15:04:05".
 func FormatTime(t time.Time) string {
 	return t.In(payrecon.ShanghaiFixed).Format("2006-01-02 15:04:05")
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -9,11 +9,12 @@ import (
 
 	"crypto/rand"
 	"crypto/rsa"
-	"github.com/payrecon/payrecon/provider/keyfile"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/payrecon/payrecon/provider/keyfile"
 )
 
 // moduleRoot walks up from the working directory to the directory holding go.mod.

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"archive/zip"
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"iter"
@@ -70,7 +71,7 @@ func WriteAlipayBill(w io.Writer, pid string, day time.Time, rows iter.Seq[BillR
 			sumPay += amt
 		}
 		sumFee += fee
-		subject := strings.NewReplacer(",", "，", "\n", " ", "\r", " ").Replace(firstNonEmpty(r.Subject, "沙箱商品"))
+		subject := strings.NewReplacer(",", "，", "\n", " ", "\r", " ").Replace(cmp.Or(r.Subject, "沙箱商品"))
 		fmt.Fprintf(bw, "%s\t,%s\t,%s\t,%s,%s,%s,\t,\t,\t,\t,sbx***@example.com\t,%s,%s,0.00,0.00,0.00,0.00,0.00,,0.00\t,0.00,%s\t,%s,0.00,\r\n",
 			r.ProviderTradeNo, r.OutTradeNo, kind, subject,
 			bjTime(r.Created), bjTime(r.At), amt.Yuan(), amt.Yuan(), reqNo, fee.Yuan())
@@ -129,7 +130,7 @@ func WriteWeChatBill(w io.Writer, mchID, appID string, rows iter.Seq[BillRow], o
 	for r := range rows {
 		n++
 		f := int64(feeFen(r.AmountFen)) * 1000
-		subject := strings.NewReplacer(",`", "，", "`", "'", "\n", " ", "\r", " ").Replace(firstNonEmpty(r.Subject, "沙箱商品"))
+		subject := strings.NewReplacer(",`", "，", "`", "'", "\n", " ", "\r", " ").Replace(cmp.Or(r.Subject, "沙箱商品"))
 		if r.Kind == payrecon.EntryRefund {
 			f = -f
 			fmt.Fprintf(bw, "`%s,`%s,`%s,`0,`,`%s,`%s,`oSandbox,`NATIVE,`REFUND,`OTHERS,`CNY,`0.00,`0.00,`%s,`%s,`%s,`0.00,`ORIGINAL,`SUCCESS,`%s,`,`%s,`0.60%%,`0.00,`%s,`\r\n",

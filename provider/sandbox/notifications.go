@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -69,7 +70,7 @@ func (s *Sandbox) AlipayTradeParams(t AlipayTrade) url.Values {
 	set("seller_email", "merchant@example.com")
 	set("trade_status", t.Status)
 	set("total_amount", t.Amount.Yuan())
-	set("subject", firstNonEmpty(t.Subject, "payrecon 沙箱 订单 "+t.OutTradeNo))
+	set("subject", cmp.Or(t.Subject, "payrecon 沙箱 订单 "+t.OutTradeNo))
 	set("gmt_create", alipay.FormatTime(t.Created))
 	if !t.Paid.IsZero() {
 		set("gmt_payment", alipay.FormatTime(t.Paid))
@@ -173,9 +174,9 @@ type WeChatRefund struct {
 }
 
 func (s *Sandbox) transactionResource(t WeChatTransaction) map[string]any {
-	state := firstNonEmpty(t.State, "SUCCESS")
+	state := cmp.Or(t.State, "SUCCESS")
 	r := map[string]any{
-		"appid": firstNonEmpty(t.AppID, s.ID.WeChat.AppID), "mchid": firstNonEmpty(t.MchID, s.ID.WeChat.MchID),
+		"appid": cmp.Or(t.AppID, s.ID.WeChat.AppID), "mchid": cmp.Or(t.MchID, s.ID.WeChat.MchID),
 		"out_trade_no": t.OutTradeNo, "transaction_id": t.TransactionID, "trade_type": "NATIVE",
 		"trade_state": state, "trade_state_desc": "支付成功", "bank_type": "OTHERS", "attach": "",
 		"payer":  map[string]string{"openid": "oSandbox" + randHex(10)},
@@ -190,11 +191,11 @@ func (s *Sandbox) transactionResource(t WeChatTransaction) map[string]any {
 func (s *Sandbox) refundResource(r WeChatRefund) map[string]any {
 	m := map[string]any{
 		"mchid": s.ID.WeChat.MchID, "out_trade_no": r.OutTradeNo, "transaction_id": r.TransactionID,
-		"out_refund_no": r.OutRefundNo, "refund_id": r.RefundID, "refund_status": firstNonEmpty(r.Status, "SUCCESS"),
+		"out_refund_no": r.OutRefundNo, "refund_id": r.RefundID, "refund_status": cmp.Or(r.Status, "SUCCESS"),
 		"user_received_account": "支付用户零钱",
 		"amount":                map[string]any{"total": int64(r.Total), "refund": int64(r.Refund), "payer_total": int64(r.Total), "payer_refund": int64(r.Refund)},
 	}
-	if firstNonEmpty(r.Status, "SUCCESS") == "SUCCESS" {
+	if cmp.Or(r.Status, "SUCCESS") == "SUCCESS" {
 		m["success_time"] = r.At.In(payrecon.ShanghaiFixed).Format(time.RFC3339)
 	}
 	return m
@@ -220,7 +221,7 @@ func (s *Sandbox) WeChatV3Transaction(t WeChatTransaction, opt WeChatV3Options) 
 
 // WeChatV3Refund builds a signed REFUND.* callback.
 func (s *Sandbox) WeChatV3Refund(r WeChatRefund, opt WeChatV3Options) (http.Header, []byte, error) {
-	ev := "REFUND." + firstNonEmpty(r.Status, "SUCCESS")
+	ev := "REFUND." + cmp.Or(r.Status, "SUCCESS")
 	return s.weChatV3(ev, "退款状态变更", "refund", s.refundResource(r), opt)
 }
 
@@ -239,7 +240,7 @@ func (s *Sandbox) weChatV3(eventType, summary, kind string, resource map[string]
 		at = s.Now()
 	}
 	env := map[string]any{
-		"id": firstNonEmpty(opt.EventID, uuid()), "create_time": at.In(payrecon.ShanghaiFixed).Format(time.RFC3339),
+		"id": cmp.Or(opt.EventID, uuid()), "create_time": at.In(payrecon.ShanghaiFixed).Format(time.RFC3339),
 		"resource_type": "encrypt-resource", "event_type": eventType, "summary": summary,
 		"resource": map[string]string{"original_type": kind, "algorithm": "AEAD_AES_256_GCM",
 			"ciphertext": ct, "associated_data": kind, "nonce": nonce},
@@ -297,7 +298,7 @@ func (s *Sandbox) WeChatV2Refund(r WeChatRefund) []byte {
 	inner := map[string]string{
 		"out_refund_no": r.OutRefundNo, "out_trade_no": r.OutTradeNo, "refund_account": "REFUND_SOURCE_RECHARGE_FUNDS",
 		"refund_fee": strconv.FormatInt(int64(r.Refund), 10), "refund_id": r.RefundID, "refund_recv_accout": "支付用户零钱",
-		"refund_request_source": "API", "refund_status": firstNonEmpty(r.Status, "SUCCESS"),
+		"refund_request_source": "API", "refund_status": cmp.Or(r.Status, "SUCCESS"),
 		"settlement_refund_fee": strconv.FormatInt(int64(r.Refund), 10), "settlement_total_fee": strconv.FormatInt(int64(r.Total), 10),
 		"success_time": r.At.In(payrecon.ShanghaiFixed).Format("2006-01-02 15:04:05"),
 		"total_fee":    strconv.FormatInt(int64(r.Total), 10), "transaction_id": r.TransactionID,
@@ -337,13 +338,4 @@ func randDigits(n int) string {
 func uuid() string {
 	h := randHex(16)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -169,7 +170,7 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	switch method {
 	case "alipay.trade.query":
-		t := sv.find(payrecon.Alipay, firstNonEmpty(str("trade_no"), str("out_trade_no")))
+		t := sv.find(payrecon.Alipay, cmp.Or(str("trade_no"), str("out_trade_no")))
 		if t == nil {
 			body = notExist
 			break
@@ -182,7 +183,7 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 			"trade_status": status, "total_amount": t.AmountFen.Yuan(), "receipt_amount": t.AmountFen.Yuan(),
 			"buyer_logon_id": "sbx***@example.com", "send_pay_date": alipay.FormatTime(t.PaidAt)}
 	case "alipay.trade.fastpay.refund.query":
-		t := sv.find(payrecon.Alipay, firstNonEmpty(str("trade_no"), str("out_trade_no")))
+		t := sv.find(payrecon.Alipay, cmp.Or(str("trade_no"), str("out_trade_no")))
 		if t == nil {
 			body = notExist
 			break

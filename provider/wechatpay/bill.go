@@ -179,7 +179,7 @@ func (l *layout) entry(vals []string, line int) (payrecon.BillEntry, error) {
 		if c < 0 {
 			continue
 		}
-		v, err := payrecon.ParseYuanFixed(orZero(vals[c]), 5)
+		v, err := payrecon.ParseFeeE5(vals[c])
 		if err != nil {
 			return payrecon.BillEntry{}, fmt.Errorf("wechatpay bill line %d: %s: %w", line, moneyCols[i], err)
 		}
@@ -272,11 +272,4 @@ func formatE5(v int64) string {
 		sign, v = "-", -v
 	}
 	return fmt.Sprintf("%s%d.%05d", sign, v/100000, v%100000)
-}
-
-func orZero(s string) string {
-	if s == "" {
-		return "0"
-	}
-	return s
 }

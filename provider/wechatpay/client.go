@@ -2,6 +2,7 @@ package wechatpay
 
 import (
 	"bufio"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/rand"
@@ -166,9 +167,9 @@ func (c *Client) QueryRefund(ctx context.Context, outTradeNo, outRefundNo string
 	status := payrecon.RefundStatus(r.Status)
 	if refundRankOK(status) {
 		q.Event = &payrecon.Event{Kind: payrecon.EventRefund, Status: payrecon.StatusPaid,
-			OutTradeNo: firstNonEmpty(r.OutTradeNo, outTradeNo), ProviderTradeNo: r.TransactionID,
+			OutTradeNo: cmp.Or(r.OutTradeNo, outTradeNo), ProviderTradeNo: r.TransactionID,
 			AmountFen: payrecon.Fen(r.Amount.Total), HasAmount: true,
-			Refund: &payrecon.Refund{OutRefundNo: firstNonEmpty(r.OutRefundNo, outRefundNo), ProviderRefundNo: r.RefundID,
+			Refund: &payrecon.Refund{OutRefundNo: cmp.Or(r.OutRefundNo, outRefundNo), ProviderRefundNo: r.RefundID,
 				AmountFen: payrecon.Fen(r.Amount.Refund), Status: status, RefundedAt: at}}
 	}
 	return q, nil
@@ -242,13 +243,4 @@ func (c *Client) download(ctx context.Context, rawURL, hashValue string, w io.Wr
 		return &provider.Error{Op: op, Message: "SHA1 does not match hash_value", Err: provider.ErrBadResponse}
 	}
 	return nil
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
