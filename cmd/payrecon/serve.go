@@ -60,7 +60,13 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 		}
 		token = []byte(strings.TrimSpace(string(b)))
 	}
-	admin := adminRoutes(cfg, db, token, s.metrics.handler(), logger)
+	reg, err := newRegistrar(cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	admin := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
+		runs: db, orders: reg, metrics: s.metrics.handler()}, logger)
 
 	var na []notify.Account
 	for _, a := range accts {
@@ -90,7 +96,7 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 		})
 	}
 	s.srv = &http.Server{
-		Handler:           routes(h, db, &s.ready, publicAdmin, logger),
+		Handler:           routes(h, db, s.ready.Load, publicAdmin, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
