@@ -36,6 +36,7 @@ type OrderError struct {
 	Reason string
 }
 
+// Error names the order, the field and what is wrong with it.
 func (e *OrderError) Error() string {
 	return fmt.Sprintf("order %d: %s: %s", e.Row, e.Field, e.Reason)
 }

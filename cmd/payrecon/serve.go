@@ -65,7 +65,7 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 		db.Close()
 		return nil, err
 	}
-	admin := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
+	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
 		runs: db, orders: reg, metrics: s.metrics.handler()}, logger)
 
 	var na []notify.Account
@@ -80,14 +80,14 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 		na = append(na, n)
 	}
 	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes, Observe: s.metrics.observeNotification}, logger)
-	publicAdmin := admin
+	publicAdmin := adminMux
 	if cfg.Admin.Listen != "" {
 		publicAdmin = nil
 		if s.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("serve: admin: %w", err)
 		}
-		asrv := &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		asrv := &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 		go asrv.Serve(s.adminLn)
 		s.cleanups = append(s.cleanups, func() error {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
