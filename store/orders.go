@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -52,6 +53,39 @@ func (db *DB) RegisterOrder(ctx context.Context, account, outTradeNo string, amo
 		return false, fmt.Errorf("register order: %w", err)
 	}
 	return n > 0, nil
+}
+
+// RegisterOrders records a batch of expected orders in one transaction:
+// all of them or, on error, none. Each is idempotent by (account,
+// out_trade_no): an order already registered, in the ledger or earlier in
+// the batch, is left as it is. Each order's first check is due at its
+// NextCheckAt; its Status defaults to waiting. It returns how many orders
+// were new.
+func (db *DB) RegisterOrders(ctx context.Context, orders ...payrecon.ExpectedOrder) (int, error) {
+	var added int
+	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		added = 0 // the writer may replay the batch
+		registered := fmtTime(db.opt.Now())
+		for _, o := range orders {
+			res, err := tx.ExecContext(ctx, `INSERT INTO expected_orders (account, out_trade_no, amount_fen, created_at, registered_at, status, next_check_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, out_trade_no) DO NOTHING`,
+				o.Account, o.OutTradeNo, int64(o.AmountFen), fmtTime(o.CreatedAt), registered,
+				string(cmp.Or(o.Status, payrecon.OrderWaiting)), fmtTime(o.NextCheckAt))
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", o.Account, o.OutTradeNo, err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			added += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("register orders: %w", err)
+	}
+	return added, nil
 }
 
 // DueOrders lists waiting orders whose next check is due, with the

@@ -60,7 +60,13 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 		}
 		token = []byte(strings.TrimSpace(string(b)))
 	}
-	admin := adminRoutes(cfg, db, token, s.metrics.handler(), logger)
+	reg, err := newRegistrar(cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
+		runs: db, orders: reg, metrics: s.metrics.handler()}, logger)
 
 	var na []notify.Account
 	for _, a := range accts {
@@ -74,14 +80,14 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 		na = append(na, n)
 	}
 	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes, Observe: s.metrics.observeNotification}, logger)
-	publicAdmin := admin
+	publicAdmin := adminMux
 	if cfg.Admin.Listen != "" {
 		publicAdmin = nil
 		if s.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("serve: admin: %w", err)
 		}
-		asrv := &http.Server{Handler: admin, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+		asrv := &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 		go asrv.Serve(s.adminLn)
 		s.cleanups = append(s.cleanups, func() error {
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -90,7 +96,7 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 		})
 	}
 	s.srv = &http.Server{
-		Handler:           routes(h, db, &s.ready, publicAdmin, logger),
+		Handler:           routes(h, db, s.ready.Load, publicAdmin, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,

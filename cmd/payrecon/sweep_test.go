@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
 )
 
 // TestSweepRecoversDroppedCallback: the merchant registers an order through
@@ -107,8 +109,36 @@ func TestOrdersImport(t *testing.T) {
 	if !strings.Contains(out.String(), "registered 0 orders (2 already known)") {
 		t.Fatalf("re-import: %s", out.String())
 	}
-	os.WriteFile(csvPath, []byte("out_trade_no,amount_fen\nO-3,lots\n"), 0o600)
-	if err := run(t.Context(), []string{"orders", "import", "-config", cfgPath, "-account", "sandbox-ali", csvPath}, noenv, io.Discard, io.Discard); err == nil {
-		t.Fatal("bad amount accepted")
+	// A bad row in the middle: the error names its line and field, and
+	// nothing of the file is registered.
+	for _, tc := range []struct{ name, csv, want string }{
+		{"amount not a number", "out_trade_no,amount_fen\nO-3,300\nO-4,lots\nO-5,500\n", "line 3: amount_fen: "},
+		{"negative amount", "out_trade_no,amount_fen\nO-3,300\nO-4,-1\nO-5,500\n", "line 3: amount_fen: "},
+		{"created_at not RFC 3339", "out_trade_no,amount_fen,created_at\nO-3,300,\nO-4,400,\"20 Nov, 10:00\"\nO-5,500,\n", "line 3: created_at: "},
+		{"no out_trade_no", "out_trade_no,amount_fen\nO-3,300\n\"\",400\nO-5,500\n", "line 3: out_trade_no: "},
+	} {
+		os.WriteFile(csvPath, []byte(tc.csv), 0o600)
+		err := run(t.Context(), []string{"orders", "import", "-config", cfgPath, "-account", "sandbox-ali", csvPath}, noenv, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "nothing imported") {
+			t.Errorf("%s: err = %v, want it to name %q", tc.name, err, tc.want)
+		}
 	}
+	if got := ledgerOrders(t, filepath.Join(dir, "var", "payrecon.db"), "sandbox-ali"); len(got) != 2 {
+		t.Fatalf("rejected imports registered orders: %+v", got)
+	}
+}
+
+// ledgerOrders lists the expected orders of account in the ledger at path.
+func ledgerOrders(t *testing.T, path, account string) []store.ExpectedOrder {
+	t.Helper()
+	db, err := store.Open(t.Context(), path, store.Options{}, storetest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := db.Orders(t.Context(), account, time.Time{}, time.Now().AddDate(10, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
