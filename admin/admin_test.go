@@ -87,7 +87,7 @@ func (e *env) do(t *testing.T, method, path string, header http.Header, body str
 func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 
 // orders lists what the ledger holds for account.
-func (e *env) orders(t *testing.T, account string) []store.ExpectedOrder {
+func (e *env) orders(t *testing.T, account string) []payrecon.ExpectedOrder {
 	t.Helper()
 	now := time.Now()
 	got, err := e.db.Orders(t.Context(), account, now.AddDate(-1, 0, 0), now.AddDate(1, 0, 0))
@@ -184,7 +184,8 @@ func TestRuns(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, token)
 	for i, day := range []string{"2026-11-18", "2026-11-19", "2026-11-20"} {
-		id, err := e.db.StartRun(t.Context(), "ali", day, "schedule")
+		d, _ := payrecon.ParseDay(day)
+		id, err := e.db.StartRun(t.Context(), "ali", d, "schedule")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon"
 )
 
 // RunLister is what /api/runs needs from the ledger.
 type RunLister interface {
 	// Runs returns at most limit reconciliation runs, newest first.
-	Runs(ctx context.Context, limit int) ([]store.Run, error)
+	Runs(ctx context.Context, limit int) ([]payrecon.Run, error)
 }
 
 // HandleRuns answers GET /api/runs?limit=N (default 50, at most 1000):

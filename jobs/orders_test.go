@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -19,7 +20,7 @@ func newRegistrar(t *testing.T) (*jobs.Registrar, *store.DB) {
 	return jobs.NewRegistrar(db, []string{"ali", "wx"}, jobs.DefaultTiers, func() time.Time { return orderNow }), db
 }
 
-func registered(t *testing.T, db *store.DB, account string) []store.ExpectedOrder {
+func registered(t *testing.T, db *store.DB, account string) []payrecon.ExpectedOrder {
 	t.Helper()
 	got, err := db.Orders(t.Context(), account, orderNow.AddDate(-1, 0, 0), orderNow.AddDate(1, 0, 0))
 	if err != nil {
@@ -46,9 +47,8 @@ func TestRegisterSchedulesFirstCheck(t *testing.T) {
 		"NOW": orderNow.Add(first),                        // created now by default
 	}
 	for _, o := range registered(t, db, "ali") {
-		next, err := time.Parse(time.RFC3339, o.NextCheckAt)
-		if err != nil || !next.Equal(want[o.OutTradeNo]) || o.Status != "waiting" {
-			t.Errorf("%s: next check %s (%v), status %s; want %s, waiting", o.OutTradeNo, o.NextCheckAt, err, o.Status, want[o.OutTradeNo])
+		if !o.NextCheckAt.Equal(want[o.OutTradeNo]) || o.Status != payrecon.OrderWaiting {
+			t.Errorf("%s: next check %s, status %s; want %s, waiting", o.OutTradeNo, o.NextCheckAt, o.Status, want[o.OutTradeNo])
 		}
 	}
 }

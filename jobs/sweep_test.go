@@ -9,6 +9,7 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/store"
 )
 
 func TestSweeper(t *testing.T) {
@@ -38,10 +39,10 @@ func TestSweeper(t *testing.T) {
 			notified = tr
 		}
 	}
-	e.db.RegisterOrder(t.Context(), acct, dropped.OutTradeNo, dropped.AmountFen, now.Add(-time.Minute), now)
-	e.db.RegisterOrder(t.Context(), acct, notified.OutTradeNo, notified.AmountFen, now.Add(-time.Minute), now)
-	e.db.RegisterOrder(t.Context(), acct, "NEVER-PAID", 100, now.Add(-25*time.Hour), now)
-	e.db.RegisterOrder(t.Context(), acct, "NOT-YET", 100, now.Add(-time.Minute), now)
+	register(t, e.db, acct, dropped.OutTradeNo, dropped.AmountFen, now.Add(-time.Minute), now)
+	register(t, e.db, acct, notified.OutTradeNo, notified.AmountFen, now.Add(-time.Minute), now)
+	register(t, e.db, acct, "NEVER-PAID", 100, now.Add(-25*time.Hour), now)
+	register(t, e.db, acct, "NOT-YET", 100, now.Add(-time.Minute), now)
 	if err := s.Sweep(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestSweeper(t *testing.T) {
 
 	// Orders registered for the sandbox day (created on it) appear on
 	// that day's workbook; the unpaid one is listed.
-	e.db.RegisterOrder(t.Context(), acct, "DAY-UNPAID", 4200, day.Add(9*time.Hour), day.Add(9*time.Hour))
+	register(t, e.db, acct, "DAY-UNPAID", 4200, day.Add(9*time.Hour), day.Add(9*time.Hour))
 	rep, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -88,5 +89,13 @@ func TestSweeper(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("汇总 does not list the unpaid registered order: %q", rows)
+	}
+}
+
+// register registers an expected order whose first check is due at first.
+func register(t *testing.T, db *store.DB, account, outTradeNo string, amount payrecon.Fen, created, first time.Time) {
+	t.Helper()
+	if _, err := db.RegisterOrders(t.Context(), payrecon.ExpectedOrder{Account: account, OutTradeNo: outTradeNo, AmountFen: amount, CreatedAt: created, NextCheckAt: first}); err != nil {
+		t.Fatal(err)
 	}
 }

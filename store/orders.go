@@ -34,27 +34,6 @@ func (r orderRow) order() (payrecon.ExpectedOrder, error) {
 	return o, err
 }
 
-// RegisterOrder records an expected order (idempotent: re-registering
-// changes nothing) and returns whether it was new. Its first check is due
-// at firstCheck.
-func (db *DB) RegisterOrder(ctx context.Context, account, outTradeNo string, amount payrecon.Fen, created, firstCheck time.Time) (bool, error) {
-	var n int64
-	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO expected_orders (account, out_trade_no, amount_fen, created_at, registered_at, status, next_check_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, out_trade_no) DO NOTHING`,
-			account, outTradeNo, int64(amount), fmtTime(created), fmtTime(db.opt.Now()), payrecon.OrderWaiting, fmtTime(firstCheck))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("register order: %w", err)
-	}
-	return n > 0, nil
-}
-
 // RegisterOrders records a batch of expected orders in one transaction:
 // all of them or, on error, none. Each is idempotent by (account,
 // out_trade_no): an order already registered, in the ledger or earlier in

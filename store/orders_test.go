@@ -16,7 +16,7 @@ func expected(out string, amt payrecon.Fen) payrecon.ExpectedOrder {
 	return payrecon.ExpectedOrder{Account: "ali", OutTradeNo: out, AmountFen: amt, CreatedAt: t0, NextCheckAt: t0.Add(time.Minute)}
 }
 
-func orders(t *testing.T, db *store.DB) []store.ExpectedOrder {
+func orders(t *testing.T, db *store.DB) []payrecon.ExpectedOrder {
 	t.Helper()
 	got, err := db.Orders(t.Context(), "ali", t0.AddDate(-1, 0, 0), t0.AddDate(1, 0, 0))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -129,7 +130,7 @@ func TestOrdersImport(t *testing.T) {
 }
 
 // ledgerOrders lists the expected orders of account in the ledger at path.
-func ledgerOrders(t *testing.T, path, account string) []store.ExpectedOrder {
+func ledgerOrders(t *testing.T, path, account string) []payrecon.ExpectedOrder {
 	t.Helper()
 	db, err := store.Open(t.Context(), path, store.Options{}, storetest.Logger(t))
 	if err != nil {

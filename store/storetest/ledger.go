@@ -32,7 +32,7 @@ type Ledger interface {
 	LatestBill(ctx context.Context, account string, day payrecon.Day) (payrecon.Bill, error)
 	Delivered(ctx context.Context, channel, key string, since time.Time) (bool, error)
 	RecordDelivery(ctx context.Context, channel, key string, attempts int, sendErr error) error
-	RegisterOrder(ctx context.Context, account, outTradeNo string, amount payrecon.Fen, created, firstCheck time.Time) (bool, error)
+	RegisterOrders(ctx context.Context, orders ...payrecon.ExpectedOrder) (int, error)
 	DueOrders(ctx context.Context, now time.Time, limit int) ([]payrecon.ExpectedOrder, error)
 	UpdateOrder(ctx context.Context, account, outTradeNo string, status payrecon.OrderStatus, next time.Time, result string) error
 	Orders(ctx context.Context, account string, from, to time.Time) ([]payrecon.ExpectedOrder, error)
@@ -400,11 +400,14 @@ func testDeliveriesDedup(t *testing.T, db Ledger) {
 
 func testExpectedOrders(t *testing.T, db Ledger) {
 	created := T0
-	if isNew, err := db.RegisterOrder(t.Context(), "ali", "E1", 990, created, created.Add(time.Minute)); err != nil || !isNew {
-		t.Fatalf("register: %v %v", isNew, err)
+	order := payrecon.ExpectedOrder{Account: "ali", OutTradeNo: "E1", AmountFen: 990, CreatedAt: created, NextCheckAt: created.Add(time.Minute)}
+	if n, err := db.RegisterOrders(t.Context(), order); err != nil || n != 1 {
+		t.Fatalf("register: %d new, %v", n, err)
 	}
-	if isNew, err := db.RegisterOrder(t.Context(), "ali", "E1", 1, created, created); err != nil || isNew {
-		t.Fatalf("re-register: new %v, %v", isNew, err)
+	again := order
+	again.AmountFen, again.NextCheckAt = 1, created
+	if n, err := db.RegisterOrders(t.Context(), again, payrecon.ExpectedOrder{Account: "ali", OutTradeNo: "E2", AmountFen: 5, CreatedAt: created.Add(-48 * time.Hour), NextCheckAt: created.Add(time.Hour)}); err != nil || n != 1 {
+		t.Fatalf("re-register with a new order: %d new, %v; want 1", n, err)
 	}
 	if due, _ := db.DueOrders(t.Context(), created, 10); len(due) != 0 {
 		t.Fatalf("due before its first check: %+v", due)
@@ -420,8 +423,8 @@ func testExpectedOrders(t *testing.T, db Ledger) {
 	if err := db.UpdateOrder(t.Context(), "ali", "E1", payrecon.OrderPaid, created, "notified"); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := db.DueOrders(t.Context(), created.Add(time.Hour), 10); len(due) != 0 {
-		t.Fatalf("a paid order is still due: %+v", due)
+	if due, _ := db.DueOrders(t.Context(), created.Add(time.Hour), 10); len(due) != 1 || due[0].OutTradeNo != "E2" {
+		t.Fatalf("due an hour later: %+v; want only E2 (E1 is paid)", due)
 	}
 	os, err := db.Orders(t.Context(), "ali", Day.Start(), Day.End())
 	if err != nil || len(os) != 1 || os[0].Status != payrecon.OrderPaid || os[0].Checks != 1 || os[0].LastResult != "notified" {
