@@ -31,6 +31,9 @@ func HandleRuns(logger *slog.Logger, runs RunLister) http.Handler {
 			http.Error(w, "ledger unavailable", http.StatusInternalServerError)
 			return
 		}
+		if list == nil {
+			list = []payrecon.Run{} // an empty array, never null
+		}
 		writeJSON(w, logger, list)
 	})
 }

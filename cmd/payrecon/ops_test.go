@@ -13,13 +13,20 @@ import (
 // token-protected admin routes.
 func TestServeOperations(t *testing.T) {
 	dir, cfgPath := copySandbox(t)
-	os.WriteFile(filepath.Join(dir, "keys", "admin.token"), []byte("adm1n-t0ken\n"), 0o600)
-	cfg, _ := os.ReadFile(cfgPath)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(dir, "keys", "admin.token"), []byte("adm1n-t0ken\n"), 0o600))
+	cfg, err := os.ReadFile(cfgPath)
+	must(err)
 	cfg = []byte(strings.Replace(string(cfg), "accounts:", "admin:\n  listen: 127.0.0.1:0\n  token_file: keys/admin.token\naccounts:", 1))
-	os.WriteFile(cfgPath, cfg, 0o600)
+	must(os.WriteFile(cfgPath, cfg, 0o600))
 	// A workbook to fetch.
-	os.MkdirAll(filepath.Join(dir, "var", "reports", "sandbox-ali"), 0o700)
-	os.WriteFile(filepath.Join(dir, "var", "reports", "sandbox-ali", "2026-11-20.xlsx"), []byte("PK-fake-xlsx"), 0o600)
+	must(os.MkdirAll(filepath.Join(dir, "var", "reports", "sandbox-ali"), 0o700))
+	must(os.WriteFile(filepath.Join(dir, "var", "reports", "sandbox-ali", "2026-11-20.xlsx"), []byte("PK-fake-xlsx"), 0o600))
 
 	addr, logs, stop := startServe(t, cfgPath)
 	_, rest, _ := strings.Cut(logs.String(), "admin_addr=")
@@ -42,7 +49,12 @@ func TestServeOperations(t *testing.T) {
 		t.Fatalf("readyz %d", code)
 	}
 	// One rejected notification shows up in the metrics.
-	http.Post("http://"+addr+"/notify/sandbox-ali", "application/x-www-form-urlencoded", strings.NewReader("a=1&sign=x"))
+	resp, err := http.Post("http://"+addr+"/notify/sandbox-ali", "application/x-www-form-urlencoded", strings.NewReader("a=1&sign=x"))
+	must(err)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Fatal("a forged notification was acknowledged")
+	}
 	code, body := get("http://"+admin+"/metrics", "")
 	if code != 200 || !strings.Contains(body, `payrecon_notifications_total{account="sandbox-ali",reason="bad_signature",result="rejected"} 1`) {
 		t.Fatalf("metrics %d:\n%.2000s", code, body)
@@ -57,8 +69,9 @@ func TestServeOperations(t *testing.T) {
 	if code, _ := get("http://"+admin+"/api/runs", "wrong"); code != 401 {
 		t.Fatalf("wrong token: %d", code)
 	}
-	if code, body := get("http://"+admin+"/api/runs", "adm1n-t0ken"); code != 200 || !strings.HasPrefix(body, "[") && body != "null\n" {
-		t.Fatalf("runs: %d %q", code, body)
+	// A fresh ledger has no runs: an empty JSON array, never null.
+	if code, body := get("http://"+admin+"/api/runs", "adm1n-t0ken"); code != 200 || body != "[]\n" {
+		t.Fatalf("runs on a fresh ledger: %d %q, want 200 []", code, body)
 	}
 	if code, body := get("http://"+admin+"/reports/sandbox-ali/2026-11-20.xlsx", "adm1n-t0ken"); code != 200 || body != "PK-fake-xlsx" {
 		t.Fatalf("workbook: %d %q", code, body)
