@@ -109,14 +109,25 @@ type Transfer struct {
 	PaidAt    time.Time
 }
 
+// Protocol names a notification's wire dialect, which also decides how
+// the provider expects it acknowledged.
+type Protocol string
+
+// The notification dialects.
+const (
+	ProtocolAlipay        Protocol = "alipay"         // form-encoded async notification, RSA2 (or legacy RSA)
+	ProtocolAlipayGateway Protocol = "alipay-gateway" // the gateway's msg_method messages (e.g. fund transfers)
+	ProtocolWeChatV3      Protocol = "wechatpay-v3"   // JSON, signed headers, AES-GCM resource
+	ProtocolWeChatV2      Protocol = "wechatpay-v2"   // XML, MD5 or HMAC-SHA256 sign
+)
+
 // Notification is a verified provider notification: what it says and how to
 // recognise a redelivery of it.
 type Notification struct {
 	Account  string
 	Provider Provider
-	// Protocol is the wire dialect: "alipay", "alipay-gateway",
-	// "wechatpay-v3" or "wechatpay-v2".
-	Protocol string
+	// Protocol is the wire dialect it came in.
+	Protocol Protocol
 	// DedupKey identifies the notification across provider retries and
 	// parallel deliveries (see each provider package for its parts).
 	DedupKey string

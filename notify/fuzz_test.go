@@ -64,11 +64,11 @@ func FuzzHandler(f *testing.F) {
 		req.Header.Set("Wechatpay-Signature", sig)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
-		proto := "alipay"
+		proto := payrecon.ProtocolAlipay
 		if toWx {
-			proto = "wechatpay-v3"
+			proto = payrecon.ProtocolWeChatV3
 			if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '<' {
-				proto = "wechatpay-v2"
+				proto = payrecon.ProtocolWeChatV2
 			}
 		}
 		if _, _, err := sandbox.Accepted(proto, rec.Code, rec.Body.Bytes()); err != nil {

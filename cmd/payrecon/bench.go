@@ -194,9 +194,9 @@ func post(ctx context.Context, client *http.Client, url string, r benchReq, prov
 	if err != nil {
 		return false, err
 	}
-	proto := "alipay"
+	proto := payrecon.ProtocolAlipay
 	if provider == "wechatpay" {
-		proto = "wechatpay-v3"
+		proto = payrecon.ProtocolWeChatV3
 	}
 	ok, _, err := sandbox.Accepted(proto, resp.StatusCode, b)
 	return ok, err

@@ -171,7 +171,7 @@ type crashReq struct {
 	outTradeNo string
 	header     http.Header
 	body       []byte
-	protocol   string
+	protocol   payrecon.Protocol
 }
 
 func crashRequests(t *testing.T, sb *sandbox.Sandbox, round, n int) []crashReq {

@@ -63,15 +63,16 @@ func (v *Verifier) Verify(body []byte) (*payrecon.Notification, error) {
 	if _, err := st.hash(); err != nil {
 		return nil, fmt.Errorf("alipay: %v: %w", err, payrecon.ErrBadSignature)
 	}
-	protocol, signedBy := "", ""
+	var protocol payrecon.Protocol
+	signedBy := ""
 	for _, keep := range []bool{false, true} {
 		content := []byte(SignContent(params, keep))
 		for _, k := range v.Keys {
 			if Verify(k.Pub, st, content, sign) == nil {
 				signedBy = k.Name
-				protocol = "alipay"
+				protocol = payrecon.ProtocolAlipay
 				if keep {
-					protocol = "alipay-gateway"
+					protocol = payrecon.ProtocolAlipayGateway
 				}
 				break
 			}

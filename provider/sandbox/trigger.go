@@ -28,7 +28,7 @@ type Delivery struct {
 	Method   string
 	Header   http.Header
 	Body     []byte
-	Protocol string // alipay, wechatpay-v3 or wechatpay-v2: how to read the reply
+	Protocol payrecon.Protocol // how to read the reply
 	// WantAccepted says whether payrecon must acknowledge it. A rejected
 	// delivery must get the provider's failure reply and WantReason in
 	// quarantine.
@@ -181,7 +181,7 @@ func send(ctx context.Context, client *http.Client, baseURL string, d Delivery) 
 	for k, v := range d.Header {
 		req.Header[k] = v
 	}
-	if req.Header.Get("Content-Type") == "" && d.Protocol == "alipay" {
+	if req.Header.Get("Content-Type") == "" && d.Protocol == payrecon.ProtocolAlipay {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	}
 	resp, err := client.Do(req)
@@ -199,14 +199,14 @@ func send(ctx context.Context, client *http.Client, baseURL string, d Delivery) 
 // Accepted reads a reply as the provider would: Alipay wants the bare body
 // "success"; WeChat Pay v3 wants a 2xx (failures must be 4xx/5xx with
 // {"code":"FAIL"}); v2 wants XML return_code SUCCESS.
-func Accepted(protocol string, status int, body []byte) (bool, string, error) {
+func Accepted(protocol payrecon.Protocol, status int, body []byte) (bool, string, error) {
 	switch protocol {
-	case "alipay":
+	case payrecon.ProtocolAlipay, payrecon.ProtocolAlipayGateway:
 		if string(body) == alipay.ReplySuccess {
 			return true, fmt.Sprintf("%d success", status), nil
 		}
 		return false, fmt.Sprintf("%d %s", status, body), nil
-	case "wechatpay-v2":
+	case payrecon.ProtocolWeChatV2:
 		var r struct {
 			ReturnCode string `xml:"return_code"`
 			ReturnMsg  string `xml:"return_msg"`
@@ -234,17 +234,17 @@ func Accepted(protocol string, status int, body []byte) (bool, string, error) {
 
 func (s *Sandbox) ali(name string, t AlipayTrade, opt AlipayOptions) (Delivery, error) {
 	body, err := s.SignAlipay(s.AlipayTradeParams(t), opt)
-	return Delivery{Name: name, Account: s.ID.Alipay.Account, Body: body, Protocol: "alipay", WantAccepted: true}, err
+	return Delivery{Name: name, Account: s.ID.Alipay.Account, Body: body, Protocol: payrecon.ProtocolAlipay, WantAccepted: true}, err
 }
 
 func (s *Sandbox) wxPay(name string, t WeChatTransaction, opt WeChatV3Options) (Delivery, error) {
 	h, body, err := s.WeChatV3Transaction(t, opt)
-	return Delivery{Name: name, Account: s.ID.WeChat.Account, Header: h, Body: body, Protocol: "wechatpay-v3", WantAccepted: true}, err
+	return Delivery{Name: name, Account: s.ID.WeChat.Account, Header: h, Body: body, Protocol: payrecon.ProtocolWeChatV3, WantAccepted: true}, err
 }
 
 func (s *Sandbox) wxRefund(name string, r WeChatRefund, opt WeChatV3Options) (Delivery, error) {
 	h, body, err := s.WeChatV3Refund(r, opt)
-	return Delivery{Name: name, Account: s.ID.WeChat.Account, Header: h, Body: body, Protocol: "wechatpay-v3", WantAccepted: true}, err
+	return Delivery{Name: name, Account: s.ID.WeChat.Account, Header: h, Body: body, Protocol: payrecon.ProtocolWeChatV3, WantAccepted: true}, err
 }
 
 func reject(d Delivery, reason string) Delivery {
@@ -339,7 +339,7 @@ func alipayLegacyRSA(s *Sandbox, run string) (Scenario, error) {
 
 func alipayTransfer(s *Sandbox, run string) (Scenario, error) {
 	body, err := s.SignAlipay(s.AlipayTransferParams("T"+run+"07", 66600, "SUCCESS", s.Now()), AlipayOptions{})
-	st, err := steps([]Delivery{{Name: "fund.trans.order.changed SUCCESS", Account: s.aliAcct(), Body: body, Protocol: "alipay", WantAccepted: true}}, err)
+	st, err := steps([]Delivery{{Name: "fund.trans.order.changed SUCCESS", Account: s.aliAcct(), Body: body, Protocol: payrecon.ProtocolAlipay, WantAccepted: true}}, err)
 	return Scenario{Steps: st}, err
 }
 
@@ -394,7 +394,7 @@ func wxV2(s *Sandbox, run string) (Scenario, error) {
 	b2, e2 := s.WeChatV2Pay(t2, wechatpay.SignHMACSHA256)
 	rf := s.WeChatV2Refund(s.refundOf(t2, "R1", 200, "SUCCESS"))
 	v2 := func(name string, b []byte) Delivery {
-		return Delivery{Name: name, Account: s.wxAcct(), Body: b, Protocol: "wechatpay-v2", WantAccepted: true,
+		return Delivery{Name: name, Account: s.wxAcct(), Body: b, Protocol: payrecon.ProtocolWeChatV2, WantAccepted: true,
 			Header: http.Header{"Content-Type": {"text/xml"}}}
 	}
 	st, err := steps([]Delivery{v2("v2 pay MD5", b1), v2("v2 pay HMAC-SHA256", b2), v2("v2 refund req_info", rf)}, e1, e2)
@@ -525,10 +525,10 @@ func wrongMethod(s *Sandbox, run string) (Scenario, error) {
 
 func malformed(s *Sandbox, run string) (Scenario, error) {
 	return Scenario{Steps: [][]Delivery{
-		{reject(Delivery{Name: "form without sign", Account: s.aliAcct(), Body: []byte("out_trade_no=1&total_amount=1.00"), Protocol: "alipay"}, "bad_signature")},
-		{reject(Delivery{Name: "broken percent escape", Account: s.aliAcct(), Body: []byte("a=%zz&sign=x"), Protocol: "alipay"}, "malformed")},
-		{reject(Delivery{Name: "empty body", Account: s.wxAcct(), Body: nil, Protocol: "wechatpay-v3"}, "malformed")},
-		{reject(Delivery{Name: "v2 XML with a bad sign", Account: s.wxAcct(), Body: []byte("<xml><return_code>SUCCESS</return_code><sign>00</sign></xml>"), Protocol: "wechatpay-v2"}, "bad_signature")},
+		{reject(Delivery{Name: "form without sign", Account: s.aliAcct(), Body: []byte("out_trade_no=1&total_amount=1.00"), Protocol: payrecon.ProtocolAlipay}, "bad_signature")},
+		{reject(Delivery{Name: "broken percent escape", Account: s.aliAcct(), Body: []byte("a=%zz&sign=x"), Protocol: payrecon.ProtocolAlipay}, "malformed")},
+		{reject(Delivery{Name: "empty body", Account: s.wxAcct(), Body: nil, Protocol: payrecon.ProtocolWeChatV3}, "malformed")},
+		{reject(Delivery{Name: "v2 XML with a bad sign", Account: s.wxAcct(), Body: []byte("<xml><return_code>SUCCESS</return_code><sign>00</sign></xml>"), Protocol: payrecon.ProtocolWeChatV2}, "bad_signature")},
 	}}, nil
 }
 

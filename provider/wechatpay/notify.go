@@ -96,7 +96,7 @@ func (v *Verifier) verifyV3(h http.Header, body []byte) (*payrecon.Notification,
 	n := &payrecon.Notification{
 		Account:   v.Account,
 		Provider:  payrecon.WeChatPay,
-		Protocol:  "wechatpay-v3",
+		Protocol:  payrecon.ProtocolWeChatV3,
 		DedupKey:  "v3|" + env.ID,
 		EventType: env.EventType,
 		SignedBy:  signedBy,
@@ -267,7 +267,7 @@ func (v *Verifier) verifyV2(body []byte) (*payrecon.Notification, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wechatpay: %v: %w", err, payrecon.ErrMalformed)
 	}
-	n := &payrecon.Notification{Account: v.Account, Provider: payrecon.WeChatPay, Protocol: "wechatpay-v2"}
+	n := &payrecon.Notification{Account: v.Account, Provider: payrecon.WeChatPay, Protocol: payrecon.ProtocolWeChatV2}
 	if ri := p["req_info"]; ri != "" {
 		// Refund notification: no sign; authenticity comes from the key.
 		if p["mch_id"] != v.MchID || (v.AppID != "" && p["appid"] != v.AppID) {

@@ -76,7 +76,7 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 
 // Pay is a verified Alipay payment notification of out for amt.
 func Pay(key, out string, amt payrecon.Fen) *payrecon.Notification {
-	return &payrecon.Notification{Account: "ali", Provider: payrecon.Alipay, Protocol: "alipay", DedupKey: key,
+	return &payrecon.Notification{Account: "ali", Provider: payrecon.Alipay, Protocol: payrecon.ProtocolAlipay, DedupKey: key,
 		EventType: "TRADE_SUCCESS", SignedBy: "test",
 		Event: payrecon.Event{Kind: payrecon.EventPayment, Status: payrecon.StatusPaid, OutTradeNo: out,
 			ProviderTradeNo: "T" + out, AmountFen: amt, HasAmount: true, PaidAt: T0}}
