@@ -74,7 +74,7 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, from, to, want string
 	}{
-		{"unknown key", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nlisten_port: 80", "field listen_port not found"},
+		{"unknown key", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nlisten_port: 80", `bad.yaml:5: unknown field "listen_port"`},
 		{"bad listen", "listen: 127.0.0.1:8080", "listen: nowhere", "listen: want host:port"},
 		{"bad timezone", "timezone: Asia/Shanghai", "timezone: Mars/Olympus", "timezone: unknown time zone"},
 		{"bad provider", "provider: alipay", "provider: paypal", "accounts[0].provider: want alipay or wechatpay"},
