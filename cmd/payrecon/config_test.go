@@ -3,10 +3,13 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/payrecon/payrecon/jobs"
 )
@@ -109,5 +112,45 @@ accounts:
 	}
 	if !slices.Equal(def.Sweep.Tiers, jobs.DefaultTiers) || def.MemoryLimit != 256<<20 || def.Delivery.Alerts.CallbackHealthMin != 9500 {
 		t.Fatalf("defaults = %+v", def)
+	}
+}
+
+// TestValueSyntax pins the accepted syntax of the typed values: it is part
+// of the config contract.
+func TestValueSyntax(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		into interface{ UnmarshalYAML(*yaml.Node) error }
+		want any // nil: rejected
+	}{
+		{"10m", new(Duration), Duration(10 * time.Minute)},
+		{"0", new(Duration), Duration(0)},
+		{"20", new(Duration), nil},
+		{"0.60%", new(Rate), Rate(60)},
+		{`" 95% "`, new(Rate), Rate(9500)},
+		{`""`, new(Rate), Rate(0)},
+		{"0.6", new(Rate), nil},
+		{"100.01%", new(Rate), nil},
+		{"256MiB", new(ByteSize), ByteSize(256 << 20)},
+		{"1 GiB", new(ByteSize), ByteSize(1 << 30)},
+		{"4096", new(ByteSize), ByteSize(4096)},
+		{"off", new(ByteSize), ByteSize(0)},
+		{"lots", new(ByteSize), nil},
+		{"1m/10m,10m/1h", new(Tiers), Tiers{{Every: time.Minute, Until: 10 * time.Minute}, {Every: 10 * time.Minute, Until: time.Hour}}},
+		{"10m/1m", new(Tiers), nil},
+		{"1m/1h, 1m/10m", new(Tiers), nil},
+		{`""`, new(Tiers), nil},
+		{"[1m]", new(Duration), nil},
+	} {
+		err := yaml.Unmarshal([]byte(tc.text), tc.into)
+		got := reflect.ValueOf(tc.into).Elem().Interface()
+		switch {
+		case tc.want == nil && err == nil:
+			t.Errorf("%s into %T: accepted as %v", tc.text, tc.into, got)
+		case tc.want != nil && err != nil:
+			t.Errorf("%s into %T: %v", tc.text, tc.into, err)
+		case tc.want != nil && !reflect.DeepEqual(got, tc.want):
+			t.Errorf("%s into %T = %v, want %v", tc.text, tc.into, got, tc.want)
+		}
 	}
 }

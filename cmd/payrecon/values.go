@@ -22,7 +22,7 @@ type Duration time.Duration
 // UnmarshalYAML implements [yaml.Unmarshaler].
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(n.Value)
-	if err != nil || n.Kind != yaml.ScalarNode {
+	if n.Kind != yaml.ScalarNode || err != nil {
 		return fmt.Errorf("want a duration such as 10m or 200ms (got %s)", shown(n))
 	}
 	*d = Duration(v)
@@ -88,13 +88,17 @@ type Tiers []jobs.Tier
 
 // UnmarshalYAML implements [yaml.Unmarshaler].
 func (t *Tiers) UnmarshalYAML(n *yaml.Node) error {
+	bad := fmt.Errorf("want every/until pairs with growing until, such as \"1m/10m, 10m/1h, 1h/24h\" (got %s)", shown(n))
+	if n.Kind != yaml.ScalarNode {
+		return bad
+	}
 	var out Tiers
 	for _, part := range strings.Split(n.Value, ",") {
 		every, until, ok := strings.Cut(strings.TrimSpace(part), "/")
 		e, err1 := time.ParseDuration(strings.TrimSpace(every))
 		u, err2 := time.ParseDuration(strings.TrimSpace(until))
-		if n.Kind != yaml.ScalarNode || !ok || err1 != nil || err2 != nil || e <= 0 || u <= 0 || e > u || (len(out) > 0 && u <= out[len(out)-1].Until) {
-			return fmt.Errorf("want every/until pairs with growing until, such as \"1m/10m, 10m/1h, 1h/24h\" (got %s)", shown(n))
+		if !ok || err1 != nil || err2 != nil || e <= 0 || u <= 0 || e > u || (len(out) > 0 && u <= out[len(out)-1].Until) {
+			return bad
 		}
 		out = append(out, jobs.Tier{Every: e, Until: u})
 	}
