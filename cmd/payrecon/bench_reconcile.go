@@ -210,7 +210,7 @@ func cmdBenchReconcileChild(ctx context.Context, args []string, stdout io.Writer
 		return err
 	}
 	// The same soft memory limit payrecon applies by default (memory_limit).
-	debug.SetMemoryLimit(defaultMemoryLimit)
+	debug.SetMemoryLimit(int64(DefaultConfig().MemoryLimit))
 	if p := os.Getenv("PAYRECON_BENCH_CPUPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil {
 			pprof.StartCPUProfile(f)

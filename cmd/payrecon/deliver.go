@@ -83,9 +83,6 @@ func newDeliverer(cfg Config, db *store.DB, getenv func(string) string, hc *http
 	}
 	alerting.Channels = d.Alerts.Channels
 	alerting.RecoveredMin = d.Alerts.RecoveredThreshold
-	if d.Alerts.CallbackHealthMin != "" {
-		rate, _ := parseRate(d.Alerts.CallbackHealthMin)
-		alerting.HealthMinE4 = int(rate)
-	}
-	return &deliver.Dispatcher{Channels: channels, Log: db, Window: mustDuration(d.Alerts.DedupWindow), Logger: logger.With("component", "deliver")}, alerting, nil
+	alerting.HealthMinE4 = int(d.Alerts.CallbackHealthMin)
+	return &deliver.Dispatcher{Channels: channels, Log: db, Window: time.Duration(d.Alerts.DedupWindow), Logger: logger.With("component", "deliver")}, alerting, nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
@@ -46,134 +47,241 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		defer os.RemoveAll(dir)
 	}
 	fmt.Fprintf(stdout, "== payrecon demo in %s\n", dir)
+	d := &demo{dir: dir, getenv: getenv, stdout: stdout}
+	defer d.close()
+	if err := d.run(ctx, *trades); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "== demo finished in %s", time.Since(start).Round(time.Millisecond))
+	if *clean {
+		fmt.Fprintln(stdout)
+	} else {
+		fmt.Fprintf(stdout, "; explore with: payrecon runs -config %s   (rm -rf %s when done)\n", d.cfgPath, dir)
+	}
+	return nil
+}
 
-	// 1. The providers and payrecon.
+// demo is one run of the demo: the emulated providers, payrecon serving
+// beside them, and the people it tells, all on loopback.
+type demo struct {
+	dir    string
+	getenv func(string) string
+	stdout io.Writer
+
+	cfgPath     string
+	sb          *sandbox.Sandbox
+	providers   *sandbox.Server
+	providerURL string
+	cfg         Config
+	accts       []Account
+	logger      *slog.Logger
+	srv         *server
+	inbox       *loopback.Inbox
+	robot       *loopback.Robot
+	cleanups    []func() error // run in reverse by close
+}
+
+// demoDay is what the business day step leaves for the later ones.
+type demoDay struct {
+	date        time.Time
+	day         *sandbox.Day
+	quarantined int64 // notifications rejected into quarantine that day
+}
+
+// run takes the demo's steps in order.
+func (d *demo) run(ctx context.Context, trades int) error {
+	if err := d.startProviders(); err != nil {
+		return err
+	}
+	if err := d.startPayrecon(ctx); err != nil {
+		return err
+	}
+	if err := d.showIntake(ctx); err != nil {
+		return err
+	}
+	day, err := d.deliverBusinessDay(ctx, trades)
+	if err != nil {
+		return err
+	}
+	if err := d.startRecipients(); err != nil {
+		return err
+	}
+	reps, err := d.reconcileDay(ctx, day.date)
+	if err != nil {
+		return err
+	}
+	lateAccepted, lateNew, err := d.sendLateCallbacks(ctx, day.day)
+	if err != nil {
+		return err
+	}
+	d.printSummary(reps, day.quarantined, lateAccepted, lateNew)
+	d.printDelivered()
+	return nil
+}
+
+// close stops what the steps started, last first.
+func (d *demo) close() {
+	for i := len(d.cleanups) - 1; i >= 0; i-- {
+		d.cleanups[i]()
+	}
+}
+
+func (d *demo) target() string { return "http://" + d.srv.Addr() }
+
+// startProviders writes the sandbox merchant's keys and config and serves
+// the provider emulator, whose bill API is not ready at first and then
+// fails once.
+func (d *demo) startProviders() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	providerURL := "http://" + ln.Addr().String()
-	cfgPath, err := sandbox.Init(dir, sandbox.InitOptions{Listen: "127.0.0.1:0", ServerURL: providerURL})
-	if err != nil {
+	d.providerURL = "http://" + ln.Addr().String()
+	if d.cfgPath, err = sandbox.Init(d.dir, sandbox.InitOptions{Listen: "127.0.0.1:0", ServerURL: d.providerURL}); err != nil {
 		return err
 	}
-	sb, err := sandbox.Load(dir)
-	if err != nil {
+	if d.sb, err = sandbox.Load(d.dir); err != nil {
 		return err
 	}
-	sv, err := sb.NewServer(sandbox.ServerFaults{BillNotReady: 1, Errors5xx: 1})
-	if err != nil {
+	if d.providers, err = d.sb.NewServer(sandbox.ServerFaults{BillNotReady: 1, Errors5xx: 1}); err != nil {
 		return err
 	}
-	sv.SetBaseURL(providerURL)
-	psrv := &http.Server{Handler: sv, ReadHeaderTimeout: 10 * time.Second}
+	d.providers.SetBaseURL(d.providerURL)
+	psrv := &http.Server{Handler: d.providers, ReadHeaderTimeout: 10 * time.Second}
 	go psrv.Serve(ln)
-	defer psrv.Close()
+	d.cleanups = append(d.cleanups, psrv.Close)
+	return nil
+}
 
-	cfg, accts, err := loadConfig(cfgPath, getenv)
-	if err != nil {
+// startPayrecon loads the sandbox config and serves payrecon, logging to a
+// file in the demo directory.
+func (d *demo) startPayrecon(ctx context.Context) error {
+	var err error
+	if d.cfg, d.accts, err = loadConfig(d.cfgPath, d.getenv); err != nil {
 		return err
 	}
-	logPath := filepath.Join(dir, "payrecon.log")
+	logPath := filepath.Join(d.dir, "payrecon.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
-	defer logFile.Close()
-	logger := newLogger(logFile, "debug")
-	srv, err := startServer(ctx, cfg, accts, store.Options{}, logger, getenv)
-	if err != nil {
+	d.cleanups = append(d.cleanups, logFile.Close)
+	d.logger = newLogger(logFile, "debug")
+	if d.srv, err = startServer(ctx, d.cfg, d.accts, store.Options{}, d.logger, d.getenv); err != nil {
 		return err
 	}
-	defer srv.Close()
-	cfg.Listen = srv.Addr()
-	fmt.Fprintf(stdout, "== providers emulated at %s; payrecon serving on %s (log: %s)\n\n", providerURL, srv.Addr(), logPath)
+	d.cleanups = append(d.cleanups, d.srv.Close)
+	d.cfg.Listen = d.srv.Addr()
+	fmt.Fprintf(d.stdout, "== providers emulated at %s; payrecon serving on %s (log: %s)\n\n", d.providerURL, d.srv.Addr(), logPath)
+	return nil
+}
 
-	// 2. Every notification kind and fault, through the intake.
-	fmt.Fprintf(stdout, "== 1. notification intake: %d trigger scenarios\n", len(sandbox.ScenarioNames()))
+// showIntake fires every notification kind and fault at the intake and
+// shows the ledger they leave.
+func (d *demo) showIntake(ctx context.Context) error {
+	fmt.Fprintf(d.stdout, "== 1. notification intake: %d trigger scenarios\n", len(sandbox.ScenarioNames()))
 	var scenarioLog bytes.Buffer
-	if err := trigger(ctx, sb, cfg, "http://"+srv.Addr(), nil, &scenarioLog); err != nil {
-		stdout.Write(scenarioLog.Bytes())
+	if err := trigger(ctx, d.sb, d.cfg, d.target(), nil, &scenarioLog); err != nil {
+		d.stdout.Write(scenarioLog.Bytes())
 		return err
 	}
 	for _, line := range bytes.Split(bytes.TrimSpace(scenarioLog.Bytes()), []byte("\n")) {
 		if bytes.HasPrefix(line, []byte("sent ")) || bytes.HasPrefix(line, []byte("ledger checked")) {
-			fmt.Fprintf(stdout, "   %s\n", line)
+			fmt.Fprintf(d.stdout, "   %s\n", line)
 		}
 	}
-	if err := printLedger(ctx, srv.db, indent{stdout}); err != nil {
-		return err
-	}
+	return printLedger(ctx, d.srv.db, indent{d.stdout})
+}
 
-	// 3. A business day with faults.
-	y, m, d := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -1).Date()
-	day := time.Date(y, m, d, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	bday := sb.GenerateDay(day, sandbox.DayOptions{Trades: *trades, Seed: 20261121, Faults: true})
-	sv.AddDay(bday)
-	before, _ := srv.db.Count(ctx)
-	res, err := deliverDay(ctx, sb, bday, "http://"+srv.Addr())
+// deliverBusinessDay generates yesterday (Beijing time) with faults, gives
+// its bills to the emulator and sends its callbacks.
+func (d *demo) deliverBusinessDay(ctx context.Context, trades int) (demoDay, error) {
+	y, m, dd := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -1).Date()
+	date := time.Date(y, m, dd, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	bday := d.sb.GenerateDay(date, sandbox.DayOptions{Trades: trades, Seed: 20261121, Faults: true})
+	d.providers.AddDay(bday)
+	before, _ := d.srv.db.Count(ctx)
+	res, err := deliverDay(ctx, d.sb, bday, d.target())
 	if err != nil {
-		return fmt.Errorf("deliver the business day: %w (%v)", err, res.Unexpected)
+		return demoDay{}, fmt.Errorf("deliver the business day: %w (%v)", err, res.Unexpected)
 	}
-	after, _ := srv.db.Count(ctx)
-	fmt.Fprintf(stdout, "\n== 2. business day %s: %d trades per provider; the providers sent %d notifications\n", day.Format("2006-01-02"), *trades, res.Sent)
-	fmt.Fprintf(stdout, "   %d acknowledged into the ledger, %d rejected into quarantine (forged or tampered)\n", res.Accepted, after.Quarantined-before.Quarantined)
+	after, _ := d.srv.db.Count(ctx)
+	q := after.Quarantined - before.Quarantined
+	fmt.Fprintf(d.stdout, "\n== 2. business day %s: %d trades per provider; the providers sent %d notifications\n", date.Format("2006-01-02"), trades, res.Sent)
+	fmt.Fprintf(d.stdout, "   %d acknowledged into the ledger, %d rejected into quarantine (forged or tampered)\n", res.Accepted, q)
+	return demoDay{date: date, day: bday, quarantined: q}, nil
+}
 
-	// 4. The daily job for both accounts, telling people: an accountant's
-	// inbox and an ops chat robot, both on loopback.
+// startRecipients starts an accountant's inbox and an ops chat robot and
+// points the config's delivery at them.
+func (d *demo) startRecipients() error {
 	inbox, err := loopback.StartInbox(loopback.InboxOptions{TLS: "none"})
 	if err != nil {
 		return err
 	}
-	defer inbox.Close()
-	robot := loopback.StartRobot()
-	defer robot.Close()
-	cfg.Delivery.SMTP = SMTPConfig{Host: "127.0.0.1", Port: inbox.Port, TLS: "none", From: "payrecon <payrecon@example.com>"}
-	cfg.Delivery.Channels = []ChannelConfig{{Name: "ops", Type: "wecom", URL: robot.URL}}
-	cfg.Delivery.Alerts.Channels = []string{"ops"}
-	for i := range cfg.Accounts {
-		cfg.Accounts[i].EmailTo = []string{"accountant@example.com"}
-		accts[i].Config.EmailTo = cfg.Accounts[i].EmailTo
+	d.inbox = inbox
+	d.cleanups = append(d.cleanups, inbox.Close)
+	d.robot = loopback.StartRobot()
+	d.cleanups = append(d.cleanups, func() error { d.robot.Close(); return nil })
+	d.cfg.Delivery.SMTP = SMTPConfig{Host: "127.0.0.1", Port: inbox.Port, TLS: "none", From: "payrecon <payrecon@example.com>"}
+	d.cfg.Delivery.Channels = []ChannelConfig{{Name: "ops", Type: "wecom", URL: d.robot.URL}}
+	d.cfg.Delivery.Alerts.Channels = []string{"ops"}
+	for i := range d.cfg.Accounts {
+		d.cfg.Accounts[i].EmailTo = []string{"accountant@example.com"}
+		d.accts[i].Config.EmailTo = d.cfg.Accounts[i].EmailTo
 	}
-	fmt.Fprintf(stdout, "\n== 3. daily reconciliation (bill API not ready at first and failing once, on purpose)\n")
-	fmt.Fprintf(stdout, "   workbooks are e-mailed to an SMTP inbox on 127.0.0.1:%d; alerts go to a WeCom-style robot at %s\n", inbox.Port, robot.URL)
-	daily, err := newDaily(cfg, accts, srv.db, logger)
+	return nil
+}
+
+// reconcileDay runs the daily job for every account, telling people.
+func (d *demo) reconcileDay(ctx context.Context, date time.Time) ([]jobs.Report, error) {
+	fmt.Fprintf(d.stdout, "\n== 3. daily reconciliation (bill API not ready at first and failing once, on purpose)\n")
+	fmt.Fprintf(d.stdout, "   workbooks are e-mailed to an SMTP inbox on 127.0.0.1:%d; alerts go to a WeCom-style robot at %s\n", d.inbox.Port, d.robot.URL)
+	daily, err := newDaily(d.cfg, d.accts, d.srv.db, d.logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	disp, alerting, err := newDeliverer(cfg, srv.db, getenv, &http.Client{Timeout: 10 * time.Second}, logger)
+	disp, alerting, err := newDeliverer(d.cfg, d.srv.db, d.getenv, &http.Client{Timeout: 10 * time.Second}, d.logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	daily.Deliver, daily.Alerts = disp, alerting
 	var reps []jobs.Report
-	for _, a := range cfg.Accounts {
-		fmt.Fprintf(stdout, "-- %s (%s)\n", a.Name, a.Provider)
-		rep, err := daily.Run(ctx, a.Name, payrecon.DayOf(day), jobs.RunOptions{Trigger: "demo", Progress: stdout})
+	for _, a := range d.cfg.Accounts {
+		fmt.Fprintf(d.stdout, "-- %s (%s)\n", a.Name, a.Provider)
+		rep, err := daily.Run(ctx, a.Name, payrecon.DayOf(date), jobs.RunOptions{Trigger: "demo", Progress: d.stdout})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		printReport(stdout, rep)
+		printReport(d.stdout, rep)
 		reps = append(reps, rep)
 	}
+	return reps, nil
+}
 
-	// Callbacks that arrive after the day was reconciled change nothing.
-	late, err := sb.LateDeliveries(bday)
+// sendLateCallbacks sends the callbacks that arrive after the day was
+// reconciled (they must change nothing) and returns how many were
+// acknowledged and how many trades they added.
+func (d *demo) sendLateCallbacks(ctx context.Context, day *sandbox.Day) (accepted int, newTrades int64, err error) {
+	late, err := d.sb.LateDeliveries(day)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	steps := make([][]sandbox.Delivery, len(late))
 	for i, dl := range late {
 		steps[i] = []sandbox.Delivery{dl}
 	}
-	beforeLate, _ := srv.db.Count(ctx)
-	lateRes, err := sandbox.Fire(ctx, &http.Client{Timeout: 10 * time.Second}, "http://"+srv.Addr(), []sandbox.Scenario{{Name: "late", Steps: steps}}, io.Discard)
+	before, _ := d.srv.db.Count(ctx)
+	res, err := sandbox.Fire(ctx, &http.Client{Timeout: 10 * time.Second}, d.target(), []sandbox.Scenario{{Name: "late", Steps: steps}}, io.Discard)
 	if err != nil {
-		return fmt.Errorf("late callbacks: %w", err)
+		return 0, 0, fmt.Errorf("late callbacks: %w", err)
 	}
-	afterLate, _ := srv.db.Count(ctx)
+	after, _ := d.srv.db.Count(ctx)
+	return res.Accepted, after.Trades - before.Trades, nil
+}
 
-	// 5. In short.
+// printSummary says in short what the day's reconciliation found.
+func (d *demo) printSummary(reps []jobs.Report, quarantined int64, lateAccepted int, lateNew int64) {
 	var recovered, absent, review, pending, cross int
 	for _, r := range reps {
 		recovered += r.Outcomes[payrecon.OutcomeRecovered]
@@ -182,41 +290,41 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 		pending += r.Outcomes[payrecon.OutcomePending]
 		cross += r.Counts["CROSS_DAY"]
 	}
-	fmt.Fprintf(stdout, "== in short\n")
-	fmt.Fprintf(stdout, "   dropped or rejected callbacks recovered by querying the provider: %d (ledger backfilled, source=query, audited)\n", recovered)
-	fmt.Fprintf(stdout, "   forged or tampered notifications caught at the door: %d\n", after.Quarantined-before.Quarantined)
-	fmt.Fprintf(stdout, "   accepted notifications the provider denies (CONFIRMED_ABSENT): %d\n", absent)
-	fmt.Fprintf(stdout, "   late callbacks that arrived after their trade was recovered: %d acknowledged, %d new trades (counted once)\n", lateRes.Accepted, afterLate.Trades-beforeLate.Trades)
-	fmt.Fprintf(stdout, "   mismatches needing a person (NEEDS_REVIEW): %d; held for tomorrow (PENDING): %d; carried over across midnight: %d\n", review, pending, cross)
+	w := d.stdout
+	fmt.Fprintf(w, "== in short\n")
+	fmt.Fprintf(w, "   dropped or rejected callbacks recovered by querying the provider: %d (ledger backfilled, source=query, audited)\n", recovered)
+	fmt.Fprintf(w, "   forged or tampered notifications caught at the door: %d\n", quarantined)
+	fmt.Fprintf(w, "   accepted notifications the provider denies (CONFIRMED_ABSENT): %d\n", absent)
+	fmt.Fprintf(w, "   late callbacks that arrived after their trade was recovered: %d acknowledged, %d new trades (counted once)\n", lateAccepted, lateNew)
+	fmt.Fprintf(w, "   mismatches needing a person (NEEDS_REVIEW): %d; held for tomorrow (PENDING): %d; carried over across midnight: %d\n", review, pending, cross)
 	for _, r := range reps {
-		fmt.Fprintf(stdout, "   callback health %s: %s\n", r.Account, r.Health)
+		fmt.Fprintf(w, "   callback health %s: %s\n", r.Account, r.Health)
 	}
 	for _, r := range reps {
-		fmt.Fprintf(stdout, "   workbook: %s\n", r.Workbook)
+		fmt.Fprintf(w, "   workbook: %s\n", r.Workbook)
 	}
-	msgs, rcpts := inbox.Messages()
-	fmt.Fprintf(stdout, "   e-mails delivered to the accountant's inbox: %d\n", len(msgs))
+}
+
+// printDelivered lists the e-mails the inbox got and the alerts the robot
+// got.
+func (d *demo) printDelivered() {
+	w := d.stdout
+	msgs, rcpts := d.inbox.Messages()
+	fmt.Fprintf(w, "   e-mails delivered to the accountant's inbox: %d\n", len(msgs))
 	for i, m := range msgs {
 		if mm, err := mail.ReadMessage(bytes.NewReader(m)); err == nil {
 			subj, _ := new(mime.WordDecoder).DecodeHeader(mm.Header.Get("Subject"))
-			fmt.Fprintf(stdout, "     to %s: %q (%d KiB, workbook attached)\n", strings.Join(rcpts[i], ","), subj, len(m)/1024)
+			fmt.Fprintf(w, "     to %s: %q (%d KiB, workbook attached)\n", strings.Join(rcpts[i], ","), subj, len(m)/1024)
 		}
 	}
-	got := robot.Received()
-	fmt.Fprintf(stdout, "   alerts delivered to the ops robot: %d\n", len(got))
+	got := d.robot.Received()
+	fmt.Fprintf(w, "   alerts delivered to the ops robot: %d\n", len(got))
 	for _, a := range got {
 		if md, ok := a["markdown"].(map[string]any); ok {
 			title, _, _ := strings.Cut(fmt.Sprint(md["content"]), "\n")
-			fmt.Fprintf(stdout, "     %s\n", strings.Trim(title, "*"))
+			fmt.Fprintf(w, "     %s\n", strings.Trim(title, "*"))
 		}
 	}
-	fmt.Fprintf(stdout, "== demo finished in %s", time.Since(start).Round(time.Millisecond))
-	if *clean {
-		fmt.Fprintln(stdout)
-	} else {
-		fmt.Fprintf(stdout, "; explore with: payrecon runs -config %s   (rm -rf %s when done)\n", cfgPath, dir)
-	}
-	return nil
 }
 
 // indent prefixes each written chunk with three spaces (for short, line-

@@ -74,13 +74,14 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, from, to, want string
 	}{
-		{"unknown key", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nlisten_port: 80", "field listen_port not found"},
+		{"unknown key", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\nlisten_port: 80", `bad.yaml:5: unknown field "listen_port"`},
 		{"bad listen", "listen: 127.0.0.1:8080", "listen: nowhere", "listen: want host:port"},
 		{"bad timezone", "timezone: Asia/Shanghai", "timezone: Mars/Olympus", "timezone: unknown time zone"},
 		{"bad provider", "provider: alipay", "provider: paypal", "accounts[0].provider: want alipay or wechatpay"},
 		{"missing app_id", `app_id: "2021000000000001"`, "", "accounts[0].app_id: required"},
 		{"apiv3 key size", "apiv3_key_file: keys/apiv3.key", "apiv3_key_file: keys/short.key", "accounts[1].apiv3_key_file: the APIv3 key must be exactly 32 bytes (got 31)"},
 		{"missing key file", "apiv2_key_file: keys/apiv2.key", "apiv2_key_file: keys/nope.key", "accounts[1].apiv2_key_file: cannot read"},
+		{"bad platform cert", "platform_cert_files: [keys/wechatpay_platform.pem]", "platform_cert_files: [keys/wechatpay_platform.pem, keys/short.key]", "accounts[1].platform_cert_files[1]: no parsable certificate"},
 		{"not a key", "app_private_key_file: keys/alipay_app_private.pem", "app_private_key_file: keys/notakey.pem", "accounts[0].app_private_key_file: not an RSA private key"},
 		{"env secret empty", "apiv3_key_file: keys/apiv3.key", "apiv3_key_file: env:PAYRECON_APIV3", "environment variable PAYRECON_APIV3 is empty"},
 		{"bad locale", "locale: zh", "locale: fr", "reports.locale: want zh or en"},

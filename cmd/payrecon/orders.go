@@ -17,12 +17,8 @@ import (
 
 // newRegistrar builds the order registration shared by POST /api/orders
 // and "payrecon orders import".
-func newRegistrar(cfg Config, db jobs.OrderRegistry) (*jobs.Registrar, error) {
-	tiers, err := parseTiers(cfg.Sweep.Tiers)
-	if err != nil {
-		return nil, fmt.Errorf("sweep.tiers: %w", err)
-	}
-	return jobs.NewRegistrar(db, accountNames(cfg), tiers, time.Now), nil
+func newRegistrar(cfg Config, db jobs.OrderRegistry) *jobs.Registrar {
+	return jobs.NewRegistrar(db, accountNames(cfg), cfg.Sweep.Tiers, time.Now)
 }
 
 // accountNames lists the configured accounts' names.
@@ -68,10 +64,7 @@ func cmdOrders(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer db.Close()
-	reg, err := newRegistrar(cfg, db)
-	if err != nil {
-		return err
-	}
+	reg := newRegistrar(cfg, db)
 	added, known, err := reg.Register(ctx, orders)
 	if oe := (*jobs.OrderError)(nil); errors.As(err, &oe) {
 		return fmt.Errorf("orders import: line %d: %s: %s (nothing imported)", lines[oe.Row], oe.Field, oe.Reason)

@@ -13,7 +13,6 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
-	"github.com/payrecon/payrecon/provider"
 	"github.com/payrecon/payrecon/store"
 )
 
@@ -25,19 +24,11 @@ func newDaily(cfg Config, accts []Account, db *store.DB, logger *slog.Logger) (*
 	}
 	d := &jobs.Daily{DB: db, Now: time.Now, Log: logger, Accounts: map[string]jobs.Account{},
 		Opt: jobs.Options{ArchiveDir: cfg.Path(cfg.ArchiveDir), ReportsDir: cfg.Path(cfg.Reports.Dir), Locale: cfg.Reports.Locale, Loc: loc,
-			HoldDays: cfg.Reconcile.HoldDays, BillRetry: mustDuration(cfg.Reconcile.BillRetryInterval),
-			BillDeadline: mustDuration(cfg.Reconcile.BillDeadline), QueryInterval: mustDuration(cfg.Reconcile.QueryInterval)}}
+			HoldDays: cfg.Reconcile.HoldDays, BillRetry: time.Duration(cfg.Reconcile.BillRetryInterval),
+			BillDeadline: time.Duration(cfg.Reconcile.BillDeadline), QueryInterval: time.Duration(cfg.Reconcile.QueryInterval)}}
 	for _, a := range accts {
-		ja := jobs.Account{Name: a.Config.Name, Provider: a.Provider, EmailTo: a.Config.EmailTo}
-		if a.Config.FeeRate != "" {
-			ja.FeeRateE4, _ = parseRate(a.Config.FeeRate)
-		}
-		var cl provider.Client = a.WeChatClient
-		if a.Provider == payrecon.Alipay {
-			cl = a.AlipayClient
-		}
-		ja.Client = cl
-		d.Accounts[a.Config.Name] = ja
+		d.Accounts[a.Config.Name] = jobs.Account{Name: a.Config.Name, Provider: a.Provider, EmailTo: a.Config.EmailTo,
+			FeeRateE4: int64(a.Config.FeeRate), Client: a.Client}
 	}
 	return d, nil
 }

@@ -111,8 +111,8 @@ func loadConfig(path string, getenv func(string) string) (Config, []Account, err
 	if err != nil {
 		return Config{}, nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	if limit, _ := parseSize(cfg.MemoryLimit); limit > 0 {
-		debug.SetMemoryLimit(limit)
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
 	}
 	return cfg, accts, nil
 }

@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/notify"
 	"github.com/payrecon/payrecon/store"
@@ -60,24 +59,13 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 		}
 		token = []byte(strings.TrimSpace(string(b)))
 	}
-	reg, err := newRegistrar(cfg, db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
+	reg := newRegistrar(cfg, db)
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
 		runs: db, orders: reg, metrics: s.metrics.handler()}, logger)
 
 	var na []notify.Account
 	for _, a := range accts {
-		n := notify.Account{Name: a.Config.Name, Provider: a.Provider}
-		switch a.Provider {
-		case payrecon.Alipay:
-			n.Verifier = notify.AlipayVerifier{V: a.Alipay}
-		case payrecon.WeChatPay:
-			n.Verifier = a.WeChat
-		}
-		na = append(na, n)
+		na = append(na, notify.Account{Name: a.Config.Name, Provider: a.Provider, Verifier: a.Verifier})
 	}
 	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes, Observe: s.metrics.observeNotification}, logger)
 	publicAdmin := adminMux
@@ -161,7 +149,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		disp.OnDelivery = s.metrics.observeDelivery
 		daily.Deliver, daily.Alerts = disp, alerting
 		mon := &jobs.RejectMonitor{DB: s.db, Deliver: disp, Channels: alerting.Channels, Threshold: cfg.Delivery.Alerts.RejectedBurst,
-			Window: mustDuration(cfg.Delivery.Alerts.RejectedWindow), Now: time.Now, Log: logger}
+			Window: time.Duration(cfg.Delivery.Alerts.RejectedWindow), Now: time.Now, Log: logger}
 		mctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { mon.Run(mctx); close(done) }()
@@ -182,8 +170,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		logger.Info("reconciliation scheduled", "accounts", len(sched.Specs), "catch_up_days", sched.CatchUpDays)
 	}
 	if cfg.Sweep.Enabled {
-		tiers, _ := parseTiers(cfg.Sweep.Tiers)
-		sw := &jobs.Sweeper{DB: s.db, Accounts: daily.Accounts, Tiers: tiers, Interval: mustDuration(cfg.Sweep.Interval), Now: time.Now, Log: logger}
+		sw := &jobs.Sweeper{DB: s.db, Accounts: daily.Accounts, Tiers: cfg.Sweep.Tiers, Interval: time.Duration(cfg.Sweep.Interval), Now: time.Now, Log: logger}
 		sctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { sw.Run(sctx); close(done) }()
