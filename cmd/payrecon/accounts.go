@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/notify"
 	"github.com/payrecon/payrecon/provider"
 	"github.com/payrecon/payrecon/provider/alipay"
@@ -16,7 +17,7 @@ import (
 
 // Account is a configured account with its keys loaded.
 type Account struct {
-	Config   AccountConfig
+	Config   config.Account
 	Provider payrecon.Provider
 	// Verifier checks the account's notifications.
 	Verifier notify.Verifier
@@ -28,7 +29,7 @@ type Account struct {
 // with the provider package's constructor. now is the providers' clock
 // (request timestamps, WeChat Pay's callback skew check). Every problem is
 // reported, joined, each naming its field.
-func (c *Config) Load(getenv func(string) string, now func() time.Time, hc *http.Client) ([]Account, error) {
+func loadAccounts(c *config.Config, getenv func(string) string, now func() time.Time, hc *http.Client) ([]Account, error) {
 	var out []Account
 	var errs []error
 	for i, a := range c.Accounts {
@@ -41,7 +42,7 @@ func (c *Config) Load(getenv func(string) string, now func() time.Time, hc *http
 		case payrecon.WeChatPay:
 			acct, err = newWeChatPayAccount(a, keys, hc, now)
 		default:
-			err = fieldErr(keys.prefix+"provider", "want alipay or wechatpay (got %q)", a.Provider)
+			err = config.FieldErr(keys.prefix+"provider", "want alipay or wechatpay (got %q)", a.Provider)
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -57,7 +58,7 @@ func (c *Config) Load(getenv func(string) string, now func() time.Time, hc *http
 
 // keyReader reads one account's key files, keeping every failure.
 type keyReader struct {
-	c      *Config
+	c      *config.Config
 	getenv func(string) string
 	prefix string // "accounts[i]."
 	errs   []error
@@ -69,7 +70,7 @@ func (r *keyReader) read(field, value string) []byte {
 	if value == "" {
 		return nil
 	}
-	b, err := r.c.secret(r.prefix+field, value, r.getenv)
+	b, err := r.c.Secret(r.prefix+field, value, r.getenv)
 	if err != nil {
 		r.errs = append(r.errs, err)
 	}
@@ -83,7 +84,7 @@ func (r *keyReader) fieldErrs(err error, asField func(error) (field, reason stri
 	var errs []error
 	for _, e := range unjoin(err) {
 		if field, reason, ok := asField(e); ok {
-			errs = append(errs, fieldErr(r.prefix+field, "%s", reason))
+			errs = append(errs, config.FieldErr(r.prefix+field, "%s", reason))
 		} else {
 			errs = append(errs, fmt.Errorf("%s: %w", strings.TrimSuffix(r.prefix, "."), e))
 		}
@@ -99,7 +100,7 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-func newAlipayAccount(a AccountConfig, keys *keyReader, hc *http.Client, now func() time.Time) (Account, error) {
+func newAlipayAccount(a config.Account, keys *keyReader, hc *http.Client, now func() time.Time) (Account, error) {
 	cfg := alipay.Config{Account: a.Name, AppID: a.AppID, SellerID: a.SellerID, Gateway: a.Gateway,
 		AppPrivateKey:   keys.read("app_private_key_file", a.AppPrivateKeyFile),
 		AlipayPublicKey: keys.read("alipay_public_key_file", a.AlipayPublicKeyFile)}
@@ -126,7 +127,7 @@ func newAlipayAccount(a AccountConfig, keys *keyReader, hc *http.Client, now fun
 	return Account{Config: a, Provider: payrecon.Alipay, Verifier: notify.AlipayVerifier{V: v}, Client: cl}, nil
 }
 
-func newWeChatPayAccount(a AccountConfig, keys *keyReader, hc *http.Client, now func() time.Time) (Account, error) {
+func newWeChatPayAccount(a config.Account, keys *keyReader, hc *http.Client, now func() time.Time) (Account, error) {
 	cfg := wechatpay.Config{Account: a.Name, MchID: a.MchID, AppID: a.WxAppID, BaseURL: a.BaseURL, MerchantSerial: a.MerchantSerial,
 		MerchantPrivateKey: keys.read("merchant_private_key_file", a.MerchantPrivateKeyFile),
 		APIv3Key:           keys.read("apiv3_key_file", a.APIv3KeyFile),

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
 )
@@ -105,7 +106,7 @@ type benchReq struct {
 	body   []byte
 }
 
-func benchRun(ctx context.Context, sb *sandbox.Sandbox, cfg Config, accts []Account, provider string, n, conc int, naive bool, cpuprofile string) (benchResult, error) {
+func benchRun(ctx context.Context, sb *sandbox.Sandbox, cfg config.Config, accts []Account, provider string, n, conc int, naive bool, cpuprofile string) (benchResult, error) {
 	reqs, account, err := presign(sb, provider, n)
 	if err != nil {
 		return benchResult{}, err

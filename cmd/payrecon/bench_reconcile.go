@@ -21,6 +21,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/archive"
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider"
 	"github.com/payrecon/payrecon/provider/sandbox"
@@ -210,7 +211,7 @@ func cmdBenchReconcileChild(ctx context.Context, args []string, stdout io.Writer
 		return err
 	}
 	// The same soft memory limit payrecon applies by default (memory_limit).
-	debug.SetMemoryLimit(int64(DefaultConfig().MemoryLimit))
+	debug.SetMemoryLimit(int64(config.Default().MemoryLimit))
 	if p := os.Getenv("PAYRECON_BENCH_CPUPROFILE"); p != "" {
 		if f, err := os.Create(p); err == nil {
 			pprof.StartCPUProfile(f)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/reports/deliver"
 	"github.com/payrecon/payrecon/reports/deliver/dingtalk"
@@ -22,27 +23,27 @@ import (
 // newDeliverer builds the delivery channels from the config, or nil when
 // none are configured. Secrets (SMTP password, robot secrets, webhook URLs
 // with keys) are read from files or env and never logged.
-func newDeliverer(cfg Config, db *store.DB, getenv func(string) string, hc *http.Client, logger *slog.Logger) (*deliver.Dispatcher, jobs.Alerting, error) {
+func newDeliverer(cfg config.Config, db *store.DB, getenv func(string) string, hc *http.Client, logger *slog.Logger) (*deliver.Dispatcher, jobs.Alerting, error) {
 	d := cfg.Delivery
 	var alerting jobs.Alerting
 	channels := map[string]deliver.Notifier{}
 	if sm := d.SMTP; sm.Host != "" {
 		n := &email.Notifier{Host: sm.Host, Port: sm.Port, TLS: sm.TLS, Username: sm.Username, From: sm.From}
 		if sm.PasswordFile != "" {
-			pw, err := cfg.secret("delivery.smtp.password_file", sm.PasswordFile, getenv)
+			pw, err := cfg.Secret("delivery.smtp.password_file", sm.PasswordFile, getenv)
 			if err != nil {
 				return nil, alerting, err
 			}
 			n.Password = bytes.TrimRight(pw, "\r\n")
 		}
 		if sm.CAFile != "" {
-			pem, err := cfg.secret("delivery.smtp.ca_file", sm.CAFile, getenv)
+			pem, err := cfg.Secret("delivery.smtp.ca_file", sm.CAFile, getenv)
 			if err != nil {
 				return nil, alerting, err
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(pem) {
-				return nil, alerting, fieldErr("delivery.smtp.ca_file", "no PEM certificate")
+				return nil, alerting, config.FieldErr("delivery.smtp.ca_file", "no PEM certificate")
 			}
 			n.RootCAs = pool
 		}
@@ -51,7 +52,7 @@ func newDeliverer(cfg Config, db *store.DB, getenv func(string) string, hc *http
 	for i, ch := range d.Channels {
 		url := ch.URL
 		if ch.URLFile != "" {
-			b, err := cfg.secret(fmt.Sprintf("delivery.channels[%d].url_file", i), ch.URLFile, getenv)
+			b, err := cfg.Secret(fmt.Sprintf("delivery.channels[%d].url_file", i), ch.URLFile, getenv)
 			if err != nil {
 				return nil, alerting, err
 			}
@@ -59,7 +60,7 @@ func newDeliverer(cfg Config, db *store.DB, getenv func(string) string, hc *http
 		}
 		var secret []byte
 		if ch.SecretFile != "" {
-			b, err := cfg.secret(fmt.Sprintf("delivery.channels[%d].secret_file", i), ch.SecretFile, getenv)
+			b, err := cfg.Secret(fmt.Sprintf("delivery.channels[%d].secret_file", i), ch.SecretFile, getenv)
 			if err != nil {
 				return nil, alerting, err
 			}

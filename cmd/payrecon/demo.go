@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/reports/deliver/loopback"
@@ -72,7 +73,7 @@ type demo struct {
 	sb          *sandbox.Sandbox
 	providers   *sandbox.Server
 	providerURL string
-	cfg         Config
+	cfg         config.Config
 	accts       []Account
 	logger      *slog.Logger
 	srv         *server
@@ -223,8 +224,8 @@ func (d *demo) startRecipients() error {
 	d.cleanups = append(d.cleanups, inbox.Close)
 	d.robot = loopback.StartRobot()
 	d.cleanups = append(d.cleanups, func() error { d.robot.Close(); return nil })
-	d.cfg.Delivery.SMTP = SMTPConfig{Host: "127.0.0.1", Port: inbox.Port, TLS: "none", From: "payrecon <payrecon@example.com>"}
-	d.cfg.Delivery.Channels = []ChannelConfig{{Name: "ops", Type: "wecom", URL: d.robot.URL}}
+	d.cfg.Delivery.SMTP = config.SMTP{Host: "127.0.0.1", Port: inbox.Port, TLS: "none", From: "payrecon <payrecon@example.com>"}
+	d.cfg.Delivery.Channels = []config.Channel{{Name: "ops", Type: "wecom", URL: d.robot.URL}}
 	d.cfg.Delivery.Alerts.Channels = []string{"ops"}
 	for i := range d.cfg.Accounts {
 		d.cfg.Accounts[i].EmailTo = []string{"accountant@example.com"}

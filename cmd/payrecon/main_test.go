@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/provider/providertest"
 	"github.com/payrecon/payrecon/store"
 )
@@ -277,7 +278,7 @@ func ledgerTrades(t *testing.T, path string) map[string]bool {
 
 // TestExampleConfig keeps payrecon.example.yaml parseable and valid.
 func TestExampleConfig(t *testing.T) {
-	cfg, err := ReadConfigFile(filepath.Join("..", "..", "payrecon.example.yaml"))
+	cfg, err := config.Read(filepath.Join("..", "..", "payrecon.example.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

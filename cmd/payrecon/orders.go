@@ -12,17 +12,18 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/jobs"
 )
 
 // newRegistrar builds the order registration shared by POST /api/orders
 // and "payrecon orders import".
-func newRegistrar(cfg Config, db jobs.OrderRegistry) *jobs.Registrar {
+func newRegistrar(cfg config.Config, db jobs.OrderRegistry) *jobs.Registrar {
 	return jobs.NewRegistrar(db, accountNames(cfg), cfg.Sweep.Tiers, time.Now)
 }
 
 // accountNames lists the configured accounts' names.
-func accountNames(cfg Config) []string {
+func accountNames(cfg config.Config) []string {
 	names := make([]string, len(cfg.Accounts))
 	for i, a := range cfg.Accounts {
 		names[i] = a.Name

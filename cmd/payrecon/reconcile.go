@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/store"
 )
 
 // newDaily wires the daily reconciliation from the config.
-func newDaily(cfg Config, accts []Account, db *store.DB, logger *slog.Logger) (*jobs.Daily, error) {
+func newDaily(cfg config.Config, accts []Account, db *store.DB, logger *slog.Logger) (*jobs.Daily, error) {
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {
 		return nil, err
@@ -34,7 +35,7 @@ func newDaily(cfg Config, accts []Account, db *store.DB, logger *slog.Logger) (*
 }
 
 // newScheduler builds the cron scheduler, or nil when scheduling is off.
-func newScheduler(cfg Config, d *jobs.Daily, logger *slog.Logger) *jobs.Scheduler {
+func newScheduler(cfg config.Config, d *jobs.Daily, logger *slog.Logger) *jobs.Scheduler {
 	specs := map[string]string{}
 	for _, a := range cfg.Accounts {
 		spec := cfg.Reconcile.Schedule

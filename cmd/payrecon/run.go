@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/payrecon/payrecon/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -94,22 +96,22 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 // readConfig reads and validates the config named by -config without
 // loading keys (for commands that only read the ledger).
-func readConfig(path string) (Config, error) {
+func readConfig(path string) (config.Config, error) {
 	if path == "" {
-		return Config{}, fmt.Errorf("%w: -config is required", errUsage)
+		return config.Config{}, fmt.Errorf("%w: -config is required", errUsage)
 	}
-	return ReadConfigFile(path)
+	return config.Read(path)
 }
 
 // loadConfig reads and validates the config and loads every key.
-func loadConfig(path string, getenv func(string) string) (Config, []Account, error) {
+func loadConfig(path string, getenv func(string) string) (config.Config, []Account, error) {
 	cfg, err := readConfig(path)
 	if err != nil {
-		return Config{}, nil, err
+		return config.Config{}, nil, err
 	}
-	accts, err := cfg.Load(getenv, time.Now, &http.Client{Timeout: 60 * time.Second})
+	accts, err := loadAccounts(&cfg, getenv, time.Now, &http.Client{Timeout: 60 * time.Second})
 	if err != nil {
-		return Config{}, nil, fmt.Errorf("config %s: %w", path, err)
+		return config.Config{}, nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if cfg.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimit))

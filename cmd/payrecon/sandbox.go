@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
 )
@@ -137,7 +138,7 @@ func deliverDay(ctx context.Context, sb *sandbox.Sandbox, d *sandbox.Day, target
 
 // trigger fires scenarios at a running payrecon and then checks the ledger
 // against what each scenario must leave.
-func trigger(ctx context.Context, sb *sandbox.Sandbox, cfg Config, target string, names []string, stdout io.Writer) error {
+func trigger(ctx context.Context, sb *sandbox.Sandbox, cfg config.Config, target string, names []string, stdout io.Writer) error {
 	scs, err := sb.Build(names)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/notify"
 	"github.com/payrecon/payrecon/store"
@@ -43,7 +44,7 @@ func (s *server) Addr() string { return s.ln.Addr().String() }
 
 // startServer opens the ledger, binds the listener and serves in the
 // background. Binding happens here, so "address in use" is an error.
-func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Options, logger *slog.Logger, getenv func(string) string) (*server, error) {
+func startServer(ctx context.Context, cfg config.Config, accts []Account, opt store.Options, logger *slog.Logger, getenv func(string) string) (*server, error) {
 	db, err := store.Open(ctx, cfg.Path(cfg.Database), opt, logger)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
@@ -52,7 +53,7 @@ func startServer(ctx context.Context, cfg Config, accts []Account, opt store.Opt
 	s.cleanups = append(s.cleanups, db.Close)
 	var token []byte
 	if cfg.Admin.TokenFile != "" {
-		b, err := cfg.secret("admin.token_file", cfg.Admin.TokenFile, getenv)
+		b, err := cfg.Secret("admin.token_file", cfg.Admin.TokenFile, getenv)
 		if err != nil {
 			db.Close()
 			return nil, err

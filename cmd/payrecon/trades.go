@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/store"
 )
 
 // openLedger opens the configured ledger for a short-lived command.
-func openLedger(ctx context.Context, cfg Config) (*store.DB, error) {
+func openLedger(ctx context.Context, cfg config.Config) (*store.DB, error) {
 	return store.Open(ctx, cfg.Path(cfg.Database), store.Options{}, slog.New(slog.DiscardHandler))
 }
 
@@ -95,7 +96,7 @@ func toJSON(t payrecon.Trade, loc *time.Location) tradeJSON {
 	return j
 }
 
-func hasAccount(cfg Config, name string) bool {
+func hasAccount(cfg config.Config, name string) bool {
 	for _, a := range cfg.Accounts {
 		if a.Name == name {
 			return true

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"errors"
@@ -40,7 +40,7 @@ type decoder struct {
 // fail records an error at n's line; field is the dotted path of the value
 // at fault, or of the mapping that holds an unknown key ("" at the top).
 func (d *decoder) fail(n *yaml.Node, field, format string, args ...any) {
-	var err error = fieldErr(field, format, args...)
+	var err error = FieldErr(field, format, args...)
 	if field == "" {
 		err = fmt.Errorf(format, args...)
 	}

@@ -1,4 +1,9 @@
-package main
+// Package config reads, defaults and validates payrecon's YAML configuration.
+// Values are parsed once, when the file is read, into typed fields
+// (durations, rates, sizes, sweep tiers), and every mistake names the file,
+// the line and the field: payrecon.yaml:3: unknown field "timezon". Key files
+// are read by [Config.Secret]; the provider clients are built by cmd.
+package config
 
 import (
 	"errors"
@@ -28,25 +33,25 @@ type Config struct {
 	// MaxBodyBytes caps a notification body (default 64 KiB).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// ArchiveDir keeps every downloaded or imported bill, raw.
-	ArchiveDir string          `yaml:"archive_dir"`
-	Reports    ReportsConfig   `yaml:"reports"`
-	Reconcile  ReconcileConfig `yaml:"reconcile"`
-	Delivery   DeliveryConfig  `yaml:"delivery"`
-	Sweep      SweepConfig     `yaml:"sweep"`
-	Admin      AdminConfig     `yaml:"admin"`
-	Accounts   []AccountConfig `yaml:"accounts"`
+	ArchiveDir string    `yaml:"archive_dir"`
+	Reports    Reports   `yaml:"reports"`
+	Reconcile  Reconcile `yaml:"reconcile"`
+	Delivery   Delivery  `yaml:"delivery"`
+	Sweep      Sweep     `yaml:"sweep"`
+	Admin      Admin     `yaml:"admin"`
+	Accounts   []Account `yaml:"accounts"`
 
 	dir string // directory of the config file; relative paths resolve here
 }
 
-// ReportsConfig configures the daily workbooks.
-type ReportsConfig struct {
+// Reports configures the daily workbooks.
+type Reports struct {
 	Dir    string `yaml:"dir"`
 	Locale string `yaml:"locale"` // zh (default) or en
 }
 
-// ReconcileConfig configures the daily reconciliation.
-type ReconcileConfig struct {
+// Reconcile configures the daily reconciliation.
+type Reconcile struct {
 	// Schedule is a cron spec (5 fields, CRON_TZ= prefix allowed); "off"
 	// disables scheduling in serve.
 	Schedule          string   `yaml:"schedule"`
@@ -57,15 +62,15 @@ type ReconcileConfig struct {
 	QueryInterval     Duration `yaml:"query_interval"`
 }
 
-// DeliveryConfig configures e-mail to accountants and alerts to ops.
-type DeliveryConfig struct {
-	SMTP     SMTPConfig      `yaml:"smtp"`
-	Channels []ChannelConfig `yaml:"channels"`
-	Alerts   AlertsConfig    `yaml:"alerts"`
+// Delivery configures e-mail to accountants and alerts to ops.
+type Delivery struct {
+	SMTP     SMTP      `yaml:"smtp"`
+	Channels []Channel `yaml:"channels"`
+	Alerts   Alerts    `yaml:"alerts"`
 }
 
-// SMTPConfig is the mail server the workbooks are sent through.
-type SMTPConfig struct {
+// SMTP is the mail server the workbooks are sent through.
+type SMTP struct {
 	Host         string `yaml:"host"`
 	Port         int    `yaml:"port"`
 	TLS          string `yaml:"tls"` // starttls (default) | tls | none
@@ -75,8 +80,8 @@ type SMTPConfig struct {
 	CAFile       string `yaml:"ca_file"` // optional: trust this CA instead of the system pool
 }
 
-// ChannelConfig is one alert channel.
-type ChannelConfig struct {
+// Channel is one alert channel.
+type Channel struct {
 	Name       string `yaml:"name"`
 	Type       string `yaml:"type"` // dingtalk | wecom | feishu | slack | webhook
 	URL        string `yaml:"url"`
@@ -84,8 +89,8 @@ type ChannelConfig struct {
 	SecretFile string `yaml:"secret_file"` // dingtalk, feishu, webhook signing secret
 }
 
-// AlertsConfig says when to alert, and where.
-type AlertsConfig struct {
+// Alerts says when to alert, and where.
+type Alerts struct {
 	Channels           []string `yaml:"channels"`
 	RecoveredThreshold int      `yaml:"recovered_threshold"`
 	CallbackHealthMin  Rate     `yaml:"callback_health_min"`
@@ -94,8 +99,8 @@ type AlertsConfig struct {
 	DedupWindow        Duration `yaml:"dedup_window"`
 }
 
-// SweepConfig configures the same-day sweep of registered orders.
-type SweepConfig struct {
+// Sweep configures the same-day sweep of registered orders.
+type Sweep struct {
 	Enabled  bool     `yaml:"enabled"`
 	Interval Duration `yaml:"interval"`
 	// Tiers is "every/until, …": check every 1m while the order is younger
@@ -103,16 +108,16 @@ type SweepConfig struct {
 	Tiers Tiers `yaml:"tiers"`
 }
 
-// AdminConfig protects the admin routes (/reports/…, /api/runs).
-type AdminConfig struct {
+// Admin protects the admin routes (/reports/…, /api/runs).
+type Admin struct {
 	// Listen, when set, serves the admin routes and /metrics on their own
 	// listener (keep it on loopback); otherwise they share listen.
 	Listen    string `yaml:"listen"`
 	TokenFile string `yaml:"token_file"`
 }
 
-// AccountConfig is one merchant account at one provider.
-type AccountConfig struct {
+// Account is one merchant account at one provider.
+type Account struct {
 	Name     string `yaml:"name"`
 	Provider string `yaml:"provider"`
 	// Schedule overrides reconcile.schedule for this account.
@@ -146,10 +151,10 @@ type AccountConfig struct {
 	APIv2KeyFile           string   `yaml:"apiv2_key_file"`
 }
 
-// DefaultConfig returns the defaults that a config file overrides. They are
+// Default returns the defaults that a config file overrides. They are
 // written here only; the daily schedule and the sweep tiers are the jobs
 // package's own defaults (jobs.DefaultSchedule, jobs.DefaultTiers).
-func DefaultConfig() Config {
+func Default() Config {
 	return Config{
 		Listen:       "127.0.0.1:8080",
 		Database:     "./var/payrecon.db",
@@ -158,12 +163,12 @@ func DefaultConfig() Config {
 		MemoryLimit:  256 << 20,
 		MaxBodyBytes: 64 << 10,
 		ArchiveDir:   "./var/bills",
-		Reports:      ReportsConfig{Dir: "./var/reports", Locale: "zh"},
-		Reconcile: ReconcileConfig{Schedule: jobs.DefaultSchedule, HoldDays: 2, BillRetryInterval: Duration(10 * time.Minute),
+		Reports:      Reports{Dir: "./var/reports", Locale: "zh"},
+		Reconcile: Reconcile{Schedule: jobs.DefaultSchedule, HoldDays: 2, BillRetryInterval: Duration(10 * time.Minute),
 			BillDeadline: Duration(4 * time.Hour), CatchUpDays: 7, QueryInterval: Duration(200 * time.Millisecond)},
-		Sweep: SweepConfig{Enabled: true, Interval: Duration(30 * time.Second), Tiers: slices.Clone(jobs.DefaultTiers)},
-		Delivery: DeliveryConfig{SMTP: SMTPConfig{TLS: "starttls", Port: 587},
-			Alerts: AlertsConfig{RecoveredThreshold: 1, CallbackHealthMin: 9500, RejectedBurst: 20,
+		Sweep: Sweep{Enabled: true, Interval: Duration(30 * time.Second), Tiers: slices.Clone(jobs.DefaultTiers)},
+		Delivery: Delivery{SMTP: SMTP{TLS: "starttls", Port: 587},
+			Alerts: Alerts{RecoveredThreshold: 1, CallbackHealthMin: 9500, RejectedBurst: 20,
 				RejectedWindow: Duration(10 * time.Minute), DedupWindow: Duration(24 * time.Hour)}},
 	}
 }
@@ -176,19 +181,19 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 
-func fieldErr(field, format string, args ...any) error {
+func FieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// ReadConfigFile parses path strictly over the defaults and validates it.
+// Read parses path strictly over the defaults and validates it.
 // An unknown key or a value of the wrong form is an error naming the file,
 // the line and the field. It does not read key files; see [Config.Load].
-func ReadConfigFile(path string) (Config, error) {
+func Read(path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	cfg := DefaultConfig()
+	cfg := Default()
 	if err := decodeStrict(path, b, &cfg); err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
@@ -213,17 +218,17 @@ func (c *Config) Path(p string) string {
 
 // secret reads a key file, or the environment variable NAME when the value
 // is "env:NAME". Errors name the field and never the content.
-func (c *Config) secret(field, value string, getenv func(string) string) ([]byte, error) {
+func (c *Config) Secret(field, value string, getenv func(string) string) ([]byte, error) {
 	if name, ok := strings.CutPrefix(value, "env:"); ok {
 		v := getenv(name)
 		if v == "" {
-			return nil, fieldErr(field, "environment variable %s is empty", name)
+			return nil, FieldErr(field, "environment variable %s is empty", name)
 		}
 		return []byte(v), nil
 	}
 	b, err := os.ReadFile(c.Path(value))
 	if err != nil {
-		return nil, fieldErr(field, "cannot read %s: %v", c.Path(value), errors.Unwrap(err))
+		return nil, FieldErr(field, "cannot read %s: %v", c.Path(value), errors.Unwrap(err))
 	}
 	return b, nil
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"os"
@@ -14,7 +14,7 @@ import (
 	"github.com/payrecon/payrecon/jobs"
 )
 
-// minimalConfig is a valid config; ReadConfigFile does not read key files.
+// minimalConfig is a valid config; Read does not read key files.
 const minimalConfig = `listen: 127.0.0.1:8080
 database: var/payrecon.db
 timezone: Asia/Shanghai
@@ -34,7 +34,7 @@ func readConfigText(t *testing.T, text string) (Config, error) {
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return ReadConfigFile(p)
+	return Read(p)
 }
 
 // TestConfigLineErrors: a typo or a value of the wrong form names the
@@ -99,7 +99,7 @@ accounts:
 	if err != nil {
 		t.Fatal(err)
 	}
-	def := DefaultConfig()
+	def := Default()
 	if cfg.MemoryLimit != 1<<30 || cfg.Reconcile.BillRetryInterval != Duration(90*time.Second) ||
 		cfg.Reconcile.BillDeadline != def.Reconcile.BillDeadline || cfg.Delivery.Alerts.CallbackHealthMin != 9950 ||
 		cfg.Delivery.Alerts.DedupWindow != Duration(time.Hour) || cfg.Delivery.Alerts.RejectedWindow != def.Delivery.Alerts.RejectedWindow ||
