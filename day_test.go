@@ -70,3 +70,13 @@ func TestDayText(t *testing.T) {
 		t.Fatal("zero day")
 	}
 }
+
+func TestTally(t *testing.T) {
+	c := map[payrecon.Code]int{payrecon.MissingLocal: 2, payrecon.Matched: 15, payrecon.Duplicate: 0}
+	if got := payrecon.Tally(payrecon.Codes, c); got != "MATCHED=15 MISSING_LOCAL=2" {
+		t.Fatalf("Tally = %q", got)
+	}
+	if got := payrecon.Tally(payrecon.Outcomes, nil); got != "" {
+		t.Fatalf("Tally(nil) = %q", got)
+	}
+}

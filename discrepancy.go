@@ -1,6 +1,10 @@
 package payrecon
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Code classifies one reconciled row. Every bill row and every ledger fact
 // of the day lands in exactly one category.
@@ -106,4 +110,19 @@ func (d Discrepancy) OrderNo() string {
 		return d.OutRefundNo
 	}
 	return d.OutTradeNo
+}
+
+// Tally writes the non-zero counts in the given order, e.g.
+// "MATCHED=15 MISSING_LOCAL=2"; "" when every count is zero.
+func Tally[K ~string](order []K, counts map[K]int) string {
+	var b strings.Builder
+	for _, k := range order {
+		if n := counts[k]; n > 0 {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%s=%d", k, n)
+		}
+	}
+	return b.String()
 }

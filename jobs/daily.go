@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -327,27 +326,9 @@ func (r *run) writeWorkbook() error {
 }
 
 func countsLine(c map[payrecon.Code]int) string {
-	var parts []string
-	for _, code := range payrecon.Codes {
-		if c[code] > 0 {
-			parts = append(parts, fmt.Sprintf("%s=%d", code, c[code]))
-		}
-	}
-	if len(parts) == 0 {
-		return "nothing to reconcile"
-	}
-	return strings.Join(parts, " ")
+	return cmp.Or(payrecon.Tally(payrecon.Codes, c), "nothing to reconcile")
 }
 
 func outcomesLine(c map[payrecon.Outcome]int) string {
-	var parts []string
-	for _, k := range payrecon.Outcomes {
-		if c[k] > 0 {
-			parts = append(parts, fmt.Sprintf("%s=%d", k, c[k]))
-		}
-	}
-	if len(parts) == 0 {
-		return "nothing to chase"
-	}
-	return strings.Join(parts, " ")
+	return cmp.Or(payrecon.Tally(payrecon.Outcomes, c), "nothing to chase")
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -190,18 +189,7 @@ func cmdRuns(ctx context.Context, args []string, getenv func(string) string, std
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tACCOUNT\tDATE\tTRIGGER\tSTATUS\tSTARTED\tCOUNTS\tERROR")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Account, r.Day, r.Trigger, r.Status, r.StartedAt.Format(time.RFC3339), countsText(r.Counts), r.Error)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Account, r.Day, r.Trigger, r.Status, r.StartedAt.Format(time.RFC3339), payrecon.Tally(payrecon.Codes, r.Counts), r.Error)
 	}
 	return tw.Flush()
-}
-
-// countsText writes run counts in report order, e.g. "MATCHED=15 MISSING_LOCAL=2".
-func countsText(c map[payrecon.Code]int) string {
-	var parts []string
-	for _, code := range payrecon.Codes {
-		if c[code] > 0 {
-			parts = append(parts, fmt.Sprintf("%s=%d", code, c[code]))
-		}
-	}
-	return strings.Join(parts, " ")
 }
