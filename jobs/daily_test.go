@@ -17,8 +17,8 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/notify"
-	"github.com/payrecon/payrecon/provider/providertest"
 	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -49,22 +49,13 @@ func setup(t *testing.T, faults sandbox.ServerFaults) *env {
 // the first day.
 func setupDays(t *testing.T, faults sandbox.ServerFaults, loc *time.Location, gen func(*sandbox.Sandbox) []*sandbox.Day) *env {
 	t.Helper()
-	sb, err := sandbox.Load(providertest.SandboxDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := sandboxtest.New(t)
+	sb := f.Sandbox
 	e := &env{sb: sb, dir: t.TempDir(), db: storetest.MustOpen(t, store.Options{})}
 	days := gen(sb)
 	e.day = days[0]
-	if e.sv, err = sb.NewServer(faults); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range days {
-		e.sv.AddDay(d)
-	}
-	api := httptest.NewServer(e.sv)
-	t.Cleanup(api.Close)
-	e.sv.SetBaseURL(api.URL)
+	f.Serve(t, faults, days...)
+	e.sv = f.Server
 
 	av, wv := sb.Verifiers(time.Now)
 	mux := http.NewServeMux()
@@ -72,28 +63,11 @@ func setupDays(t *testing.T, faults sandbox.ServerFaults, loc *time.Location, ge
 		{Name: sb.ID.Alipay.Account, Provider: payrecon.Alipay, Verifier: notify.AlipayVerifier{V: av}},
 		{Name: sb.ID.WeChat.Account, Provider: payrecon.WeChatPay, Verifier: wv},
 	}, e.db, notify.Options{}, storetest.Logger(t)))
-	intake := httptest.NewServer(mux)
-	t.Cleanup(intake.Close)
-	e.intake = intake
-	var steps [][]sandbox.Delivery
-	for _, day := range days {
-		ds, err := sb.Deliveries(day)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range ds {
-			steps = append(steps, []sandbox.Delivery{d})
-		}
-	}
-	var log bytes.Buffer
-	if _, err := sandbox.Fire(t.Context(), intake.Client(), intake.URL, []sandbox.Scenario{{Name: "day", Steps: steps}}, &log); err != nil {
-		t.Fatalf("%v\n%s", err, log.String())
-	}
+	e.intake = httptest.NewServer(mux)
+	t.Cleanup(e.intake.Close)
+	sandboxtest.Play(t, sb, e.intake.Client(), e.intake.URL, days...)
 
-	ac, wc, err := sb.Clients(api.URL, api.Client(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ac, wc := f.Clients(t)
 	e.daily = &jobs.Daily{DB: e.db, Now: time.Now, Log: storetest.Logger(t),
 		Accounts: map[string]jobs.Account{
 			sb.ID.Alipay.Account: {Name: sb.ID.Alipay.Account, Provider: payrecon.Alipay, Client: ac},

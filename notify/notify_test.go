@@ -23,6 +23,7 @@ import (
 	"github.com/payrecon/payrecon/provider/keyfile"
 	"github.com/payrecon/payrecon/provider/providertest"
 	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 	"github.com/payrecon/payrecon/provider/wechatpay"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
@@ -31,11 +32,7 @@ import (
 // testSandbox loads the committed sandbox fixture.
 func testSandbox(t testing.TB) *sandbox.Sandbox {
 	t.Helper()
-	sb, err := sandbox.Load(providertest.SandboxDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sb
+	return sandboxtest.New(t).Sandbox
 }
 
 // intake serves the notify handler on a real loopback listener over a real

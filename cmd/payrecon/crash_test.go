@@ -18,6 +18,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -87,11 +88,8 @@ func TestCrashSafety(t *testing.T) {
 		t.Skip("builds and kills a child process")
 	}
 	bin := buildBinary(t)
-	dir, cfgPath := copySandbox(t)
-	sb, err := sandbox.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx := sandboxtest.New(t)
+	dir, cfgPath, sb := fx.Dir, fx.Config, fx.Sandbox
 	dbPath := filepath.Join(dir, "var", "payrecon.db")
 	const rounds, perRound, senders = 5, 400, 16
 	acked := map[string]bool{}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 )
 
 var e2eDay = time.Date(2026, 11, 20, 0, 0, 0, 0, payrecon.ShanghaiFixed)
@@ -29,11 +29,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	dir, cfgPath := copySandbox(t)
-	sb, err := sandbox.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx := sandboxtest.New(t)
+	dir, cfgPath, sb := fx.Dir, fx.Config, fx.Sandbox
 	day := sb.GenerateDay(e2eDay, sandbox.DayOptions{Trades: 25, Seed: 7, Faults: true})
 	serveProviders(t, sb, cfgPath, sandbox.ServerFaults{BillNotReady: 1}, day)
 
@@ -157,11 +154,8 @@ func TestImportBill(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	dir, cfgPath := copySandbox(t)
-	sb, err := sandbox.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx := sandboxtest.New(t)
+	dir, cfgPath, sb := fx.Dir, fx.Config, fx.Sandbox
 	day := sb.GenerateDay(e2eDay, sandbox.DayOptions{Trades: 5, Seed: 1})
 	aliZip := filepath.Join(dir, "ali.csv.zip")
 	wxCSV := filepath.Join(dir, "wx.csv")
@@ -214,21 +208,6 @@ func TestImportBill(t *testing.T) {
 // loopback port and points the config's gateway and base_url at it.
 func serveProviders(t *testing.T, sb *sandbox.Sandbox, cfgPath string, faults sandbox.ServerFaults, days ...*sandbox.Day) {
 	t.Helper()
-	sv, err := sb.NewServer(faults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range days {
-		sv.AddDay(d)
-	}
-	api := httptest.NewServer(sv)
-	t.Cleanup(api.Close)
-	sv.SetBaseURL(api.URL)
-	cfg, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfgPath, bytes.ReplaceAll(cfg, []byte("http://127.0.0.1:18090"), []byte(api.URL)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	_, url := sandboxtest.Serve(t, sb, faults, days...)
+	sandboxtest.PointConfig(t, cfgPath, url)
 }

@@ -14,35 +14,13 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/config"
-	"github.com/payrecon/payrecon/provider/providertest"
+	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 	"github.com/payrecon/payrecon/store"
 )
 
 // copySandbox copies the committed sandbox fixture into a fresh directory
 // (the config's database path is relative to it) and returns the config.
-func copySandbox(t *testing.T) (dir, cfgPath string) {
-	t.Helper()
-	src := providertest.SandboxDir(t)
-	dir = t.TempDir()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dir, rel), 0o700)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dir, rel), b, 0o600)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir, filepath.Join(dir, "payrecon.yaml")
-}
+func copySandbox(t *testing.T) (dir, cfgPath string) { return sandboxtest.Copy(t) }
 
 func noenv(string) string { return "" }
 

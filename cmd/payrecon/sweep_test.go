@@ -14,6 +14,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -23,11 +24,8 @@ import (
 // queries the emulated provider within the first tier and backfills the
 // ledger (source=query), the same day.
 func TestSweepRecoversDroppedCallback(t *testing.T) {
-	dir, cfgPath := copySandbox(t)
-	sb, err := sandbox.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fx := sandboxtest.New(t)
+	dir, cfgPath, sb := fx.Dir, fx.Config, fx.Sandbox
 	now := time.Now()
 	day := sb.GenerateDay(now, sandbox.DayOptions{Trades: 20, Seed: 3, Faults: true})
 	var dropped *sandbox.Trade

@@ -3,7 +3,6 @@ package sandbox_test
 import (
 	"bytes"
 	"errors"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/payrecon/payrecon/provider/alipay"
 	"github.com/payrecon/payrecon/provider/providertest"
 	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 	"github.com/payrecon/payrecon/provider/wechatpay"
 )
 
@@ -19,24 +19,11 @@ var day = time.Date(2026, 11, 20, 0, 0, 0, 0, payrecon.ShanghaiFixed)
 
 func serve(t *testing.T, faults sandbox.ServerFaults) (*sandbox.Sandbox, *sandbox.Day, *sandbox.Server, *alipay.Client, *wechatpay.Client) {
 	t.Helper()
-	sb, err := sandbox.Load(providertest.SandboxDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := sb.NewServer(faults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := sb.GenerateDay(day, sandbox.DayOptions{Trades: 20, Seed: 1, Faults: true})
-	sv.AddDay(d)
-	ts := httptest.NewServer(sv)
-	t.Cleanup(ts.Close)
-	sv.SetBaseURL(ts.URL)
-	ac, wc, err := sb.Clients(ts.URL, ts.Client(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sb, d, sv, ac, wc
+	f := sandboxtest.New(t)
+	d := f.GenerateDay(day, sandbox.DayOptions{Trades: 20, Seed: 1, Faults: true})
+	f.Serve(t, faults, d)
+	ac, wc := f.Clients(t)
+	return f.Sandbox, d, f.Server, ac, wc
 }
 
 func TestClientsQuery(t *testing.T) {
@@ -141,10 +128,7 @@ func TestClientsFaults(t *testing.T) {
 }
 
 func TestGenerateSmallDayWithFaults(t *testing.T) {
-	sb, err := sandbox.Load(providertest.SandboxDir(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb := sandboxtest.New(t)
 	for _, n := range []int{1, 5, 19, 20} {
 		d := sb.GenerateDay(day, sandbox.DayOptions{Trades: n, Faults: true})
 		if len(d.Trades) != 2*max(n, 20) {
