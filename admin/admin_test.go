@@ -2,7 +2,6 @@ package admin_test
 
 import (
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -309,7 +308,7 @@ func TestOrdersLedgerError(t *testing.T) {
 	t.Parallel()
 	t.Run("failing insert", func(t *testing.T) {
 		e := newEnv(t, token)
-		failInsertOf(t, e.dbPath, "O-BOOM")
+		storetest.FailOrderInsert(t, e.dbPath, "O-BOOM")
 		body := `[{"account":"ali","out_trade_no":"O-1"},{"account":"ali","out_trade_no":"O-BOOM"},{"account":"ali","out_trade_no":"O-3"}]`
 		code, _, reply := e.do(t, http.MethodPost, "/api/orders", bearer(token), body)
 		if code != http.StatusInternalServerError {
@@ -352,21 +351,6 @@ func TestHealth(t *testing.T) {
 	e.db.Close()
 	check("/healthz", http.StatusServiceUnavailable, "database unavailable\n")
 	check("/readyz", http.StatusServiceUnavailable, "database not writable\n")
-}
-
-// failInsertOf makes the ledger at path refuse to insert the expected order
-// outTradeNo, as a failing disk or constraint would.
-func failInsertOf(t *testing.T, path, outTradeNo string) {
-	t.Helper()
-	raw, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.ExecContext(t.Context(), `CREATE TRIGGER fail_order BEFORE INSERT ON expected_orders
-		WHEN NEW.out_trade_no = '`+outTradeNo+`' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
-		t.Fatal(err)
-	}
 }
 
 type tlog struct{ t *testing.T }

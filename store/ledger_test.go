@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -23,33 +22,12 @@ func TestLedger(t *testing.T) {
 	storetest.TestLedger(t, func(t *testing.T) storetest.Ledger { return storetest.MustOpen(t, store.Options{}) })
 }
 
-func TestGroupCommitConcurrent(t *testing.T) {
-	for _, opt := range []store.Options{{}, {NoGroupCommit: true}, {MaxBatch: 3}} {
+// TestGroupCommitModes runs the conformance suite (concurrent deliveries
+// included) with group commit off and with tiny batches as well.
+func TestGroupCommitModes(t *testing.T) {
+	for _, opt := range []store.Options{{NoGroupCommit: true}, {MaxBatch: 3}} {
 		t.Run(fmt.Sprintf("%+v", opt), func(t *testing.T) {
-			db := storetest.MustOpen(t, opt)
-			var wg sync.WaitGroup
-			errs := make(chan error, 200)
-			for i := range 200 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					// Every fourth is a duplicate of its neighbour.
-					k := i - i%2*(i%4/2)
-					_, err := db.RecordNotification(context.Background(), payrecon.RawNotification{ReceivedAt: t0}, pay(fmt.Sprint("k", k), fmt.Sprint("o", k), 1))
-					errs <- err
-				}()
-			}
-			wg.Wait()
-			close(errs)
-			for err := range errs {
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			c, _ := db.Count(t.Context())
-			if c.Deliveries != 200 || c.Notifications != c.Trades {
-				t.Fatalf("counts = %+v", c)
-			}
+			storetest.TestLedger(t, func(t *testing.T) storetest.Ledger { return storetest.MustOpen(t, opt) })
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package store_test
 
 import (
-	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,7 +62,7 @@ func TestRegisterOrdersAllOrNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	failInsertOf(t, path, "O-BOOM")
+	storetest.FailOrderInsert(t, path, "O-BOOM")
 	_, err = db.RegisterOrders(t.Context(), expected("O-1", 100), expected("O-BOOM", 200), expected("O-3", 300))
 	if err == nil || !strings.Contains(err.Error(), "injected failure") {
 		t.Fatalf("err = %v, want the injected failure", err)
@@ -74,20 +73,5 @@ func TestRegisterOrdersAllOrNothing(t *testing.T) {
 	// The same batch without the failing order goes in whole.
 	if n, err := db.RegisterOrders(t.Context(), expected("O-1", 100), expected("O-3", 300)); err != nil || n != 2 {
 		t.Fatalf("good batch: %d new, %v", n, err)
-	}
-}
-
-// failInsertOf makes the ledger at path refuse to insert the expected order
-// outTradeNo, as a failing disk or constraint would.
-func failInsertOf(t *testing.T, path, outTradeNo string) {
-	t.Helper()
-	raw, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	if _, err := raw.ExecContext(t.Context(), `CREATE TRIGGER fail_order BEFORE INSERT ON expected_orders
-		WHEN NEW.out_trade_no = '`+outTradeNo+`' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
-		t.Fatal(err)
 	}
 }

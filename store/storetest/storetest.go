@@ -2,8 +2,10 @@
 package storetest
 
 import (
+	"database/sql"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/payrecon/payrecon/store"
@@ -35,4 +37,20 @@ func MustOpen(tb testing.TB, opt store.Options) *store.DB {
 		}
 	})
 	return db
+}
+
+// FailOrderInsert makes the ledger file at path refuse to insert the
+// expected order outTradeNo, as a failing disk or constraint would, so
+// tests can prove a batch is all-or-nothing.
+func FailOrderInsert(tb testing.TB, path, outTradeNo string) {
+	tb.Helper()
+	raw, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(tb.Context(), `CREATE TRIGGER fail_order BEFORE INSERT ON expected_orders
+		WHEN NEW.out_trade_no = '`+strings.ReplaceAll(outTradeNo, "'", "''")+`' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+		tb.Fatal(err)
+	}
 }
