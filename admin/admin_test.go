@@ -48,7 +48,7 @@ func newEnv(t *testing.T, tok string) *env {
 	// Logs go to t.Log and to a buffer the tests search for secrets.
 	logger := slog.New(slog.NewTextHandler(io.MultiWriter(e.logs, tlog{t}), nil))
 	accounts := []string{"ali", "wx"}
-	reg := jobs.NewRegistrar(db, accounts, jobs.DefaultTiers, time.Now)
+	reg := jobs.NewRegistrar(db, accounts, jobs.DefaultTiers(), time.Now)
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", admin.HandleHealthz(logger, db))
 	mux.Handle("GET /readyz", admin.HandleReadyz(logger, db, e.ready.Load))

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -166,7 +165,7 @@ func Default() Config {
 		Reports:      Reports{Dir: "./var/reports", Locale: "zh"},
 		Reconcile: Reconcile{Schedule: jobs.DefaultSchedule, HoldDays: 2, BillRetryInterval: Duration(10 * time.Minute),
 			BillDeadline: Duration(4 * time.Hour), CatchUpDays: 7, QueryInterval: Duration(200 * time.Millisecond)},
-		Sweep: Sweep{Enabled: true, Interval: Duration(30 * time.Second), Tiers: slices.Clone(jobs.DefaultTiers)},
+		Sweep: Sweep{Enabled: true, Interval: Duration(30 * time.Second), Tiers: jobs.DefaultTiers()},
 		Delivery: Delivery{SMTP: SMTP{TLS: "starttls", Port: 587},
 			Alerts: Alerts{RecoveredThreshold: 1, CallbackHealthMin: 9500, RejectedBurst: 20,
 				RejectedWindow: Duration(10 * time.Minute), DedupWindow: Duration(24 * time.Hour)}},

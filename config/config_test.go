@@ -110,7 +110,7 @@ accounts:
 	if !slices.Equal(cfg.Sweep.Tiers, want) {
 		t.Fatalf("tiers = %v, want %v", cfg.Sweep.Tiers, want)
 	}
-	if !slices.Equal(def.Sweep.Tiers, jobs.DefaultTiers) || def.MemoryLimit != 256<<20 || def.Delivery.Alerts.CallbackHealthMin != 9500 {
+	if !slices.Equal(def.Sweep.Tiers, jobs.DefaultTiers()) || def.MemoryLimit != 256<<20 || def.Delivery.Alerts.CallbackHealthMin != 9500 {
 		t.Fatalf("defaults = %+v", def)
 	}
 }

@@ -56,7 +56,7 @@ type Registrar struct {
 // after its creation (tiers default to [DefaultTiers], now to time.Now).
 func NewRegistrar(db OrderRegistry, accounts []string, tiers []Tier, now func() time.Time) *Registrar {
 	if len(tiers) == 0 {
-		tiers = DefaultTiers
+		tiers = DefaultTiers()
 	}
 	if now == nil {
 		now = time.Now

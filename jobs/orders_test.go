@@ -17,7 +17,7 @@ var orderNow = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 func newRegistrar(t *testing.T) (*jobs.Registrar, *store.DB) {
 	t.Helper()
 	db := storetest.MustOpen(t, store.Options{})
-	return jobs.NewRegistrar(db, []string{"ali", "wx"}, jobs.DefaultTiers, func() time.Time { return orderNow }), db
+	return jobs.NewRegistrar(db, []string{"ali", "wx"}, jobs.DefaultTiers(), func() time.Time { return orderNow }), db
 }
 
 func registered(t *testing.T, db *store.DB, account string) []payrecon.ExpectedOrder {
@@ -40,7 +40,7 @@ func TestRegisterSchedulesFirstCheck(t *testing.T) {
 	if err != nil || added != 3 || known != 0 {
 		t.Fatalf("register: %d added, %d known, %v", added, known, err)
 	}
-	first := jobs.DefaultTiers[0].Every
+	first := jobs.DefaultTiers()[0].Every
 	want := map[string]time.Time{
 		"NEW": orderNow.Add(-30 * time.Second).Add(first), // one first-tier interval after creation
 		"OLD": orderNow,                                   // overdue: checked now

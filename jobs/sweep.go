@@ -17,9 +17,11 @@ type Tier struct {
 	Every, Until time.Duration
 }
 
-// DefaultTiers: every minute for the first 10 minutes, every 10 minutes to
+// DefaultTiers is the sweep schedule: every minute for the first 10 minutes, every 10 minutes to
 // an hour, hourly to a day.
-var DefaultTiers = []Tier{{time.Minute, 10 * time.Minute}, {10 * time.Minute, time.Hour}, {time.Hour, 24 * time.Hour}}
+func DefaultTiers() []Tier {
+	return []Tier{{time.Minute, 10 * time.Minute}, {10 * time.Minute, time.Hour}, {time.Hour, 24 * time.Hour}}
+}
 
 // orderLedger is what the sweep reads and writes. *store.DB satisfies it.
 type orderLedger interface {

@@ -15,7 +15,7 @@ import (
 func TestSweeper(t *testing.T) {
 	e := setup(t, sandbox.ServerFaults{})
 	now := time.Now()
-	s := &jobs.Sweeper{DB: e.db, Accounts: e.daily.Accounts, Tiers: jobs.DefaultTiers, Interval: time.Second, Now: func() time.Time { return now }, Log: e.daily.Log}
+	s := &jobs.Sweeper{DB: e.db, Accounts: e.daily.Accounts, Tiers: jobs.DefaultTiers(), Interval: time.Second, Now: func() time.Time { return now }, Log: e.daily.Log}
 	// The schedule: 1m for 10m, 10m to 1h, 1h to 24h, then give up.
 	for _, tc := range []struct {
 		age, every time.Duration
