@@ -98,6 +98,24 @@ type Report struct {
 	BillDownload time.Duration
 }
 
+// WriteText writes the report for a person at a terminal: the bill's
+// totals, each discrepancy with what became of it, the workbook.
+func (rep Report) WriteText(w io.Writer) {
+	b := rep.Bill
+	fmt.Fprintf(w, "  bill: %d payments %s, %d refunds %s\n", b.Payments, b.PaymentFen.Yuan(), b.Refunds, b.RefundFen.Yuan())
+	for _, d := range rep.Discrepancies {
+		if d.Resolution == "" && d.Code == payrecon.CrossDay {
+			fmt.Fprintf(w, "  %-16s %-8s %-26s carried over (%s)\n", d.Code, d.Kind, d.OrderNo(), d.Note)
+			continue
+		}
+		fmt.Fprintf(w, "  %-16s %-8s %-26s -> %-16s %s\n", d.Code, d.Kind, d.OrderNo(), d.Resolution, d.QueryResult)
+	}
+	if rep.Workbook != "" {
+		fmt.Fprintf(w, "  workbook: %s\n", rep.Workbook)
+	}
+	fmt.Fprintln(w)
+}
+
 // run is one reconciliation under way.
 type run struct {
 	*Daily

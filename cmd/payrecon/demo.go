@@ -202,7 +202,7 @@ func (d *demo) deliverBusinessDay(ctx context.Context, trades int) (demoDay, err
 	bday := d.sb.GenerateDay(date, sandbox.DayOptions{Trades: trades, Seed: 20261121, Faults: true})
 	d.providers.AddDay(bday)
 	before, _ := d.srv.db.Count(ctx)
-	res, err := deliverDay(ctx, d.sb, bday, d.target())
+	res, err := d.sb.DeliverDays(ctx, &http.Client{Timeout: 10 * time.Second}, d.target(), io.Discard, bday)
 	if err != nil {
 		return demoDay{}, fmt.Errorf("deliver the business day: %w (%v)", err, res.Unexpected)
 	}
@@ -254,7 +254,7 @@ func (d *demo) reconcileDay(ctx context.Context, date time.Time) ([]jobs.Report,
 		if err != nil {
 			return nil, err
 		}
-		printReport(d.stdout, rep)
+		rep.WriteText(d.stdout)
 		reps = append(reps, rep)
 	}
 	return reps, nil

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,7 +38,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// The intake receives the day's notifications.
 	addr, _, stop := startServe(t, cfgPath)
-	res, err := deliverDay(t.Context(), sb, day, "http://"+addr)
+	res, err := sb.DeliverDays(t.Context(), &http.Client{Timeout: 10 * time.Second}, "http://"+addr, io.Discard, day)
 	if err != nil {
 		t.Fatalf("%v: %v", err, res.Unexpected)
 	}

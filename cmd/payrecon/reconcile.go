@@ -134,28 +134,12 @@ func reconcileWith(ctx context.Context, path, account, date, billFile string, dr
 			fmt.Fprintf(stdout, "  FAILED: %v\n\n", err)
 			continue
 		}
-		printReport(stdout, rep)
+		rep.WriteText(stdout)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d reconciliation(s) failed", failed)
 	}
 	return nil
-}
-
-func printReport(w io.Writer, rep jobs.Report) {
-	b := rep.Bill
-	fmt.Fprintf(w, "  bill: %d payments %s, %d refunds %s\n", b.Payments, b.PaymentFen.Yuan(), b.Refunds, b.RefundFen.Yuan())
-	for _, d := range rep.Discrepancies {
-		if d.Resolution == "" && d.Code == payrecon.CrossDay {
-			fmt.Fprintf(w, "  %-16s %-8s %-26s carried over (%s)\n", d.Code, d.Kind, d.OrderNo(), d.Note)
-			continue
-		}
-		fmt.Fprintf(w, "  %-16s %-8s %-26s -> %-16s %s\n", d.Code, d.Kind, d.OrderNo(), d.Resolution, d.QueryResult)
-	}
-	if rep.Workbook != "" {
-		fmt.Fprintf(w, "  workbook: %s\n", rep.Workbook)
-	}
-	fmt.Fprintln(w)
 }
 
 func cmdRuns(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -112,7 +112,7 @@ func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Write
 	defer srv.Close()
 	fmt.Fprintf(stdout, "sandbox providers serving %s for %s on http://%s\n", *dir, day, ln.Addr())
 	if *notifyURL != "" {
-		res, err := deliverDay(ctx, sb, d, *notifyURL)
+		res, err := sb.DeliverDays(ctx, &http.Client{Timeout: 10 * time.Second}, *notifyURL, io.Discard, d)
 		if err != nil {
 			return err
 		}
@@ -120,20 +120,6 @@ func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	<-ctx.Done()
 	return nil
-}
-
-// deliverDay sends a generated day's notifications, as the providers
-// would, and checks each reply.
-func deliverDay(ctx context.Context, sb *sandbox.Sandbox, d *sandbox.Day, target string) (sandbox.Result, error) {
-	ds, err := sb.Deliveries(d)
-	if err != nil {
-		return sandbox.Result{}, err
-	}
-	steps := make([][]sandbox.Delivery, len(ds))
-	for i, dl := range ds {
-		steps[i] = []sandbox.Delivery{dl}
-	}
-	return sandbox.Fire(ctx, &http.Client{Timeout: 10 * time.Second}, target, []sandbox.Scenario{{Name: "business-day", Steps: steps}}, io.Discard)
 }
 
 // trigger fires scenarios at a running payrecon and then checks the ledger
@@ -151,10 +137,11 @@ func trigger(ctx context.Context, sb *sandbox.Sandbox, cfg config.Config, target
 		return err
 	}
 	defer db.Close()
-	bad, err := checkExpectations(ctx, db, res.Expect)
+	trades, err := db.Trades(ctx, store.TradeFilter{})
 	if err != nil {
 		return err
 	}
+	bad := sandbox.Check(res.Expect, trades)
 	for _, b := range bad {
 		fmt.Fprintln(stdout, "LEDGER MISMATCH:", b)
 	}
@@ -169,36 +156,6 @@ func trigger(ctx context.Context, sb *sandbox.Sandbox, cfg config.Config, target
 	}
 	fmt.Fprintf(stdout, "ledger checked: all %d expectations met\n", len(res.Expect))
 	return nil
-}
-
-func checkExpectations(ctx context.Context, db *store.DB, exp []sandbox.Expectation) ([]string, error) {
-	trades, err := db.Trades(ctx, store.TradeFilter{})
-	if err != nil {
-		return nil, err
-	}
-	type key struct{ a, o string }
-	got := map[key]int{}
-	for i, t := range trades {
-		got[key{t.Account, t.OutTradeNo}] = i
-	}
-	var bad []string
-	for _, e := range exp {
-		i, ok := got[key{e.Account, e.OutTradeNo}]
-		switch {
-		case e.Status == "" && ok:
-			bad = append(bad, fmt.Sprintf("%s/%s must not be in the ledger (status %s)", e.Account, e.OutTradeNo, trades[i].Status))
-		case e.Status == "":
-		case !ok:
-			bad = append(bad, fmt.Sprintf("%s/%s missing", e.Account, e.OutTradeNo))
-		default:
-			t := trades[i]
-			if t.Status != e.Status || t.AmountFen != e.AmountFen || t.RefundedFen != e.RefundedFen {
-				bad = append(bad, fmt.Sprintf("%s/%s = %s %d/%d, want %s %d/%d", e.Account, e.OutTradeNo,
-					t.Status, t.AmountFen, t.RefundedFen, e.Status, e.AmountFen, e.RefundedFen))
-			}
-		}
-	}
-	return bad, nil
 }
 
 // printLedger writes a short human summary of the ledger.

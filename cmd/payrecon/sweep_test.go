@@ -44,7 +44,7 @@ func TestSweepRecoversDroppedCallback(t *testing.T) {
 	addr, logs, stop := startServe(t, cfgPath)
 
 	// The day's other callbacks arrive; this one is dropped.
-	if res, err := deliverDay(t.Context(), sb, day, "http://"+addr); err != nil {
+	if res, err := sb.DeliverDays(t.Context(), &http.Client{Timeout: 10 * time.Second}, "http://"+addr, io.Discard, day); err != nil {
 		t.Fatalf("%v %v", err, res.Unexpected)
 	}
 	account := map[string]string{"alipay": "sandbox-ali", "wechatpay": "sandbox-wx"}[string(dropped.Provider)]

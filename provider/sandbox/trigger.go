@@ -540,3 +540,45 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// DeliverDays sends the days' notifications as the providers would (faults
+// applied: dropped ones are absent), one at a time, to the intake at
+// target, and checks each reply.
+func (s *Sandbox) DeliverDays(ctx context.Context, client *http.Client, target string, out io.Writer, days ...*Day) (Result, error) {
+	var steps [][]Delivery
+	for _, day := range days {
+		ds, err := s.Deliveries(day)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, d := range ds {
+			steps = append(steps, []Delivery{d})
+		}
+	}
+	return Fire(ctx, client, target, []Scenario{{Name: "business-day", Steps: steps}}, out)
+}
+
+// Check compares the ledger's trades with what the scenarios must leave
+// and returns one line per expectation not met.
+func Check(exp []Expectation, trades []payrecon.Trade) []string {
+	type key struct{ a, o string }
+	got := map[key]payrecon.Trade{}
+	for _, t := range trades {
+		got[key{t.Account, t.OutTradeNo}] = t
+	}
+	var bad []string
+	for _, e := range exp {
+		t, ok := got[key{e.Account, e.OutTradeNo}]
+		switch {
+		case e.Status == "" && ok:
+			bad = append(bad, fmt.Sprintf("%s/%s must not be in the ledger (status %s)", e.Account, e.OutTradeNo, t.Status))
+		case e.Status == "":
+		case !ok:
+			bad = append(bad, fmt.Sprintf("%s/%s missing", e.Account, e.OutTradeNo))
+		case t.Status != e.Status || t.AmountFen != e.AmountFen || t.RefundedFen != e.RefundedFen:
+			bad = append(bad, fmt.Sprintf("%s/%s = %s %d/%d, want %s %d/%d", e.Account, e.OutTradeNo,
+				t.Status, t.AmountFen, t.RefundedFen, e.Status, e.AmountFen, e.RefundedFen))
+		}
+	}
+	return bad
+}

@@ -130,18 +130,8 @@ func (f *Fixture) Clients(tb testing.TB) (*alipay.Client, *wechatpay.Client) {
 // reply is not what the provider would expect.
 func Play(tb testing.TB, sb *sandbox.Sandbox, client *http.Client, baseURL string, days ...*sandbox.Day) sandbox.Result {
 	tb.Helper()
-	var steps [][]sandbox.Delivery
-	for _, day := range days {
-		ds, err := sb.Deliveries(day)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for _, d := range ds {
-			steps = append(steps, []sandbox.Delivery{d})
-		}
-	}
 	var log bytes.Buffer
-	res, err := sandbox.Fire(tb.Context(), client, baseURL, []sandbox.Scenario{{Name: "day", Steps: steps}}, &log)
+	res, err := sb.DeliverDays(tb.Context(), client, baseURL, &log, days...)
 	if err != nil {
 		tb.Fatalf("%v: %v\n%s", err, res.Unexpected, log.String())
 	}
