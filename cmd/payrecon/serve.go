@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/payrecon/payrecon/admin"
 	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/notify"
@@ -26,7 +27,7 @@ type server struct {
 	adminLn  net.Listener
 	served   chan error
 	cleanups []func() error
-	metrics  *metrics
+	metrics  *admin.Metrics
 	ready    atomic.Bool
 }
 
@@ -49,7 +50,7 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	s := &server{db: db, served: make(chan error, 1), metrics: newMetrics()}
+	s := &server{db: db, served: make(chan error, 1), metrics: admin.NewMetrics()}
 	s.cleanups = append(s.cleanups, db.Close)
 	var token []byte
 	if cfg.Admin.TokenFile != "" {
@@ -62,13 +63,13 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	}
 	reg := newRegistrar(cfg, db)
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
-		runs: db, orders: reg, metrics: s.metrics.handler()}, logger)
+		runs: db, orders: reg, metrics: s.metrics.Handler()}, logger)
 
 	var na []notify.Account
 	for _, a := range accts {
 		na = append(na, notify.Account{Name: a.Config.Name, Provider: a.Provider, Verifier: a.Verifier})
 	}
-	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes, Observe: s.metrics.observeNotification}, logger)
+	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes, Observe: s.metrics.ObserveNotification}, logger)
 	publicAdmin := adminMux
 	if cfg.Admin.Listen != "" {
 		publicAdmin = nil
@@ -140,14 +141,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		s.Close()
 		return err
 	}
-	daily.OnRun = s.metrics.observeRun
+	daily.OnRun = s.metrics.ObserveRun
 	disp, alerting, err := newDeliverer(cfg, s.db, getenv, &http.Client{Timeout: 30 * time.Second}, logger)
 	if err != nil {
 		s.Close()
 		return err
 	}
 	if disp != nil {
-		disp.OnDelivery = s.metrics.observeDelivery
+		disp.OnDelivery = s.metrics.ObserveDelivery
 		daily.Deliver, daily.Alerts = disp, alerting
 		mon := &jobs.RejectMonitor{DB: s.db, Deliver: disp, Channels: alerting.Channels, Threshold: cfg.Delivery.Alerts.RejectedBurst,
 			Window: time.Duration(cfg.Delivery.Alerts.RejectedWindow), Now: time.Now, Log: logger}

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"net/http"
@@ -12,8 +12,9 @@ import (
 	"github.com/payrecon/payrecon/jobs"
 )
 
-// metrics are payrecon's Prometheus metrics, on their own registry.
-type metrics struct {
+// Metrics are payrecon's Prometheus metrics, on their own registry,
+// served at /metrics by [Metrics.Handler].
+type Metrics struct {
 	reg           *prometheus.Registry
 	notifications *prometheus.CounterVec
 	ack           *prometheus.HistogramVec
@@ -25,8 +26,10 @@ type metrics struct {
 	health        *prometheus.GaugeVec
 }
 
-func newMetrics() *metrics {
-	m := &metrics{reg: prometheus.NewRegistry(),
+// NewMetrics registers every metric (and the Go and process collectors)
+// on a fresh registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry(),
 		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "payrecon_notifications_total",
 			Help: "Notifications received, by account, result (accepted, duplicate, rejected, error) and rejection reason."}, []string{"account", "result", "reason"}),
 		ack: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "payrecon_notification_ack_seconds",
@@ -49,16 +52,20 @@ func newMetrics() *metrics {
 	return m
 }
 
-func (m *metrics) handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler { return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}) }
 
-func (m *metrics) observeNotification(account, result, reason string, elapsed time.Duration) {
+// ObserveNotification counts one notification (result accepted,
+// duplicate, rejected or error) and, when acknowledged, its reply time.
+func (m *Metrics) ObserveNotification(account, result, reason string, elapsed time.Duration) {
 	m.notifications.WithLabelValues(account, result, reason).Inc()
 	if result == "accepted" || result == "duplicate" {
 		m.ack.WithLabelValues(account).Observe(elapsed.Seconds())
 	}
 }
 
-func (m *metrics) observeRun(rep jobs.Report, err error) {
+// ObserveRun records a finished reconciliation run.
+func (m *Metrics) ObserveRun(rep jobs.Report, err error) {
 	outcome := "ok"
 	if err != nil {
 		outcome = "failed"
@@ -79,7 +86,8 @@ func (m *metrics) observeRun(rep jobs.Report, err error) {
 	m.health.WithLabelValues(rep.Account).Set(float64(rep.Health.NotifyShareE4()) / 10000)
 }
 
-func (m *metrics) observeDelivery(channel string, err error) {
+// ObserveDelivery counts an alert or e-mail delivery.
+func (m *Metrics) ObserveDelivery(channel string, err error) {
 	status := "sent"
 	if err != nil {
 		status = "failed"
