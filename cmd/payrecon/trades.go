@@ -36,7 +36,7 @@ func cmdTrades(ctx context.Context, args []string, getenv func(string) string, s
 	fs := newFlagSet("trades", stderr)
 	path := fs.String("config", "", "config file")
 	account := fs.String("account", "", "only this account")
-	date := fs.String("date", "", "only trades paid (or, if unpaid, created) on this day, YYYY-MM-DD in the configured timezone")
+	date := fs.String("date", "", "only trades paid (or, if unpaid, created) on this bill day, YYYY-MM-DD in Beijing time as on the bills")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,11 +54,11 @@ func cmdTrades(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("-account: no account %q in %s", *account, *path)
 	}
 	if *date != "" {
-		d, err := time.ParseInLocation("2006-01-02", *date, loc)
+		d, err := parseDay(*date, time.Now())
 		if err != nil {
-			return fmt.Errorf("-date: want YYYY-MM-DD (got %q)", *date)
+			return err
 		}
-		f.PaidFrom, f.PaidTo = d, d.AddDate(0, 0, 1)
+		f.PaidFrom, f.PaidTo = d.Start(), d.End()
 	}
 	db, err := openLedger(ctx, cfg)
 	if err != nil {
