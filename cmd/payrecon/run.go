@@ -70,9 +70,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
-		return cmdBenchIntake(ctx, rest, stdout, stderr)
+		return cmdBenchIntake(ctx, rest, getenv, stdout, stderr)
 	case "bench-reconcile":
-		return cmdBenchReconcile(ctx, rest, stdout, stderr)
+		return cmdBenchReconcile(ctx, rest, getenv, stdout, stderr)
 	case "bench-reconcile-child":
 		return cmdBenchReconcileChild(ctx, rest, stdout)
 	case "version", "-version", "--version":
