@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payrecon/payrecon/bench"
 	"github.com/payrecon/payrecon/config"
 )
 
@@ -72,10 +73,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
-		return cmdBenchIntake(ctx, rest, stdout, stderr)
+		return cmdBenchIntake(ctx, rest, getenv, stdout, stderr)
 	case "bench-reconcile":
-		return cmdBenchReconcile(ctx, rest, stdout, stderr)
-	case "bench-reconcile-child":
+		return cmdBenchReconcile(ctx, rest, getenv, stdout, stderr)
+	case bench.ChildCommand:
 		return cmdBenchReconcileChild(ctx, rest, stdout)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "payrecon", version)
