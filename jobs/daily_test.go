@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,17 +155,12 @@ func TestDailyRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var steps [][]sandbox.Delivery
-			for _, d := range late {
-				if d.Account == acct {
-					steps = append(steps, []sandbox.Delivery{d})
-				}
-			}
-			if len(steps) != 1 {
-				t.Fatalf("%d late callbacks", len(steps))
+			late = slices.DeleteFunc(late, func(d sandbox.Delivery) bool { return d.Account != acct })
+			if len(late) != 1 {
+				t.Fatalf("%d late callbacks", len(late))
 			}
 			var log bytes.Buffer
-			if _, err := sandbox.Fire(t.Context(), e.intake.Client(), e.intake.URL, []sandbox.Scenario{{Name: "late", Steps: steps}}, &log); err != nil {
+			if _, err := sandbox.Deliver(t.Context(), e.intake.Client(), e.intake.URL, "late", late, &log); err != nil {
 				t.Fatalf("%v\n%s", err, log.String())
 			}
 			if after := trades(t, e.db, acct); after != before {

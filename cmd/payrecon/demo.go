@@ -84,7 +84,7 @@ type demo struct {
 
 // demoDay is what the business day step leaves for the later ones.
 type demoDay struct {
-	date        time.Time
+	date        payrecon.Day
 	day         *sandbox.Day
 	quarantined int64 // notifications rejected into quarantine that day
 }
@@ -197,9 +197,8 @@ func (d *demo) showIntake(ctx context.Context) error {
 // deliverBusinessDay generates yesterday (Beijing time) with faults, gives
 // its bills to the emulator and sends its callbacks.
 func (d *demo) deliverBusinessDay(ctx context.Context, trades int) (demoDay, error) {
-	y, m, dd := time.Now().In(time.FixedZone("CST", 8*3600)).AddDate(0, 0, -1).Date()
-	date := time.Date(y, m, dd, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
-	bday := d.sb.GenerateDay(date, sandbox.DayOptions{Trades: trades, Seed: 20261121, Faults: true})
+	date := payrecon.DayOf(time.Now()).AddDays(-1)
+	bday := d.sb.GenerateDay(date.Start(), sandbox.DayOptions{Trades: trades, Seed: 20261121, Faults: true})
 	d.providers.AddDay(bday)
 	before, _ := d.srv.db.Count(ctx)
 	res, err := d.sb.DeliverDays(ctx, &http.Client{Timeout: 10 * time.Second}, d.target(), io.Discard, bday)
@@ -208,7 +207,7 @@ func (d *demo) deliverBusinessDay(ctx context.Context, trades int) (demoDay, err
 	}
 	after, _ := d.srv.db.Count(ctx)
 	q := after.Quarantined - before.Quarantined
-	fmt.Fprintf(d.stdout, "\n== 2. business day %s: %d trades per provider; the providers sent %d notifications\n", date.Format("2006-01-02"), trades, res.Sent)
+	fmt.Fprintf(d.stdout, "\n== 2. business day %s: %d trades per provider; the providers sent %d notifications\n", date, trades, res.Sent)
 	fmt.Fprintf(d.stdout, "   %d acknowledged into the ledger, %d rejected into quarantine (forged or tampered)\n", res.Accepted, q)
 	return demoDay{date: date, day: bday, quarantined: q}, nil
 }
@@ -235,7 +234,7 @@ func (d *demo) startRecipients() error {
 }
 
 // reconcileDay runs the daily job for every account, telling people.
-func (d *demo) reconcileDay(ctx context.Context, date time.Time) ([]jobs.Report, error) {
+func (d *demo) reconcileDay(ctx context.Context, date payrecon.Day) ([]jobs.Report, error) {
 	fmt.Fprintf(d.stdout, "\n== 3. daily reconciliation (bill API not ready at first and failing once, on purpose)\n")
 	fmt.Fprintf(d.stdout, "   workbooks are e-mailed to an SMTP inbox on 127.0.0.1:%d; alerts go to a WeCom-style robot at %s\n", d.inbox.Port, d.robot.URL)
 	daily, err := newDaily(d.cfg, d.accts, d.srv.db, d.logger)
@@ -250,7 +249,7 @@ func (d *demo) reconcileDay(ctx context.Context, date time.Time) ([]jobs.Report,
 	var reps []jobs.Report
 	for _, a := range d.cfg.Accounts {
 		fmt.Fprintf(d.stdout, "-- %s (%s)\n", a.Name, a.Provider)
-		rep, err := daily.Run(ctx, a.Name, payrecon.DayOf(date), jobs.RunOptions{Trigger: "demo", Progress: d.stdout})
+		rep, err := daily.Run(ctx, a.Name, date, jobs.RunOptions{Trigger: "demo", Progress: d.stdout})
 		if err != nil {
 			return nil, err
 		}
@@ -268,12 +267,8 @@ func (d *demo) sendLateCallbacks(ctx context.Context, day *sandbox.Day) (accepte
 	if err != nil {
 		return 0, 0, err
 	}
-	steps := make([][]sandbox.Delivery, len(late))
-	for i, dl := range late {
-		steps[i] = []sandbox.Delivery{dl}
-	}
 	before, _ := d.srv.db.Count(ctx)
-	res, err := sandbox.Fire(ctx, &http.Client{Timeout: 10 * time.Second}, d.target(), []sandbox.Scenario{{Name: "late", Steps: steps}}, io.Discard)
+	res, err := sandbox.Deliver(ctx, &http.Client{Timeout: 10 * time.Second}, d.target(), "late", late, io.Discard)
 	if err != nil {
 		return 0, 0, fmt.Errorf("late callbacks: %w", err)
 	}

@@ -545,17 +545,25 @@ func firstErr(errs ...error) error {
 // applied: dropped ones are absent), one at a time, to the intake at
 // target, and checks each reply.
 func (s *Sandbox) DeliverDays(ctx context.Context, client *http.Client, target string, out io.Writer, days ...*Day) (Result, error) {
-	var steps [][]Delivery
+	var all []Delivery
 	for _, day := range days {
 		ds, err := s.Deliveries(day)
 		if err != nil {
 			return Result{}, err
 		}
-		for _, d := range ds {
-			steps = append(steps, []Delivery{d})
-		}
+		all = append(all, ds...)
 	}
-	return Fire(ctx, client, target, []Scenario{{Name: "business-day", Steps: steps}}, out)
+	return Deliver(ctx, client, target, "business-day", all, out)
+}
+
+// Deliver sends deliveries one at a time, in order, as one scenario named
+// name, and checks each reply.
+func Deliver(ctx context.Context, client *http.Client, target, name string, ds []Delivery, out io.Writer) (Result, error) {
+	steps := make([][]Delivery, len(ds))
+	for i, d := range ds {
+		steps[i] = []Delivery{d}
+	}
+	return Fire(ctx, client, target, []Scenario{{Name: name, Steps: steps}}, out)
 }
 
 // Check compares the ledger's trades with what the scenarios must leave
