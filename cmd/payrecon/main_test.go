@@ -264,3 +264,29 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatalf("accounts = %+v", cfg.Accounts)
 	}
 }
+
+// TestDemo takes the guided tour through run, as `payrecon demo` does, and
+// checks its summary against the faults the sandbox day carries (per
+// provider: 2 dropped, 1 tampered and 1 delayed payment callback and a
+// dropped refund callback recovered; a forged and a tampered notification
+// caught; a ghost denied).
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole tour")
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"demo", "-clean", "-trades", "20"}, noenv, &out, io.Discard); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"recovered by querying the provider: 10 ",
+		"caught at the door: 4\n",
+		"the provider denies (CONFIRMED_ABSENT): 2\n",
+		"late callbacks that arrived after their trade was recovered: 2 acknowledged, 0 new trades",
+		"e-mails delivered to the accountant's inbox: 2\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}

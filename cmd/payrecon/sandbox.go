@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
@@ -64,7 +65,7 @@ func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return err
 		}
-		return trigger(ctx, sb, cfg, *target, fs.Args(), stdout)
+		return sb.Trigger(ctx, *target, fs.Args(), stdout, scenarioTrades(cfg))
 	case "serve":
 		return cmdSandboxServe(ctx, args[1:], stdout, stderr)
 	}
@@ -122,59 +123,15 @@ func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Write
 	return nil
 }
 
-// trigger fires scenarios at a running payrecon and then checks the ledger
-// against what each scenario must leave.
-func trigger(ctx context.Context, sb *sandbox.Sandbox, cfg config.Config, target string, names []string, stdout io.Writer) error {
-	scs, err := sb.Build(names)
-	if err != nil {
-		return err
-	}
-	client := &http.Client{Timeout: 10 * time.Second}
-	res, fireErr := sandbox.Fire(ctx, client, target, scs, stdout)
-	fmt.Fprintf(stdout, "\nsent %d notifications: %d acknowledged, %d rejected\n", res.Sent, res.Accepted, res.Rejected)
-	db, err := openLedger(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	trades, err := db.Trades(ctx, store.TradeFilter{})
-	if err != nil {
-		return err
-	}
-	bad := sandbox.Check(res.Expect, trades)
-	for _, b := range bad {
-		fmt.Fprintln(stdout, "LEDGER MISMATCH:", b)
-	}
-	if fireErr != nil {
-		for _, u := range res.Unexpected {
-			fmt.Fprintln(stdout, "UNEXPECTED REPLY:", u)
+// scenarioTrades reads the trades of the ledger cfg names, for checking
+// what scenarios left.
+func scenarioTrades(cfg config.Config) func(context.Context) ([]payrecon.Trade, error) {
+	return func(ctx context.Context) ([]payrecon.Trade, error) {
+		db, err := openLedger(ctx, cfg)
+		if err != nil {
+			return nil, err
 		}
-		return fireErr
+		defer db.Close()
+		return db.Trades(ctx, store.TradeFilter{})
 	}
-	if len(bad) > 0 {
-		return fmt.Errorf("%d ledger expectations not met", len(bad))
-	}
-	fmt.Fprintf(stdout, "ledger checked: all %d expectations met\n", len(res.Expect))
-	return nil
-}
-
-// printLedger writes a short human summary of the ledger.
-func printLedger(ctx context.Context, db *store.DB, w io.Writer) error {
-	c, err := db.Count(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "ledger: %d notifications (%d deliveries), %d trades, %d refunds, %d transfers; %d rejected into quarantine\n",
-		c.Notifications, c.Deliveries, c.Trades, c.Refunds, c.Transfers, c.Quarantined)
-	q, err := db.QuarantineByReason(ctx)
-	if err != nil {
-		return err
-	}
-	if len(q) > 0 {
-		fmt.Fprintf(w, "quarantine by reason:\n")
-		for _, r := range q {
-			fmt.Fprintf(w, "  %-18s %-18s %d\n", r.Account, r.Reason, r.Count)
-		}
-	}
-	return nil
 }

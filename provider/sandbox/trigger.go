@@ -590,3 +590,35 @@ func Check(exp []Expectation, trades []payrecon.Trade) []string {
 	}
 	return bad
 }
+
+// Trigger fires the named scenarios (all when names is empty) at the intake
+// at target, then checks the ledger, read by trades, against what each
+// scenario must leave. It reports to out and fails on an unexpected reply
+// or an expectation not met.
+func (s *Sandbox) Trigger(ctx context.Context, target string, names []string, out io.Writer, trades func(context.Context) ([]payrecon.Trade, error)) error {
+	scs, err := s.Build(names)
+	if err != nil {
+		return err
+	}
+	res, fireErr := Fire(ctx, &http.Client{Timeout: 10 * time.Second}, target, scs, out)
+	fmt.Fprintf(out, "\nsent %d notifications: %d acknowledged, %d rejected\n", res.Sent, res.Accepted, res.Rejected)
+	ts, err := trades(ctx)
+	if err != nil {
+		return err
+	}
+	bad := Check(res.Expect, ts)
+	for _, b := range bad {
+		fmt.Fprintln(out, "LEDGER MISMATCH:", b)
+	}
+	if fireErr != nil {
+		for _, u := range res.Unexpected {
+			fmt.Fprintln(out, "UNEXPECTED REPLY:", u)
+		}
+		return fireErr
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%d ledger expectations not met", len(bad))
+	}
+	fmt.Fprintf(out, "ledger checked: all %d expectations met\n", len(res.Expect))
+	return nil
+}
