@@ -113,6 +113,9 @@ func loadConfig(path string, getenv func(string) string) (config.Config, []Accou
 	if err != nil {
 		return config.Config{}, nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if _, err := cfg.ForwardSecrets(getenv); err != nil {
+		return config.Config{}, nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	if cfg.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
 	}
@@ -140,12 +143,15 @@ func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, accts, err := loadConfig(*path, getenv)
+	cfg, accts, err := loadConfig(*path, getenv)
 	if err != nil {
 		return err
 	}
 	for _, a := range accts {
 		fmt.Fprintf(stdout, "ok  %-20s %-10s POST /notify/%s\n", a.Config.Name, a.Provider, a.Config.Name)
+	}
+	for _, f := range cfg.Forward {
+		fmt.Fprintf(stdout, "ok  %-20s %-10s %s\n", f.Name, "forward", f.URL)
 	}
 	return nil
 }
