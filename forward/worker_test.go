@@ -106,7 +106,7 @@ func run(t *testing.T, db *store.DB, url string, al *alerts, mod func(*forward.W
 		Endpoints: []forward.Endpoint{{Name: "app", URL: url, Signer: signer, Timeout: time.Second,
 			Schedule: []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond}}},
 		MaxAge: 10 * 365 * 24 * time.Hour, // the suite's facts happen at storetest.T0
-		Alert: al, AlertChannels: []string{"ops"}, Jitter: func(d time.Duration) time.Duration { return d }, Log: storetest.Logger(t)}
+		Alert:  al, AlertChannels: []string{"ops"}, Jitter: func(d time.Duration) time.Duration { return d }, Log: storetest.Logger(t)}
 	if mod != nil {
 		mod(w)
 	}
