@@ -257,3 +257,9 @@ func (db *DB) Outbox(ctx context.Context) (OutboxStats, error) {
 	}
 	return OutboxStats{Pending: r.N, OldestPending: oldest}, nil
 }
+
+// EventsAfter returns at most limit events with Seq > after, in Seq order
+// (the pull API's page).
+func (db *DB) EventsAfter(ctx context.Context, after int64, limit int) ([]payrecon.OutboxEvent, error) {
+	return db.Events(ctx, EventFilter{After: after, Limit: limit})
+}

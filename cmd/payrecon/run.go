@@ -32,7 +32,13 @@ Usage:
   payrecon runs -config F [-n N] [-json]   reconciliation history
   payrecon orders import -config F -account A FILE
                                            register expected orders for the same-day sweep (CSV)
+  payrecon events -config F [-status pending|delivered|failed] [-account A] [-json]
+                                           events forwarded to the merchant's app
+  payrecon events replay -config F ID… | -since TIME
+                                           send events again (a running serve delivers them)
   payrecon sandbox init -dir D             write sandbox keys and a config
+  payrecon sandbox receive -listen ADDR -secret-file F [-fail N] [-delay D]
+                                           a merchant app that verifies and prints each event
   payrecon sandbox trigger -config F [scenario…]
                                            fire signed notifications at a running payrecon
   payrecon demo                            sandbox + payrecon in a temp dir, end to end
@@ -69,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdRuns(ctx, rest, getenv, stdout, stderr)
 	case "orders":
 		return cmdOrders(ctx, rest, getenv, stdout, stderr)
+	case "events":
+		return cmdEvents(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
