@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/forward"
 	"github.com/payrecon/payrecon/jobs"
 )
 
@@ -24,6 +26,8 @@ type Metrics struct {
 	queries       *prometheus.CounterVec
 	deliveries    *prometheus.CounterVec
 	health        *prometheus.GaugeVec
+	forwarded     *prometheus.CounterVec
+	forwardTime   *prometheus.HistogramVec
 }
 
 // NewMetrics registers every metric (and the Go and process collectors)
@@ -46,8 +50,12 @@ func NewMetrics() *Metrics {
 			Help: "Alert and e-mail deliveries by channel and status (sent, failed)."}, []string{"channel", "status"}),
 		health: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "payrecon_callback_health_ratio",
 			Help: "Share of the latest reconciled day's paid trades learned from notifications (0–1)."}, []string{"account"}),
+		forwarded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "payrecon_forward_deliveries_total",
+			Help: "Event delivery attempts to the merchant's app by endpoint and result (delivered, retry, failed, gone)."}, []string{"endpoint", "result"}),
+		forwardTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "payrecon_forward_latency_seconds",
+			Help: "Time from an event's ledger commit to the app's 2xx.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 16)}, []string{"endpoint"}),
 	}
-	m.reg.MustRegister(m.notifications, m.ack, m.runs, m.discrepancies, m.billDownload, m.queries, m.deliveries, m.health,
+	m.reg.MustRegister(m.notifications, m.ack, m.runs, m.discrepancies, m.billDownload, m.queries, m.deliveries, m.health, m.forwarded, m.forwardTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -93,4 +101,39 @@ func (m *Metrics) ObserveDelivery(channel string, err error) {
 		status = "failed"
 	}
 	m.deliveries.WithLabelValues(channel, status).Inc()
+}
+
+// ObserveForward counts one delivery attempt to the merchant's app and,
+// when delivered, its latency from commit to 2xx.
+func (m *Metrics) ObserveForward(endpoint, result string, latency time.Duration) {
+	m.forwarded.WithLabelValues(endpoint, result).Inc()
+	if result == forward.ResultDelivered {
+		m.forwardTime.WithLabelValues(endpoint).Observe(latency.Seconds())
+	}
+}
+
+// outboxReader is what the outbox gauges read at each scrape.
+type outboxReader interface {
+	Outbox(ctx context.Context) (payrecon.OutboxStats, error)
+}
+
+// WatchOutbox exports the outbox's depth and the age of its oldest pending
+// event, read from the ledger at each scrape.
+func (m *Metrics) WatchOutbox(db outboxReader) {
+	read := func() payrecon.OutboxStats {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		st, _ := db.Outbox(ctx) // a failed read shows an empty outbox; /readyz reports the ledger
+		return st
+	}
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "payrecon_forward_outbox_depth",
+			Help: "Event deliveries pending to the merchant's app."}, func() float64 { return float64(read().Pending) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "payrecon_forward_oldest_pending_seconds",
+			Help: "Age of the oldest event not yet delivered (0: none pending)."}, func() float64 {
+			if st := read(); !st.OldestPending.IsZero() {
+				return time.Since(st.OldestPending).Seconds()
+			}
+			return 0
+		}))
 }

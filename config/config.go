@@ -39,6 +39,9 @@ type Config struct {
 	Sweep      Sweep     `yaml:"sweep"`
 	Admin      Admin     `yaml:"admin"`
 	Accounts   []Account `yaml:"accounts"`
+	// Forward lists the merchant-app endpoints that receive every
+	// verified payment event.
+	Forward []Forward `yaml:"forward"`
 
 	dir string // directory of the config file; relative paths resolve here
 }

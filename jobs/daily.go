@@ -285,6 +285,9 @@ func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) ([]payr
 			r.rep.Outcomes[got.Outcome]++
 		}
 		it.QueryResult, it.Resolution = got.QueryResult, got.Outcome
+		if err := r.dispute(ctx, it); err != nil {
+			return nil, err
+		}
 		r.rep.Discrepancies = append(r.rep.Discrepancies, it)
 		if r.o.DryRun && got.Changed {
 			r.progress("  would repair %s %s %s: %s", it.Code, it.Kind, it.OrderNo(), got.QueryResult)
@@ -295,6 +298,18 @@ func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) ([]payr
 		r.progress("  dry run: ledger, discrepancies and workbook left unchanged")
 	}
 	return r.rep.Discrepancies, nil
+}
+
+// dispute writes trade.disputed for a paid trade the provider denies
+// (CONFIRMED_ABSENT), once; a dry run writes nothing.
+func (r *run) dispute(ctx context.Context, it payrecon.Discrepancy) error {
+	if r.o.DryRun || it.Resolution != payrecon.OutcomeConfirmedAbsent || it.Kind != payrecon.EntryPayment || it.OutTradeNo == "" {
+		return nil
+	}
+	if _, err := r.DB.DisputeTrade(ctx, r.acct.Name, it.OutTradeNo); err != nil {
+		return fmt.Errorf("dispute %s: %w", it.OutTradeNo, err)
+	}
+	return nil
 }
 
 // measureHealth counts the day's callback health after the repairs (what

@@ -20,6 +20,9 @@ type ledger interface {
 	// ApplyQuery applies a provider's verified answer with an audit trail
 	// and reports whether the ledger changed.
 	ApplyQuery(ctx context.Context, r payrecon.Repair, ev *payrecon.Event) (bool, error)
+	// DisputeTrade tells the merchant's app, once, that the provider
+	// denies a trade the ledger holds as paid (trade.disputed).
+	DisputeTrade(ctx context.Context, account, outTradeNo string) (bool, error)
 	// CallbackHealth counts the paid trades of [from, to) by source.
 	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
 	// Orders lists the expected orders created in [from, to).

@@ -62,7 +62,7 @@ func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payre
 	case payrecon.EventOther:
 		return nil, nil
 	case payrecon.EventTransfer:
-		return applyTransfer(ctx, tx, account, ev.Transfer, src, ref, now)
+		return applyTransfer(ctx, tx, account, provider, ev.Transfer, src, ref, now)
 	case payrecon.EventPending, payrecon.EventPayment, payrecon.EventClose, payrecon.EventRefund:
 	default:
 		return nil, fmt.Errorf("apply event: unknown kind %q", ev.Kind)
@@ -95,7 +95,11 @@ func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payre
 	if ev.Status.Rank() > status.Rank() {
 		status = ev.Status
 	}
+	refundBefore := ""
 	if ev.Kind == payrecon.EventRefund {
+		if ev.Refund != nil {
+			refundBefore = storedRefundStatus(ctx, tx, account, ev.Refund.OutRefundNo)
+		}
 		if err := upsertRefund(ctx, tx, account, ev, src, ref, now); err != nil {
 			return nil, err
 		}
@@ -127,6 +131,9 @@ func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payre
 		t.Account, t.Provider, t.OutTradeNo, t.ProviderTradeNo, t.Status, t.AmountFen, t.RefundedFen,
 		t.PaidAt, t.ClosedAt, t.Source, t.SourceRef, t.StatusRef, t.CreatedAt, t.UpdatedAt); err != nil {
 		return nil, fmt.Errorf("upsert trade: %w", err)
+	}
+	if err := tradeEvents(ctx, tx, t, before, ev, refundBefore, src, now); err != nil {
+		return nil, err
 	}
 	a := &applied{kind: string(ev.Kind), object: ev.OutTradeNo, before: before, after: t.Status}
 	if ev.Refund != nil {
@@ -192,11 +199,20 @@ func upsertRefund(ctx context.Context, tx *sqlx.Tx, account string, ev *payrecon
 
 // storedRefundRank is the rank of the stored refund status, or -1 when absent.
 func storedRefundRank(ctx context.Context, tx *sqlx.Tx, account, outRefundNo string) int {
-	var s string
-	if err := tx.GetContext(ctx, &s, `SELECT status FROM refunds WHERE account = ? AND out_refund_no = ?`, account, outRefundNo); err != nil {
+	s := storedRefundStatus(ctx, tx, account, outRefundNo)
+	if s == "" {
 		return -1
 	}
 	return refundRank(payrecon.RefundStatus(s))
+}
+
+// storedRefundStatus is the stored refund status, or "" when absent.
+func storedRefundStatus(ctx context.Context, tx *sqlx.Tx, account, outRefundNo string) string {
+	var s string
+	if err := tx.GetContext(ctx, &s, `SELECT status FROM refunds WHERE account = ? AND out_refund_no = ?`, account, outRefundNo); err != nil {
+		return ""
+	}
+	return s
 }
 
 // deriveAlipayAmounts sets each Alipay refund's own amount from the running
@@ -252,7 +268,7 @@ func transferRank(s string) int {
 	return 0 // WAIT_PAY, DEALING, unknown
 }
 
-func applyTransfer(ctx context.Context, tx *sqlx.Tx, account string, tr *payrecon.Transfer, src payrecon.Source, ref string, now time.Time) (*applied, error) {
+func applyTransfer(ctx context.Context, tx *sqlx.Tx, account string, provider payrecon.Provider, tr *payrecon.Transfer, src payrecon.Source, ref string, now time.Time) (*applied, error) {
 	if tr == nil || tr.OutBizNo == "" {
 		return nil, errors.New("apply transfer: no out_biz_no")
 	}
@@ -273,6 +289,9 @@ func applyTransfer(ctx context.Context, tx *sqlx.Tx, account string, tr *payreco
 	}
 	if err != nil {
 		return nil, fmt.Errorf("apply transfer: %w", err)
+	}
+	if err := transferEvent(ctx, tx, account, provider, tr, old, src, now); err != nil {
+		return nil, err
 	}
 	return &applied{kind: string(payrecon.EventTransfer), object: tr.OutBizNo, before: old, after: tr.Status}, nil
 }

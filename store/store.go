@@ -19,11 +19,15 @@
 //	job_runs          id                             scheduled and manual job runs
 //	deliveries        id; looked up by (channel, key)  e-mails and alerts sent, for dedup
 //	expected_orders   (account, out_trade_no)        orders registered for the same-day sweep
+//	events            (account, fact_key); event_id  the outbox: one event per ledger fact, for the merchant's app
+//	endpoints         name                           the configured forward endpoints (synced by serve)
+//	event_deliveries  (endpoint, seq)                each event's delivery state at each endpoint
 //	schema_migrations name                           applied migration files
 //
 // Files follow the tables: notifications.go, ledger.go (applying events),
 // trades.go, quarantine.go, bills.go, runs.go, discrepancies.go, repair.go
-// (audited repairs), health.go, deliveries.go, orders.go. Everything
+// (audited repairs), health.go, deliveries.go, orders.go, events.go (writing
+// events) and outbox.go (delivering them). Everything
 // SQLite-specific (DSN, pragmas, migrations, the single-writer group
 // commit, time storage) is in sqlite.go: all writes go through one writer
 // goroutine that groups concurrent requests into one transaction, each

@@ -34,6 +34,7 @@ type adminDeps struct {
 	accounts   []string
 	runs       admin.RunLister
 	orders     admin.OrderRegistrar
+	events     admin.EventLister
 	metrics    http.Handler
 }
 
@@ -45,5 +46,6 @@ func adminRoutes(d adminDeps, logger *slog.Logger) http.Handler {
 	mux.Handle("GET /reports/{account}/{file}", admin.RequireToken(d.token, admin.HandleWorkbook(logger, d.reportsDir, d.accounts)))
 	mux.Handle("GET /api/runs", admin.RequireToken(d.token, admin.HandleRuns(logger, d.runs)))
 	mux.Handle("POST /api/orders", admin.RequireToken(d.token, admin.HandleOrders(logger, d.orders)))
+	mux.Handle("GET /api/events", admin.RequireToken(d.token, admin.HandleEvents(logger, d.events)))
 	return mux
 }

@@ -33,7 +33,13 @@ Usage:
   payrecon runs -config F [-n N] [-json]   reconciliation history
   payrecon orders import -config F -account A FILE
                                            register expected orders for the same-day sweep (CSV)
+  payrecon events -config F [-status pending|delivered|failed] [-account A] [-json]
+                                           events forwarded to the merchant's app
+  payrecon events replay -config F ID… | -since TIME
+                                           send events again (a running serve delivers them)
   payrecon sandbox init -dir D             write sandbox keys and a config
+  payrecon sandbox receive -listen ADDR -secret-file F [-fail N] [-delay D]
+                                           a merchant app that verifies and prints each event
   payrecon sandbox trigger -config F [scenario…]
                                            fire signed notifications at a running payrecon
   payrecon demo                            sandbox + payrecon in a temp dir, end to end
@@ -70,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdRuns(ctx, rest, getenv, stdout, stderr)
 	case "orders":
 		return cmdOrders(ctx, rest, getenv, stdout, stderr)
+	case "events":
+		return cmdEvents(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
@@ -114,6 +122,9 @@ func loadConfig(path string, getenv func(string) string) (config.Config, []Accou
 	if err != nil {
 		return config.Config{}, nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	if _, err := cfg.ForwardSecrets(getenv); err != nil {
+		return config.Config{}, nil, fmt.Errorf("config %s: %w", path, err)
+	}
 	if cfg.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
 	}
@@ -141,12 +152,15 @@ func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, accts, err := loadConfig(*path, getenv)
+	cfg, accts, err := loadConfig(*path, getenv)
 	if err != nil {
 		return err
 	}
 	for _, a := range accts {
 		fmt.Fprintf(stdout, "ok  %-20s %-10s POST /notify/%s\n", a.Config.Name, a.Provider, a.Config.Name)
+	}
+	for _, f := range cfg.Forward {
+		fmt.Fprintf(stdout, "ok  %-20s %-10s %s\n", f.Name, "forward", f.URL)
 	}
 	return nil
 }

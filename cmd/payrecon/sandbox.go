@@ -17,13 +17,14 @@ import (
 
 func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: payrecon sandbox init|trigger|serve", errUsage)
+		return fmt.Errorf("%w: payrecon sandbox init|trigger|serve|receive", errUsage)
 	}
 	switch args[0] {
 	case "init":
 		fs := newFlagSet("sandbox init", stderr)
 		dir := fs.String("dir", "", "directory to create")
 		listen := fs.String("listen", "127.0.0.1:8080", "payrecon listen address written into the config")
+		fwd := fs.String("forward-url", "http://127.0.0.1:18091/events", "the sandbox receiver's URL written into the config's forward entry (\"\": none)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -33,6 +34,11 @@ func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, 
 		path, err := sandbox.Init(*dir, sandbox.InitOptions{Listen: *listen})
 		if err != nil {
 			return err
+		}
+		if *fwd != "" {
+			if err := addSandboxForward(path, *fwd); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(stdout, "wrote %s\nstart payrecon:   payrecon serve -config %s\nsend it traffic:  payrecon sandbox trigger -config %s\n", path, path, path)
 		return nil
@@ -68,6 +74,8 @@ func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, 
 		return sb.Trigger(ctx, *target, fs.Args(), stdout, scenarioTrades(cfg))
 	case "serve":
 		return cmdSandboxServe(ctx, args[1:], stdout, stderr)
+	case "receive":
+		return cmdSandboxReceive(ctx, args[1:], stdout, stderr)
 	}
 	return fmt.Errorf("%w: unknown sandbox command %q", errUsage, args[0])
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/payrecon/payrecon/admin"
 	"github.com/payrecon/payrecon/config"
+	"github.com/payrecon/payrecon/forward"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/notify"
 	"github.com/payrecon/payrecon/store"
@@ -63,7 +64,8 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	}
 	reg := newRegistrar(cfg, db)
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
-		runs: db, orders: reg, metrics: s.metrics.Handler()}, logger)
+		runs: db, orders: reg, events: db, metrics: s.metrics.Handler()}, logger)
+	s.metrics.WatchOutbox(db)
 
 	var na []notify.Account
 	for _, a := range accts {
@@ -156,6 +158,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		done := make(chan struct{})
 		go func() { mon.Run(mctx); close(done) }()
 		s.cleanups = append(s.cleanups, func() error { stop(); <-done; return nil })
+	}
+	var alert forward.Alerter
+	if disp != nil {
+		alert = disp
+	}
+	if err := startForwarding(ctx, cfg, s, alert, alerting.Channels, getenv, logger); err != nil {
+		s.Close()
+		return err
 	}
 	if sched := newScheduler(cfg, daily, logger); sched != nil {
 		if err := sched.Start(ctx); err != nil {

@@ -40,6 +40,7 @@ type Ledger interface {
 	FinishJob(ctx context.Context, id int64, runErr error) error
 	SucceededDays(ctx context.Context, job, account string) (map[payrecon.Day]bool, error)
 	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
+	Outbox
 }
 
 // T0 is the instant the suite's facts happen: 2026-11-20 10:00 Beijing time.
@@ -69,6 +70,13 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"JobRuns", testJobRuns},
 		{"CallbackHealth", testCallbackHealth},
 		{"QuarantineLeavesLedger", testQuarantine},
+		{"EventOnePerFact", testEventOnePerFact},
+		{"EventPaymentBeforeRefund", testEventPaymentBeforeRefund},
+		{"EventRefundFailed", testEventRefundFailed},
+		{"EventClosedAndTransfer", testEventClosedAndTransfer},
+		{"EventDisputeOnce", testEventDisputeOnce},
+		{"OutboxStreamOrder", testOutboxStreamOrder},
+		{"OutboxReplayAndDisable", testOutboxReplayAndDisable},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

@@ -1,0 +1,283 @@
+package forward
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/reports/deliver"
+)
+
+// Outbox is what the worker needs from the ledger. *store.DB satisfies it.
+type Outbox interface {
+	// DueDeliveries returns deliveries due at now, at most one per lane,
+	// skipping the lanes in busy. Errors are the ledger's.
+	DueDeliveries(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]payrecon.Delivery, error)
+	// RecordAttempt stores an attempt's outcome.
+	RecordAttempt(ctx context.Context, a payrecon.Attempt) error
+	// DisableEndpoint stops deliveries to an endpoint.
+	DisableEndpoint(ctx context.Context, name, reason string) error
+}
+
+// Alerter sends alerts to ops (a *deliver.Dispatcher, which dedups by key).
+type Alerter interface {
+	Send(ctx context.Context, m deliver.Message, channels ...string) error
+}
+
+// Endpoint is one merchant-app endpoint.
+type Endpoint struct {
+	Name   string
+	URL    string
+	Signer *Signer
+	// Timeout bounds one attempt.
+	Timeout time.Duration
+	// Schedule is the wait before each retry; after the last step, every
+	// last step.
+	Schedule []time.Duration
+}
+
+// The results an attempt is counted under (see [Worker.OnAttempt]).
+const (
+	ResultDelivered = "delivered" // 2xx
+	ResultRetry     = "retry"     // anything else: tried again later
+	ResultFailed    = "failed"    // retries ran out
+	ResultGone      = "gone"      // 410: the endpoint is disabled
+)
+
+// Worker posts due events to their endpoints until its context ends.
+type Worker struct {
+	DB        Outbox
+	Endpoints []Endpoint
+	HTTP      *http.Client
+	// Alert and AlertChannels, when set, receive the failed and gone alerts.
+	Alert         Alerter
+	AlertChannels []string
+	Now           func() time.Time
+	// Poll is how often the outbox is read when idle (default 100ms).
+	Poll time.Duration
+	// Concurrency caps the deliveries in flight (default 16).
+	Concurrency int
+	// MaxAge is how long an event is retried before it is failed
+	// (default 72h).
+	MaxAge time.Duration
+	// Jitter spreads a retry wait (default: ±10% at random).
+	Jitter func(time.Duration) time.Duration
+	Log    *slog.Logger
+	// OnAttempt, when set, is told each attempt's endpoint, result and, on
+	// delivery, the time from the event's commit to the 2xx (for metrics).
+	OnAttempt func(endpoint, result string, latency time.Duration)
+
+	mu   sync.Mutex
+	busy map[string]bool
+}
+
+func (w *Worker) defaults() {
+	if w.Poll <= 0 {
+		w.Poll = 100 * time.Millisecond
+	}
+	if w.Concurrency <= 0 {
+		w.Concurrency = 16
+	}
+	if w.MaxAge <= 0 {
+		w.MaxAge = 72 * time.Hour
+	}
+	if w.Now == nil {
+		w.Now = time.Now
+	}
+	if w.Jitter == nil {
+		w.Jitter = func(d time.Duration) time.Duration { return d + time.Duration((rand.Float64()-0.5)*0.2*float64(d)) }
+	}
+	if w.Log == nil {
+		w.Log = slog.New(slog.DiscardHandler)
+	}
+	w.busy = map[string]bool{}
+}
+
+// Run delivers until ctx ends, then waits for the attempts in flight. An
+// attempt cut short by shutdown is not recorded: the event is sent again,
+// under the same webhook-id, after the restart.
+func (w *Worker) Run(ctx context.Context) {
+	w.defaults()
+	eps := make(map[string]*Endpoint, len(w.Endpoints))
+	for i := range w.Endpoints {
+		eps[w.Endpoints[i].Name] = &w.Endpoints[i]
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wake := make(chan struct{}, 1)
+	t := time.NewTicker(w.Poll)
+	defer t.Stop()
+	for {
+		n := w.dispatch(ctx, eps, &wg, wake)
+		if n > 0 {
+			continue // more may be due at once
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+	}
+}
+
+// dispatch starts an attempt for each due delivery, up to the free
+// concurrency, and returns how many it started.
+func (w *Worker) dispatch(ctx context.Context, eps map[string]*Endpoint, wg *sync.WaitGroup, wake chan struct{}) int {
+	if ctx.Err() != nil {
+		return 0
+	}
+	w.mu.Lock()
+	free := w.Concurrency - len(w.busy)
+	busy := make(map[string]bool, len(w.busy))
+	for k := range w.busy {
+		busy[k] = true
+	}
+	w.mu.Unlock()
+	if free <= 0 {
+		return 0
+	}
+	ds, err := w.DB.DueDeliveries(ctx, w.Now(), busy, free)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.Log.Warn("outbox read failed", "err", err)
+		}
+		return 0
+	}
+	started := 0
+	for _, d := range ds {
+		ep := eps[d.Endpoint]
+		if ep == nil {
+			continue // an endpoint this worker does not serve
+		}
+		w.mu.Lock()
+		w.busy[d.Lane()] = true
+		w.mu.Unlock()
+		started++
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.attempt(ctx, ep, d)
+			w.mu.Lock()
+			delete(w.busy, d.Lane())
+			w.mu.Unlock()
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}()
+	}
+	return started
+}
+
+// attempt posts d once and records the outcome.
+func (w *Worker) attempt(ctx context.Context, ep *Endpoint, d payrecon.Delivery) {
+	status, err := w.post(ctx, ep, d)
+	if ctx.Err() != nil {
+		return // shutting down: resent after the restart
+	}
+	now := w.Now()
+	a := payrecon.Attempt{Endpoint: ep.Name, Seq: d.Seq, At: now, Status: payrecon.DeliveryPending}
+	result := ResultRetry
+	log := w.Log.With("endpoint", ep.Name, "event_id", d.EventID, "attempt", d.Attempts+1)
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		a.Status, result = payrecon.DeliveryDelivered, ResultDelivered
+	case err == nil && status == http.StatusGone:
+		a.Error, result = "410 Gone", ResultGone
+		a.NextAt = now.Add(w.wait(ep, d.Attempts+1))
+	default:
+		a.Error = fmt.Sprintf("HTTP %d", status)
+		if err != nil {
+			a.Error = err.Error()
+		}
+		a.NextAt = now.Add(w.wait(ep, d.Attempts+1))
+		if now.Sub(d.CreatedAt) >= w.MaxAge {
+			a.Status, result = payrecon.DeliveryFailed, ResultFailed
+		}
+	}
+	if err := w.DB.RecordAttempt(ctx, a); err != nil {
+		log.Error("record delivery attempt", "err", err)
+		return
+	}
+	if w.OnAttempt != nil {
+		var latency time.Duration
+		if result == ResultDelivered {
+			latency = now.Sub(d.CreatedAt)
+		}
+		w.OnAttempt(ep.Name, result, latency)
+	}
+	switch result {
+	case ResultRetry:
+		log.Warn("event delivery failed, will retry", "err", a.Error, "next_at", a.NextAt)
+	case ResultFailed:
+		log.Error("event delivery failed for good", "err", a.Error)
+		w.alert(ctx, "forward-failed:"+ep.Name+":"+now.UTC().Format("2006-01-02"), "critical",
+			fmt.Sprintf("payrecon: events to %s failed after retrying for %s", ep.Name, w.MaxAge),
+			fmt.Sprintf("event %s (and maybe others) is failed: %s; fix the endpoint, then payrecon events replay", d.EventID, a.Error))
+	case ResultGone:
+		w.gone(ctx, ep)
+	}
+}
+
+// gone disables an endpoint that answered 410 and tells ops.
+func (w *Worker) gone(ctx context.Context, ep *Endpoint) {
+	if err := w.DB.DisableEndpoint(ctx, ep.Name, "410 Gone"); err != nil {
+		w.Log.Error("disable endpoint", "endpoint", ep.Name, "err", err)
+	}
+	w.Log.Error("endpoint answered 410 Gone: disabled", "endpoint", ep.Name)
+	w.alert(ctx, "forward-gone:"+ep.Name, "critical", fmt.Sprintf("payrecon: endpoint %s answered 410 Gone and is disabled", ep.Name),
+		"its events stay pending; payrecon events replay enables it again")
+}
+
+func (w *Worker) alert(ctx context.Context, key, severity, title, text string) {
+	if w.Alert == nil || len(w.AlertChannels) == 0 {
+		return
+	}
+	m := deliver.Message{Key: key, Severity: severity, Title: title, Text: text}
+	if err := w.Alert.Send(context.WithoutCancel(ctx), m, w.AlertChannels...); err != nil {
+		w.Log.Warn("alert not delivered", "key", key, "err", err)
+	}
+}
+
+// wait is the jittered wait before retry n (1-based).
+func (w *Worker) wait(ep *Endpoint, n int) time.Duration {
+	s := ep.Schedule
+	if len(s) == 0 {
+		return w.Jitter(time.Minute)
+	}
+	return w.Jitter(s[min(n, len(s))-1])
+}
+
+// post sends d to ep once and returns the HTTP status. The error never
+// holds the secret or the body.
+func (w *Worker) post(ctx context.Context, ep *Endpoint, d payrecon.Delivery) (int, error) {
+	if ep.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ep.Timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(d.Body))
+	if err != nil {
+		return 0, fmt.Errorf("post event: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "payrecon-forward/1")
+	if err := ep.Signer.Sign(req.Header, d.EventID, w.Now(), d.Body); err != nil {
+		return 0, err
+	}
+	resp, err := w.HTTP.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("post event: %w", redact(err))
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
