@@ -290,3 +290,21 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpExitsZero: asking any command for help prints its usage and is
+// not an error; an unknown command still is.
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"help"}, {"serve", "-h"}, {"trades", "-h"}, {"reconcile", "-h"}, {"sandbox", "-h"},
+		{"sandbox", "serve", "-h"}, {"sandbox", "trigger", "-h"}, {"orders", "-h"}, {"events", "-h"}, {"check-config", "-h"}} {
+		var out, errOut bytes.Buffer
+		if err := run(t.Context(), args, noenv, &out, &errOut); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if out.Len()+errOut.Len() == 0 {
+			t.Errorf("%v printed no usage", args)
+		}
+	}
+	if err := run(t.Context(), []string{"nope"}, noenv, io.Discard, io.Discard); !errors.Is(err, errUsage) {
+		t.Errorf("unknown command: %v", err)
+	}
+}

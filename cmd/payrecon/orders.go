@@ -35,8 +35,13 @@ func accountNames(cfg config.Config) []string {
 // the header out_trade_no,amount_fen,created_at). The file is imported
 // whole or not at all.
 func cmdOrders(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	const use = "payrecon orders import -config F -account A FILE"
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprintln(stdout, "Usage:\n  "+use)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "import" {
-		return fmt.Errorf("%w: payrecon orders import -config F -account A FILE", errUsage)
+		return fmt.Errorf("%w: %s", errUsage, use)
 	}
 	fs := newFlagSet("orders import", stderr)
 	path := fs.String("config", "", "config file")

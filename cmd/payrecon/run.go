@@ -40,7 +40,9 @@ Usage:
   payrecon sandbox init -dir D             write sandbox keys and a config
   payrecon sandbox receive -listen ADDR -secret-file F [-fail N] [-delay D]
                                            a merchant app that verifies and prints each event
-  payrecon sandbox trigger -config F [scenario…]
+  payrecon sandbox serve -dir D [-listen ADDR] [-date D] [-notify URL]
+                                           run the provider emulator (and deliver a day's callbacks)
+  payrecon sandbox trigger -config F [-url U] [-list] [scenario…]
                                            fire signed notifications at a running payrecon
   payrecon demo                            sandbox + payrecon in a temp dir, end to end
   payrecon bench-intake [flags]            measure intake throughput
@@ -52,13 +54,20 @@ Usage:
 var errUsage = errors.New("usage")
 
 // run is the whole program; main only supplies the process's context,
-// arguments, environment and output.
+// arguments, environment and output. Asking for help (-h) is not an error.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return errUsage
 	}
-	cmd, rest := args[0], args[1:]
+	if err := dispatch(ctx, args[0], args[1:], getenv, stdout, stderr); !errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return nil
+}
+
+// dispatch runs one command.
+func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, getenv, stdout, stderr)

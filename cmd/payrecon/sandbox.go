@@ -17,9 +17,12 @@ import (
 
 func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: payrecon sandbox init|trigger|serve|receive", errUsage)
+		return fmt.Errorf("%w: payrecon sandbox init|serve|receive|trigger", errUsage)
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, "Usage:\n  payrecon sandbox init|serve|receive|trigger [flags]   (payrecon sandbox CMD -h for a command's flags)\n")
+		return nil
 	case "init":
 		fs := newFlagSet("sandbox init", stderr)
 		dir := fs.String("dir", "", "directory to create")
