@@ -118,7 +118,7 @@ var words = map[string][2]string{
 	"fee": {"手续费（元）", "Fees (yuan)"}, "net": {"净额（元）", "Net (yuan)"},
 	"category": {"分类", "Category"}, "code": {"代码", "Code"}, "label": {"说明", "Label"}, "count": {"笔数", "Count"},
 	"bill_amount": {"账单金额（元）", "Bill amount (yuan)"}, "ledger_amount": {"账本金额（元）", "Ledger amount (yuan)"},
-	"resolution": {"处理结果", "Resolution"}, "query": {"查询结果", "Query result"},
+	"resolution": {"处理结果", "Resolution"}, "query": {"查询结果", "Query result"}, "resolved_run": {"处理批次", "Resolved in run"},
 	"out_trade_no": {"商户订单号", "Merchant order no."}, "provider_trade_no": {"渠道交易号", "Provider trade no."},
 	"out_refund_no": {"商户退款单号", "Merchant refund no."}, "amount": {"金额（元）", "Amount (yuan)"},
 	"time": {"时间", "Time"}, "status": {"状态", "Status"}, "kind": {"类型", "Kind"}, "note": {"备注", "Note"},
@@ -148,7 +148,7 @@ func (w *Workbook) headers(which string) []string {
 	case "refunds":
 		keys = []string{"out_trade_no", "out_refund_no", "provider_trade_no", "amount", "time", "code", "note"}
 	case "discrepancies":
-		keys = []string{"code", "label", "kind", "out_trade_no", "provider_trade_no", "out_refund_no", "bill_amount", "ledger_amount", "diff", "query", "resolution", "note"}
+		keys = []string{"code", "label", "kind", "out_trade_no", "provider_trade_no", "out_refund_no", "bill_amount", "ledger_amount", "diff", "query", "resolution", "resolved_run", "note"}
 	}
 	out := make([]string, len(keys))
 	for i, k := range keys {
@@ -298,7 +298,7 @@ func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, o
 
 func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {
 	sort.SliceStable(ds, func(i, j int) bool { return codeIndex(ds[i].Code) < codeIndex(ds[j].Code) })
-	s := &sheet{wb: w, base: w.t("discrepancies"), header: w.headers("discrepancies"), widths: []float64{18, 30, 10, 24, 32, 24, 14, 14, 12, 40, 20, 36}}
+	s := &sheet{wb: w, base: w.t("discrepancies"), header: w.headers("discrepancies"), widths: []float64{18, 30, 10, 24, 32, 24, 14, 14, 12, 40, 20, 12, 36}}
 	money := func(has bool, f payrecon.Fen) any {
 		if !has {
 			return ""
@@ -311,8 +311,12 @@ func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {
 		if d.HasBill && d.HasLedger {
 			diff = w.money(d.DiffFen())
 		}
+		resolvedIn := any("")
+		if d.ResolvedRun != 0 {
+			resolvedIn = d.ResolvedRun
+		}
 		if err := s.add([]any{string(d.Code), d.Code.Label(w.meta.Locale), string(d.Kind), d.OutTradeNo, d.ProviderTradeNo, d.OutRefundNo,
-			money(d.HasBill, d.BillFen), money(d.HasLedger, d.LedgerFen), diff, d.QueryResult, d.Resolution, d.Note}); err != nil {
+			money(d.HasBill, d.BillFen), money(d.HasLedger, d.LedgerFen), diff, d.QueryResult, d.Resolution, resolvedIn, d.Note}); err != nil {
 			return err
 		}
 	}

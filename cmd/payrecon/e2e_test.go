@@ -90,9 +90,11 @@ func TestEndToEnd(t *testing.T) {
 	if strings.Count(runs, "2026-11-20") != 2 || !strings.Contains(runs, " ok ") {
 		t.Fatalf("runs:\n%s", runs)
 	}
+	first := out
 	out = runBin(t, bin, "reconcile", "-config", cfgPath, "-date", "2026-11-20")
-	if strings.Contains(out, "RECOVERED") {
-		t.Fatalf("re-run recovered again:\n%s", out)
+	recovered := strings.Count(first, "-> RECOVERED ")
+	if recovered == 0 || strings.Count(out, "-> RECOVERED (run ") != recovered || strings.Count(out, "-> RECOVERED") != recovered {
+		t.Fatalf("re-run: want the first run's %d RECOVERED items, each settled by an earlier run:\n%s", recovered, out)
 	}
 }
 

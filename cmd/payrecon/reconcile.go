@@ -151,7 +151,11 @@ func printReport(w io.Writer, rep jobs.Report) {
 			fmt.Fprintf(w, "  %-16s %-8s %-26s carried over (%s)\n", d.Code, d.Kind, d.OrderNo(), d.Note)
 			continue
 		}
-		fmt.Fprintf(w, "  %-16s %-8s %-26s -> %-16s %s\n", d.Code, d.Kind, d.OrderNo(), d.Resolution, d.QueryResult)
+		res := string(d.Resolution)
+		if d.ResolvedRun != 0 && d.ResolvedRun != rep.RunID {
+			res += fmt.Sprintf(" (run %d)", d.ResolvedRun) // settled by an earlier run of the day
+		}
+		fmt.Fprintf(w, "  %-16s %-8s %-26s -> %-16s %s\n", d.Code, d.Kind, d.OrderNo(), res, d.QueryResult)
 	}
 	if rep.Workbook != "" {
 		fmt.Fprintf(w, "  workbook: %s\n", rep.Workbook)
