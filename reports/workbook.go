@@ -50,6 +50,8 @@ type Workbook struct {
 	refund *sheet
 	sum    Summary
 	tables int
+	// dims is each streamed sheet's used range, by name, as closed.
+	dims map[string]string
 }
 
 // tableName names the next Excel table (each sheet's autofilter) uniquely.
@@ -80,7 +82,7 @@ func New(meta Meta) (*Workbook, error) {
 		meta.RowsPerSheet = MaxRowsPerSheet
 	}
 	f := excelize.NewFile()
-	w := &Workbook{meta: meta, f: f, sum: Summary{Counts: map[payrecon.Code]int{}, BillFen: map[payrecon.Code]payrecon.Fen{},
+	w := &Workbook{meta: meta, f: f, dims: map[string]string{}, sum: Summary{Counts: map[payrecon.Code]int{}, BillFen: map[payrecon.Code]payrecon.Fen{},
 		LedgerFen: map[payrecon.Code]payrecon.Fen{}, Resolutions: map[payrecon.Outcome]int{}}}
 	var err error
 	if w.styles.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}}); err != nil {
@@ -231,6 +233,7 @@ func (s *sheet) close() error {
 		}
 	}
 	last, _ := excelize.CoordinatesToCellName(len(s.header), s.rows+1)
+	s.wb.dims[s.name] = "A1:" + last
 	if err := s.sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: s.wb.tableName(), StyleName: "TableStyleLight9", ShowRowStripes: boolPtr(true)}); err != nil {
 		return err
 	}
@@ -290,7 +293,7 @@ func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, o
 		return fmt.Errorf("workbook: %w", err)
 	}
 	w.f.SetActiveSheet(0)
-	if _, err := w.f.WriteTo(out); err != nil {
+	if err := w.writeTo(out, w.dims); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
 	return w.f.Close()
