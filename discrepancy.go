@@ -93,7 +93,16 @@ type Discrepancy struct {
 	// ("" when not queried); Resolution what payrecon concluded.
 	QueryResult string
 	Resolution  Outcome
+	// ResolvedRun is the run that reached Resolution (0: none yet). A
+	// re-run of the day keeps a final resolution and the run that
+	// reached it.
+	ResolvedRun int64
 }
+
+// IsFinal reports whether o settles a discrepancy for good: RECOVERED (the
+// ledger was repaired) or CONFIRMED_ABSENT (the provider denies it). A
+// re-run keeps a final resolution instead of chasing the item again.
+func (o Outcome) IsFinal() bool { return o == OutcomeRecovered || o == OutcomeConfirmedAbsent }
 
 // DiffFen is bill minus ledger (0 when one side is missing).
 func (d Discrepancy) DiffFen() Fen {

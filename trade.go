@@ -153,6 +153,10 @@ type Trade struct {
 	// Source is how the ledger first learned of the trade.
 	Source    Source    `json:"source"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// ReconState is where the trade stands in the reconciliation, and
+	// ReconRun the run that set it (0 while UNRECONCILED).
+	ReconState ReconState `json:"recon_state"`
+	ReconRun   int64      `json:"recon_run_id,omitempty"`
 }
 
 // RefundRecord is a refund as the ledger holds it: the refund, the trade it
@@ -163,4 +167,7 @@ type RefundRecord struct {
 	Refund
 	Source    Source
 	SourceRef string
+	// ReconState and ReconRun are as for [Trade].
+	ReconState ReconState
+	ReconRun   int64
 }

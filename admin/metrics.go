@@ -86,9 +86,9 @@ func (m *Metrics) ObserveRun(rep jobs.Report, err error) {
 	for _, c := range payrecon.Codes {
 		m.discrepancies.WithLabelValues(rep.Account, string(c)).Set(float64(rep.Counts[c]))
 	}
-	for _, o := range payrecon.Outcomes {
-		if n := rep.Outcomes[o]; n > 0 {
-			m.queries.WithLabelValues(rep.Account, string(o)).Add(float64(n))
+	for _, d := range rep.Discrepancies { // reached by this run: a re-run does not chase settled items again
+		if d.Resolution != "" && d.ResolvedRun == rep.RunID {
+			m.queries.WithLabelValues(rep.Account, string(d.Resolution)).Inc()
 		}
 	}
 	m.health.WithLabelValues(rep.Account).Set(float64(rep.Health.NotifyShareE4()) / 10000)

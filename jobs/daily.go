@@ -108,7 +108,11 @@ func (rep Report) WriteText(w io.Writer) {
 			fmt.Fprintf(w, "  %-16s %-8s %-26s carried over (%s)\n", d.Code, d.Kind, d.OrderNo(), d.Note)
 			continue
 		}
-		fmt.Fprintf(w, "  %-16s %-8s %-26s -> %-16s %s\n", d.Code, d.Kind, d.OrderNo(), d.Resolution, d.QueryResult)
+		res := string(d.Resolution)
+		if d.ResolvedRun != 0 && d.ResolvedRun != rep.RunID {
+			res += fmt.Sprintf(" (run %d)", d.ResolvedRun) // settled by an earlier run of the day
+		}
+		fmt.Fprintf(w, "  %-16s %-8s %-26s -> %-16s %s\n", d.Code, d.Kind, d.OrderNo(), res, d.QueryResult)
 	}
 	if rep.Workbook != "" {
 		fmt.Fprintf(w, "  workbook: %s\n", rep.Workbook)
@@ -126,6 +130,10 @@ type run struct {
 	bill        payrecon.Bill
 	wb          *reports.Workbook
 	workbookSHA string
+	// prior is what earlier runs of the day settled; matched the marks
+	// of the items the diff matched.
+	prior   history
+	matched []payrecon.ReconMark
 }
 
 // Run reconciles one account's bill day. A run never half-completes: if the
@@ -146,6 +154,9 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 	}
 	defer r.finish(ctx, &err)
 	r.log.Info("reconcile start", "dry_run", o.DryRun, "trigger", o.Trigger)
+	if r.prior, err = loadHistory(ctx, d.DB, account, day); err != nil {
+		return r.rep, r.wrap("history", err)
+	}
 	if err := r.obtainBill(ctx); err != nil {
 		return r.rep, r.wrap("bill", err)
 	}
@@ -163,7 +174,7 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 	if err := r.writeWorkbook(); err != nil {
 		return r.rep, r.wrap("workbook", err)
 	}
-	if err := d.DB.ReplaceDiscrepancies(ctx, r.rep.RunID, account, day, stored); err != nil {
+	if err := d.DB.SaveReconciliation(ctx, r.rep.RunID, account, day, stored, marks(r.matched, stored)); err != nil {
 		return r.rep, r.wrap("store", err)
 	}
 	r.log.Info("reconcile done", "counts", countsLine(r.rep.Counts), "outcomes", outcomesLine(r.rep.Outcomes), "workbook", r.rep.Workbook)
@@ -250,9 +261,12 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	var pending []payrecon.Discrepancy
 	var wbErr error
 	diff := reconcile.New(day, reconcile.Options{HoldDays: hold, FeeRateE4: r.acct.FeeRateE4}, trades, refunds, adjacent, func(it payrecon.Discrepancy) {
+		it = r.prior.carry(it)
 		r.rep.Counts[it.Code]++
 		if it.Code != payrecon.Matched {
 			pending = append(pending, it)
+		} else if m, ok := payrecon.MarkOf(it); ok && !r.o.DryRun {
+			r.matched = append(r.matched, m)
 		}
 		if wbErr == nil {
 			wbErr = r.wb.Add(it)
@@ -269,7 +283,9 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 }
 
 // chase queries the provider about every discrepancy and repairs what it
-// confirms; it returns the discrepancies as they are to be stored.
+// confirms; it returns the discrepancies as they are to be stored. An
+// item an earlier run settled (carried from the history) is not chased
+// again.
 func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) ([]payrecon.Discrepancy, error) {
 	res := &reconcile.Resolver{Query: r.acct.Client, DryRun: r.o.DryRun, Interval: r.Opt.QueryInterval, Backoff: r.Opt.QueryBackoff,
 		Repair: func(ctx context.Context, ev *payrecon.Event, reason, evidence string) (bool, error) {
@@ -277,12 +293,18 @@ func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) ([]payr
 				RunID: r.rep.RunID, Reason: reason, Evidence: evidence}, ev)
 		}}
 	for _, it := range pending {
+		if it.Resolution != "" { // settled by an earlier run
+			r.rep.Outcomes[it.Resolution]++
+			r.rep.Discrepancies = append(r.rep.Discrepancies, it)
+			continue
+		}
 		got, err := res.Resolve(ctx, it)
 		if err != nil {
 			return nil, err
 		}
 		if got.Outcome != "" {
 			r.rep.Outcomes[got.Outcome]++
+			it.ResolvedRun = r.rep.RunID
 		}
 		it.QueryResult, it.Resolution = got.QueryResult, got.Outcome
 		if err := r.dispute(ctx, it); err != nil {

@@ -27,8 +27,13 @@ type ledger interface {
 	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
 	// Orders lists the expected orders created in [from, to).
 	Orders(ctx context.Context, account string, from, to time.Time) ([]payrecon.ExpectedOrder, error)
-	// ReplaceDiscrepancies replaces the stored problems of (account, day).
-	ReplaceDiscrepancies(ctx context.Context, runID int64, account string, day payrecon.Day, ds []payrecon.Discrepancy) error
+	// Discrepancies lists the stored problems of (account, day): what the
+	// last run concluded.
+	Discrepancies(ctx context.Context, account string, day payrecon.Day) ([]payrecon.Discrepancy, error)
+	// SaveReconciliation replaces the stored problems of (account, day)
+	// and raises the reconciliation state of each marked trade and refund,
+	// in one transaction.
+	SaveReconciliation(ctx context.Context, runID int64, account string, day payrecon.Day, ds []payrecon.Discrepancy, marks []payrecon.ReconMark) error
 	// StartJob, FinishJob and SucceededDays record scheduled runs.
 	StartJob(ctx context.Context, job, account string, day payrecon.Day, trigger string) (int64, error)
 	FinishJob(ctx context.Context, id int64, runErr error) error

@@ -55,6 +55,10 @@ func (w *Workbook) writeSummary() error {
 	s.orders()
 	s.resolutions()
 	s.widths()
+	if s.err == nil { // the sheet is not streamed: excelize writes the range set here
+		last, _ := excelize.CoordinatesToCellName(max(s.cols, 1), max(s.row-1, 1))
+		s.err = w.f.SetSheetDimension(s.sheet, "A1:"+last)
+	}
 	return s.err
 }
 
@@ -65,6 +69,7 @@ type summaryWriter struct {
 	wb    *Workbook
 	sheet string
 	row   int
+	cols  int // the widest row written
 	err   error
 }
 
@@ -209,6 +214,7 @@ func (s *summaryWriter) moneyRow(key string, bill, ledger payrecon.Fen) {
 // cells writes vals from column A of the current row and moves to the next
 // row. An excelize.Cell is written as its value in its style.
 func (s *summaryWriter) cells(vals ...any) {
+	s.cols = max(s.cols, len(vals))
 	for i, v := range vals {
 		if s.err != nil {
 			return

@@ -50,6 +50,8 @@ type Workbook struct {
 	refund *sheet
 	sum    Summary
 	tables int
+	// dims is each streamed sheet's used range, by name, as closed.
+	dims map[string]string
 }
 
 // tableName names the next Excel table (each sheet's autofilter) uniquely.
@@ -80,7 +82,7 @@ func New(meta Meta) (*Workbook, error) {
 		meta.RowsPerSheet = MaxRowsPerSheet
 	}
 	f := excelize.NewFile()
-	w := &Workbook{meta: meta, f: f, sum: Summary{Counts: map[payrecon.Code]int{}, BillFen: map[payrecon.Code]payrecon.Fen{},
+	w := &Workbook{meta: meta, f: f, dims: map[string]string{}, sum: Summary{Counts: map[payrecon.Code]int{}, BillFen: map[payrecon.Code]payrecon.Fen{},
 		LedgerFen: map[payrecon.Code]payrecon.Fen{}, Resolutions: map[payrecon.Outcome]int{}}}
 	var err error
 	if w.styles.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}}); err != nil {
@@ -118,7 +120,7 @@ var words = map[string][2]string{
 	"fee": {"手续费（元）", "Fees (yuan)"}, "net": {"净额（元）", "Net (yuan)"},
 	"category": {"分类", "Category"}, "code": {"代码", "Code"}, "label": {"说明", "Label"}, "count": {"笔数", "Count"},
 	"bill_amount": {"账单金额（元）", "Bill amount (yuan)"}, "ledger_amount": {"账本金额（元）", "Ledger amount (yuan)"},
-	"resolution": {"处理结果", "Resolution"}, "query": {"查询结果", "Query result"},
+	"resolution": {"处理结果", "Resolution"}, "query": {"查询结果", "Query result"}, "resolved_run": {"处理批次", "Resolved in run"},
 	"out_trade_no": {"商户订单号", "Merchant order no."}, "provider_trade_no": {"渠道交易号", "Provider trade no."},
 	"out_refund_no": {"商户退款单号", "Merchant refund no."}, "amount": {"金额（元）", "Amount (yuan)"},
 	"time": {"时间", "Time"}, "status": {"状态", "Status"}, "kind": {"类型", "Kind"}, "note": {"备注", "Note"},
@@ -148,7 +150,7 @@ func (w *Workbook) headers(which string) []string {
 	case "refunds":
 		keys = []string{"out_trade_no", "out_refund_no", "provider_trade_no", "amount", "time", "code", "note"}
 	case "discrepancies":
-		keys = []string{"code", "label", "kind", "out_trade_no", "provider_trade_no", "out_refund_no", "bill_amount", "ledger_amount", "diff", "query", "resolution", "note"}
+		keys = []string{"code", "label", "kind", "out_trade_no", "provider_trade_no", "out_refund_no", "bill_amount", "ledger_amount", "diff", "query", "resolution", "resolved_run", "note"}
 	}
 	out := make([]string, len(keys))
 	for i, k := range keys {
@@ -231,6 +233,7 @@ func (s *sheet) close() error {
 		}
 	}
 	last, _ := excelize.CoordinatesToCellName(len(s.header), s.rows+1)
+	s.wb.dims[s.name] = "A1:" + last
 	if err := s.sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: s.wb.tableName(), StyleName: "TableStyleLight9", ShowRowStripes: boolPtr(true)}); err != nil {
 		return err
 	}
@@ -290,7 +293,7 @@ func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, o
 		return fmt.Errorf("workbook: %w", err)
 	}
 	w.f.SetActiveSheet(0)
-	if _, err := w.f.WriteTo(out); err != nil {
+	if err := w.writeTo(out, w.dims); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
 	return w.f.Close()
@@ -298,7 +301,7 @@ func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, o
 
 func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {
 	sort.SliceStable(ds, func(i, j int) bool { return codeIndex(ds[i].Code) < codeIndex(ds[j].Code) })
-	s := &sheet{wb: w, base: w.t("discrepancies"), header: w.headers("discrepancies"), widths: []float64{18, 30, 10, 24, 32, 24, 14, 14, 12, 40, 20, 36}}
+	s := &sheet{wb: w, base: w.t("discrepancies"), header: w.headers("discrepancies"), widths: []float64{18, 30, 10, 24, 32, 24, 14, 14, 12, 40, 20, 12, 36}}
 	money := func(has bool, f payrecon.Fen) any {
 		if !has {
 			return ""
@@ -311,8 +314,12 @@ func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {
 		if d.HasBill && d.HasLedger {
 			diff = w.money(d.DiffFen())
 		}
+		resolvedIn := any("")
+		if d.ResolvedRun != 0 {
+			resolvedIn = d.ResolvedRun
+		}
 		if err := s.add([]any{string(d.Code), d.Code.Label(w.meta.Locale), string(d.Kind), d.OutTradeNo, d.ProviderTradeNo, d.OutRefundNo,
-			money(d.HasBill, d.BillFen), money(d.HasLedger, d.LedgerFen), diff, d.QueryResult, d.Resolution, d.Note}); err != nil {
+			money(d.HasBill, d.BillFen), money(d.HasLedger, d.LedgerFen), diff, d.QueryResult, d.Resolution, resolvedIn, d.Note}); err != nil {
 			return err
 		}
 	}

@@ -61,7 +61,7 @@ func build(t *testing.T, meta reports.Meta) []byte {
 			t.Fatal(err)
 		}
 		if it.Code != payrecon.Matched {
-			it.QueryResult, it.Resolution = "q", payrecon.OutcomeRecovered
+			it.QueryResult, it.Resolution, it.ResolvedRun = "q", payrecon.OutcomeRecovered, 7
 			ds = append(ds, it)
 		}
 	}
@@ -132,7 +132,7 @@ func TestWorkbookChinese(t *testing.T) {
 		t.Fatalf("明细 panes %+v %v", panes, err)
 	}
 	tables, err := f.GetTables("差异")
-	if err != nil || len(tables) != 1 || tables[0].Range != "A1:L3" {
+	if err != nil || len(tables) != 1 || tables[0].Range != "A1:M3" {
 		t.Fatalf("差异 tables %+v %v", tables, err)
 	}
 }

@@ -29,6 +29,8 @@ type tradeRow struct {
 	StatusRef       string         `db:"status_ref"`
 	CreatedAt       string         `db:"created_at"`
 	UpdatedAt       string         `db:"updated_at"`
+	ReconState      string         `db:"recon_state"`
+	ReconRunID      sql.NullInt64  `db:"recon_run_id"`
 }
 
 // applied describes what applyEvent did, for the ledger_events

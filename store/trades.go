@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -15,6 +16,8 @@ type TradeFilter struct {
 	// PaidFrom and PaidTo select trades paid in [PaidFrom, PaidTo), or,
 	// for unpaid trades, created in it.
 	PaidFrom, PaidTo time.Time
+	// State selects trades in this reconciliation state.
+	State payrecon.ReconState
 }
 
 // Trades lists trades in (account, out_trade_no) order.
@@ -29,6 +32,10 @@ func (db *DB) Trades(ctx context.Context, f TradeFilter) ([]payrecon.Trade, erro
 		q += ` AND COALESCE(paid_at, created_at) >= ? AND COALESCE(paid_at, created_at) < ?`
 		args = append(args, fmtTime(f.PaidFrom), fmtTime(f.PaidTo))
 	}
+	if f.State != "" {
+		q += ` AND recon_state = ?`
+		args = append(args, f.State)
+	}
 	q += ` ORDER BY account, out_trade_no`
 	var rows []tradeRow
 	if err := db.read.SelectContext(ctx, &rows, q, args...); err != nil {
@@ -42,7 +49,8 @@ func (r tradeRow) trade() (payrecon.Trade, error) {
 		Account: r.Account, Provider: payrecon.Provider(r.Provider), OutTradeNo: r.OutTradeNo,
 		ProviderTradeNo: r.ProviderTradeNo, Status: payrecon.TradeStatus(r.Status),
 		AmountFen: payrecon.Fen(r.AmountFen.Int64), RefundedFen: payrecon.Fen(r.RefundedFen),
-		Source: payrecon.Source(r.Source),
+		Source:     payrecon.Source(r.Source),
+		ReconState: payrecon.ReconState(cmp.Or(r.ReconState, string(payrecon.StateUnreconciled))), ReconRun: r.ReconRunID.Int64,
 	}
 	if r.PaidAt.Valid {
 		p, err := parseTime(r.PaidAt.String)
@@ -71,6 +79,8 @@ type storedRefund struct {
 	SourceRef        string         `db:"source_ref"`
 	CreatedAt        string         `db:"created_at"`
 	UpdatedAt        string         `db:"updated_at"`
+	ReconState       string         `db:"recon_state"`
+	ReconRunID       sql.NullInt64  `db:"recon_run_id"`
 }
 
 func (r storedRefund) record() (payrecon.RefundRecord, error) {
@@ -81,7 +91,8 @@ func (r storedRefund) record() (payrecon.RefundRecord, error) {
 	return payrecon.RefundRecord{Account: r.Account, OutTradeNo: r.OutTradeNo,
 		Refund: payrecon.Refund{OutRefundNo: r.OutRefundNo, ProviderRefundNo: r.ProviderRefundNo, AmountFen: payrecon.Fen(r.AmountFen),
 			TotalFen: payrecon.Fen(r.TotalFen.Int64), Status: payrecon.RefundStatus(r.Status), RefundedAt: at},
-		Source: payrecon.Source(r.Source), SourceRef: r.SourceRef}, nil
+		Source: payrecon.Source(r.Source), SourceRef: r.SourceRef,
+		ReconState: payrecon.ReconState(cmp.Or(r.ReconState, string(payrecon.StateUnreconciled))), ReconRun: r.ReconRunID.Int64}, nil
 }
 
 // Refunds lists the refunds of an account (all accounts when empty).

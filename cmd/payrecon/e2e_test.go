@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -89,9 +90,54 @@ func TestEndToEnd(t *testing.T) {
 	if strings.Count(runs, "2026-11-20") != 2 || !strings.Contains(runs, " ok ") {
 		t.Fatalf("runs:\n%s", runs)
 	}
+	first := out
 	out = runBin(t, bin, "reconcile", "-config", cfgPath, "-date", "2026-11-20")
-	if strings.Contains(out, "RECOVERED") {
-		t.Fatalf("re-run recovered again:\n%s", out)
+	recovered := strings.Count(first, "-> RECOVERED ")
+	if recovered == 0 || strings.Count(out, "-> RECOVERED (run ") != recovered || strings.Count(out, "-> RECOVERED") != recovered {
+		t.Fatalf("re-run: want the first run's %d RECOVERED items, each settled by an earlier run:\n%s", recovered, out)
+	}
+	checkDeniedTrades(t, bin, cfgPath, day)
+}
+
+// checkDeniedTrades (issue 9, bug 4): every ghost the provider denied is
+// CONFIRMED_ABSENT in "trades -json" (its status still PAID, as notified),
+// "-state CONFIRMED_ABSENT" selects exactly the ghosts, and the text
+// output never shows one as plainly PAID.
+func checkDeniedTrades(t *testing.T, bin, cfgPath string, day *sandbox.Day) {
+	t.Helper()
+	ghosts := map[string]bool{}
+	for _, g := range day.Ghosts {
+		ghosts[g.OutTradeNo] = true
+	}
+	out := runBin(t, bin, "trades", "-config", cfgPath, "-json", "-state", "CONFIRMED_ABSENT")
+	got := map[string]bool{}
+	for line := range strings.Lines(out) {
+		var tr struct {
+			OutTradeNo string `json:"out_trade_no"`
+			Status     string `json:"status"`
+			ReconState string `json:"recon_state"`
+			ReconRun   int64  `json:"recon_run_id"`
+		}
+		if err := json.Unmarshal([]byte(line), &tr); err != nil {
+			t.Fatalf("trades -json line %q: %v", line, err)
+		}
+		if !ghosts[tr.OutTradeNo] || tr.Status != "PAID" || tr.ReconState != "CONFIRMED_ABSENT" || tr.ReconRun == 0 {
+			t.Fatalf("trades -state CONFIRMED_ABSENT: %s", line)
+		}
+		got[tr.OutTradeNo] = true
+	}
+	if len(got) != len(ghosts) {
+		t.Fatalf("denied trades %v, want the ghosts %v", got, ghosts)
+	}
+	text := runBin(t, bin, "trades", "-config", cfgPath)
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) > 2 && ghosts[f[1]] && (f[2] != "PAID" || len(f) < 4 || f[3] != "(DENIED)" || !strings.HasSuffix(strings.TrimSpace(line), "CONFIRMED_ABSENT")) {
+			t.Fatalf("trades shows a denied trade as %q", line)
+		}
+	}
+	if !strings.Contains(text, "DENIED: the provider has no such paid trade") {
+		t.Fatalf("trades text without the denial note:\n%s", text)
 	}
 }
 

@@ -24,7 +24,7 @@ const usage = `payrecon keeps a small merchant's Alipay and WeChat Pay payments 
 Usage:
   payrecon serve -config F                 receive notifications into the ledger
   payrecon check-config -config F          validate a config and its key files
-  payrecon trades -config F [-account A] [-date YYYY-MM-DD] [-json]
+  payrecon trades -config F [-account A] [-date YYYY-MM-DD] [-state S] [-json]
                                            list the ledger's trades
   payrecon reconcile -config F [-account A] [-date YYYY-MM-DD] [-dry-run]
                                            download, diff, query, repair, write the workbook now

@@ -30,6 +30,10 @@ type tradeJSON struct {
 	RefundedFen     int64  `json:"refunded_fen"`
 	PaidAt          string `json:"paid_at"`
 	Source          string `json:"source"`
+	// ReconState is where the trade stands in the reconciliation
+	// (payrecon.ReconState); ReconRun the run that set it.
+	ReconState string `json:"recon_state"`
+	ReconRun   int64  `json:"recon_run_id,omitempty"`
 }
 
 func cmdTrades(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -38,6 +42,7 @@ func cmdTrades(ctx context.Context, args []string, getenv func(string) string, s
 	account := fs.String("account", "", "only this account")
 	date := fs.String("date", "", "only trades paid (or, if unpaid, created) on this bill day, YYYY-MM-DD in Beijing time as on the bills")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
+	state := fs.String("state", "", "only trades in this reconciliation state (UNRECONCILED, MATCHED, RECOVERED, PENDING, NEEDS_REVIEW, CONFIRMED_ABSENT)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,6 +55,11 @@ func cmdTrades(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	f := store.TradeFilter{Account: *account}
+	if *state != "" {
+		if f.State, err = payrecon.ParseReconState(*state); err != nil {
+			return fmt.Errorf("-state: %w", err)
+		}
+	}
 	if *account != "" && !hasAccount(cfg, *account) {
 		return fmt.Errorf("-account: no account %q in %s", *account, *path)
 	}
@@ -78,18 +88,39 @@ func cmdTrades(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tOUT_TRADE_NO\tSTATUS\tAMOUNT\tREFUNDED\tPAID_AT\tSOURCE")
+	return printTrades(stdout, trades, loc)
+}
+
+// printTrades writes the trades as a table. A trade the provider denies
+// (CONFIRMED_ABSENT) is never shown as plainly paid: its status reads
+// "PAID (DENIED)" and a note under the table says what that means.
+func printTrades(w io.Writer, trades []payrecon.Trade, loc *time.Location) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tOUT_TRADE_NO\tSTATUS\tAMOUNT\tREFUNDED\tPAID_AT\tSOURCE\tRECON_STATE")
+	denied := 0
 	for _, t := range trades {
 		j := toJSON(t, loc)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Account, t.OutTradeNo, t.Status, t.AmountFen.Yuan(), t.RefundedFen.Yuan(), j.PaidAt, t.Source)
+		status := string(t.Status)
+		if t.ReconState == payrecon.StateConfirmedAbsent {
+			status += " (DENIED)"
+			denied++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Account, t.OutTradeNo, status, t.AmountFen.Yuan(), t.RefundedFen.Yuan(), j.PaidAt, t.Source, t.ReconState)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if denied > 0 {
+		_, err := fmt.Fprintf(w, "\n%d trade(s) DENIED: the provider has no such paid trade (CONFIRMED_ABSENT); the notification is suspect, do not ship\n", denied)
+		return err
+	}
+	return nil
 }
 
 func toJSON(t payrecon.Trade, loc *time.Location) tradeJSON {
 	j := tradeJSON{Account: t.Account, Provider: string(t.Provider), OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-		Status: string(t.Status), AmountFen: int64(t.AmountFen), RefundedFen: int64(t.RefundedFen), Source: string(t.Source)}
+		Status: string(t.Status), AmountFen: int64(t.AmountFen), RefundedFen: int64(t.RefundedFen), Source: string(t.Source),
+		ReconState: string(t.ReconState), ReconRun: t.ReconRun}
 	if t.PaidAt != nil {
 		j.PaidAt = t.PaidAt.In(loc).Format(time.RFC3339)
 	}

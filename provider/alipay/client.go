@@ -152,7 +152,11 @@ type TradeQueryResponse struct {
 	OutTradeNo  string `json:"out_trade_no"`
 	TradeStatus string `json:"trade_status"`
 	TotalAmount string `json:"total_amount"`
+	// SendPayDate is when the money reached the seller; GmtPayment, the
+	// notification's name for the payment time, is read when a response
+	// carries it instead.
 	SendPayDate string `json:"send_pay_date"`
+	GmtPayment  string `json:"gmt_payment"`
 }
 
 // QueryPayment implements provider.Client with alipay.trade.query.
@@ -175,16 +179,23 @@ func (c *Client) QueryPayment(ctx context.Context, outTradeNo, tradeNo string) (
 		return q, &provider.Error{Op: "alipay.trade.query", Message: "total_amount", Err: provider.ErrBadResponse}
 	}
 	ev := &payrecon.Event{OutTradeNo: cmp.Or(r.OutTradeNo, outTradeNo), ProviderTradeNo: r.TradeNo, AmountFen: amt, HasAmount: true}
+	paidAt, err := parseTime(cmp.Or(r.SendPayDate, r.GmtPayment))
+	if err != nil {
+		return q, &provider.Error{Op: "alipay.trade.query", Message: "send_pay_date", Err: provider.ErrBadResponse}
+	}
 	switch r.TradeStatus {
 	case "TRADE_SUCCESS", "TRADE_FINISHED":
-		ev.Kind, ev.Status = payrecon.EventPayment, payrecon.StatusPaid
-		if ev.PaidAt, err = parseTime(r.SendPayDate); err != nil {
-			return q, &provider.Error{Op: "alipay.trade.query", Message: "send_pay_date", Err: provider.ErrBadResponse}
-		}
+		ev.Kind, ev.Status, ev.PaidAt = payrecon.EventPayment, payrecon.StatusPaid, paidAt
 		q.Event = ev
 	case "TRADE_CLOSED":
-		// Closed unpaid, or fully refunded: refunds are queried separately.
+		// TRADE_CLOSED is "closed unpaid" or "paid, then fully refunded".
+		// A payment time tells them apart: the trade was paid, and the
+		// refunds, queried separately, account for the closing.
 		ev.Kind, ev.Status = payrecon.EventClose, payrecon.StatusClosed
+		if !paidAt.IsZero() {
+			ev.Kind, ev.Status, ev.PaidAt = payrecon.EventPayment, payrecon.StatusPaid, paidAt
+			q.Evidence += " send_pay_date=" + FormatTime(paidAt) + " (paid, then fully refunded)"
+		}
 		q.Event = ev
 	case "WAIT_BUYER_PAY":
 		ev.Kind, ev.Status = payrecon.EventPending, payrecon.StatusPending

@@ -30,6 +30,15 @@ type Trade struct {
 	NotifyShift     time.Duration // the callback states a payment time shifted by this
 }
 
+// FullyRefunded reports whether the trade's refunds add up to its amount.
+func (t *Trade) FullyRefunded() bool {
+	var total payrecon.Fen
+	for _, r := range t.Refunds {
+		total += r.AmountFen
+	}
+	return !t.PaidAt.IsZero() && len(t.Refunds) > 0 && total >= t.AmountFen
+}
+
 // Refund is one refund of a sandbox trade.
 type Refund struct {
 	OutRefundNo      string
@@ -244,8 +253,12 @@ func (s *Sandbox) Deliveries(d *Day) ([]Delivery, error) {
 			}
 			var err error
 			if t.Provider == payrecon.Alipay {
+				status := "TRADE_SUCCESS" // a partial refund keeps the status; the full refund closes the trade
+				if total >= t.AmountFen {
+					status = "TRADE_CLOSED"
+				}
 				err = add(s.ali("refund "+r.OutRefundNo, AlipayTrade{OutTradeNo: t.OutTradeNo, TradeNo: t.ProviderTradeNo, Amount: t.AmountFen,
-					Status: "TRADE_SUCCESS", Created: t.Created, Paid: t.PaidAt, RefundTotal: total, OutBizNo: r.OutRefundNo, Refunded: r.At}, AlipayOptions{}))
+					Status: status, Created: t.Created, Paid: t.PaidAt, RefundTotal: total, OutBizNo: r.OutRefundNo, Refunded: r.At}, AlipayOptions{}))
 			} else {
 				err = add(s.wxRefund("REFUND.SUCCESS "+r.OutRefundNo, WeChatRefund{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo,
 					OutRefundNo: r.OutRefundNo, RefundID: r.ProviderRefundNo, Total: t.AmountFen, Refund: r.AmountFen, Status: "SUCCESS", At: r.At}, WeChatV3Options{}))

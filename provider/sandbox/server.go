@@ -175,13 +175,7 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 			body = notExist
 			break
 		}
-		status := "TRADE_SUCCESS"
-		if t.PaidAt.IsZero() {
-			status = "TRADE_CLOSED"
-		}
-		body = map[string]any{"code": "10000", "msg": "Success", "trade_no": t.ProviderTradeNo, "out_trade_no": t.OutTradeNo,
-			"trade_status": status, "total_amount": t.AmountFen.Yuan(), "receipt_amount": t.AmountFen.Yuan(),
-			"buyer_logon_id": "sbx***@example.com", "send_pay_date": alipay.FormatTime(t.PaidAt)}
+		body = alipayTradeQuery(t)
 	case "alipay.trade.fastpay.refund.query":
 		t := sv.find(payrecon.Alipay, cmp.Or(str("trade_no"), str("out_trade_no")))
 		if t == nil {
@@ -221,6 +215,25 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 		body = map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "isv.method-not-supported", "sub_msg": method}
 	}
 	sv.alipayReply(w, resp, body)
+}
+
+// alipayTradeQuery answers alipay.trade.query as the gateway does:
+// TRADE_SUCCESS for a paid trade; TRADE_CLOSED both for a trade closed
+// unpaid (no send_pay_date) and for one paid and then fully refunded
+// (send_pay_date set: the money did reach the seller).
+func alipayTradeQuery(t *Trade) map[string]any {
+	body := map[string]any{"code": "10000", "msg": "Success", "trade_no": t.ProviderTradeNo, "out_trade_no": t.OutTradeNo,
+		"trade_status": "TRADE_SUCCESS", "total_amount": t.AmountFen.Yuan(), "buyer_logon_id": "sbx***@example.com"}
+	if t.PaidAt.IsZero() {
+		body["trade_status"] = "TRADE_CLOSED"
+		return body
+	}
+	body["receipt_amount"] = t.AmountFen.Yuan()
+	body["send_pay_date"] = alipay.FormatTime(t.PaidAt)
+	if t.FullyRefunded() {
+		body["trade_status"] = "TRADE_CLOSED"
+	}
+	return body
 }
 
 // alipayReply writes {"x_response":{…},"sign":"…"}, signing the exact bytes

@@ -160,3 +160,38 @@ func TestClientsSlowServer(t *testing.T) {
 		t.Fatalf("wechatpay timeout: %v", err)
 	}
 }
+
+// TestAlipayTradeClosed: like the real gateway, the emulator answers
+// alipay.trade.query with TRADE_CLOSED both for a trade closed unpaid
+// (no payment time) and for one paid and then fully refunded (with
+// send_pay_date); the client reads the first as a close and the second as
+// the payment it was.
+func TestAlipayTradeClosed(t *testing.T) {
+	_, d, _, ac, _ := serve(t, sandbox.ServerFaults{})
+	var unpaid, refunded *sandbox.Trade
+	for _, tr := range d.Trades {
+		if tr.Provider != payrecon.Alipay || len(tr.Refunds) > 0 {
+			continue
+		}
+		switch {
+		case unpaid == nil:
+			unpaid = tr
+			unpaid.PaidAt = time.Time{}
+		case refunded == nil:
+			refunded = tr
+			refunded.Refunds = []sandbox.Refund{{OutRefundNo: tr.OutTradeNo + "-R", AmountFen: tr.AmountFen, At: tr.PaidAt.Add(time.Hour)}}
+		}
+	}
+	q, err := ac.QueryPayment(t.Context(), unpaid.OutTradeNo, "")
+	if err != nil || q.State != "TRADE_CLOSED" || q.Event == nil || q.Event.Kind != payrecon.EventClose || q.Event.Status != payrecon.StatusClosed || !q.Event.PaidAt.IsZero() {
+		t.Fatalf("closed unpaid: %+v %+v %v", q, q.Event, err)
+	}
+	q, err = ac.QueryPayment(t.Context(), refunded.OutTradeNo, "")
+	if err != nil || q.State != "TRADE_CLOSED" || q.Event == nil || q.Event.Kind != payrecon.EventPayment || q.Event.Status != payrecon.StatusPaid ||
+		!q.Event.PaidAt.Equal(refunded.PaidAt) || q.Event.AmountFen != refunded.AmountFen {
+		t.Fatalf("paid, then fully refunded: %+v %+v %v", q, q.Event, err)
+	}
+	if rq, err := ac.QueryRefund(t.Context(), refunded.OutTradeNo, refunded.OutTradeNo+"-R"); err != nil || rq.Event.Refund.AmountFen != refunded.AmountFen {
+		t.Fatalf("the full refund: %+v %v", rq, err)
+	}
+}

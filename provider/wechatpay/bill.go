@@ -242,7 +242,7 @@ func checkSummary(names, vals []string, tot payrecon.BillTotals, sums map[string
 	for i, name := range names {
 		name = strings.TrimSpace(name)
 		if name == "总交易单数" {
-			n, err := strconv.Atoi(vals[i])
+			n, err := parseCount(vals[i])
 			if err != nil {
 				return fmt.Errorf("wechatpay bill: 总交易单数 %q: %w", vals[i], payrecon.ErrMalformed)
 			}
@@ -264,6 +264,20 @@ func checkSummary(names, vals []string, tot payrecon.BillTotals, sums map[string
 		}
 	}
 	return nil
+}
+
+// parseCount reads a count: digits, optionally written as an integral
+// decimal ("45.0", as some real bills write 总交易单数). A fraction other
+// than zeros ("45.5"), a sign or anything else is an error.
+func parseCount(s string) (int, error) {
+	whole, frac, dotted := strings.Cut(s, ".")
+	if dotted && (frac == "" || strings.Trim(frac, "0") != "") {
+		return 0, fmt.Errorf("count %q: not a whole number", s)
+	}
+	if whole == "" || strings.Trim(whole, "0123456789") != "" {
+		return 0, fmt.Errorf("count %q: not a number", s)
+	}
+	return strconv.Atoi(whole)
 }
 
 func formatE5(v int64) string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -172,5 +173,37 @@ func TestParseLegacyBill(t *testing.T) {
 	bad := strings.Replace(b, "`2,`1.50", "`2,`1.51", 1)
 	if _, _, err := parse(t, []byte(bad)); !errors.As(err, new(*payrecon.TotalsMismatchError)) {
 		t.Fatalf("legacy summary mismatch: %v", err)
+	}
+}
+
+// TestParseBillDecimalCount (issue 9, bug 3): a real bill may write the
+// summary's 总交易单数 as an integral decimal ("45.0"); it is accepted and
+// checked as 45. A fractional count ("45.5") is malformed.
+func TestParseBillDecimalCount(t *testing.T) {
+	b := sandboxBill(t, sandbox.BillOptions{})
+	_, want, err := parse(t, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := bytes.Index(b, []byte("总交易单数"))
+	vals := head + bytes.IndexByte(b[head:], '\n') + 1
+	end := vals + bytes.IndexByte(b[vals:], ',')
+	n := strings.TrimPrefix(string(b[vals:end]), "`")
+	with := func(count string) []byte {
+		return slices.Concat(b[:vals], []byte("`"+count), b[end:])
+	}
+	for _, c := range []string{n + ".0", n + ".00", n + ".00000"} {
+		if _, got, err := parse(t, with(c)); err != nil || got != want {
+			t.Fatalf("count %q: %+v %v, want %+v", c, got, err, want)
+		}
+	}
+	for _, c := range []string{n + ".5", n + ".", n + ".0a", "-" + n, n + "e0"} {
+		if _, _, err := parse(t, with(c)); !errors.Is(err, payrecon.ErrMalformed) {
+			t.Fatalf("count %q: %v, want malformed", c, err)
+		}
+	}
+	wrong, _ := strconv.Atoi(n)
+	if _, _, err := parse(t, with(strconv.Itoa(wrong+1)+".0")); !errors.As(err, new(*payrecon.TotalsMismatchError)) {
+		t.Fatalf("count %d.0 for %s rows: %v", wrong+1, n, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ type Ledger interface {
 	StartRun(ctx context.Context, account string, day payrecon.Day, trigger string) (int64, error)
 	FinishRun(ctx context.Context, id, billID int64, counts map[payrecon.Code]int, workbook string, runErr error) error
 	Runs(ctx context.Context, limit int) ([]payrecon.Run, error)
-	ReplaceDiscrepancies(ctx context.Context, runID int64, account string, day payrecon.Day, ds []payrecon.Discrepancy) error
+	SaveReconciliation(ctx context.Context, runID int64, account string, day payrecon.Day, ds []payrecon.Discrepancy, marks []payrecon.ReconMark) error
 	Discrepancies(ctx context.Context, account string, day payrecon.Day) ([]payrecon.Discrepancy, error)
 	RecordBill(ctx context.Context, b payrecon.Bill) (int64, error)
 	LatestBill(ctx context.Context, account string, day payrecon.Day) (payrecon.Bill, error)
@@ -64,6 +65,8 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"AuditedRepairOnce", testAuditedRepairOnce},
 		{"RunRecords", testRunRecords},
 		{"DiscrepancyReplacement", testDiscrepancyReplacement},
+		{"ReconStateOnlyRises", testReconStateOnlyRises},
+		{"ReconStateFilter", testReconStateFilter},
 		{"Bills", testBills},
 		{"DeliveriesDedup", testDeliveriesDedup},
 		{"ExpectedOrders", testExpectedOrders},
@@ -329,18 +332,21 @@ func testRunRecords(t *testing.T, db Ledger) {
 
 func testDiscrepancyReplacement(t *testing.T, db Ledger) {
 	first := []payrecon.Discrepancy{
-		{Code: payrecon.MissingLocal, Kind: payrecon.EntryPayment, OutTradeNo: "X", BillFen: 100, HasBill: true, Resolution: payrecon.OutcomeRecovered, QueryResult: "TRADE_SUCCESS"},
-		{Code: payrecon.MissingChannel, Kind: payrecon.EntryRefund, OutTradeNo: "Y", OutRefundNo: "RY", LedgerFen: 0, HasLedger: true, Resolution: payrecon.OutcomePending},
+		{Code: payrecon.MissingLocal, Kind: payrecon.EntryPayment, OutTradeNo: "X", BillFen: 100, HasBill: true, Resolution: payrecon.OutcomeRecovered, QueryResult: "TRADE_SUCCESS", ResolvedRun: 1},
+		{Code: payrecon.MissingChannel, Kind: payrecon.EntryRefund, OutTradeNo: "Y", OutRefundNo: "RY", LedgerFen: 0, HasLedger: true, LedgerStatus: "SUCCESS", Resolution: payrecon.OutcomePending},
+		{Code: payrecon.CrossDay, Kind: payrecon.EntryPayment, OutTradeNo: "W", BillFen: 7, HasBill: true, LedgerFen: 7, HasLedger: true},
 	}
 	second := []payrecon.Discrepancy{{Code: payrecon.AmountMismatch, Kind: payrecon.EntryPayment, OutTradeNo: "Z", BillFen: 5, HasBill: true, LedgerFen: 6, HasLedger: true, Note: "n"}}
+	var last int64
 	for _, ds := range [][]payrecon.Discrepancy{first, second, first} {
 		id, err := db.StartRun(t.Context(), "ali", Day, "cli")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.ReplaceDiscrepancies(t.Context(), id, "ali", Day, ds); err != nil {
+		if err := db.SaveReconciliation(t.Context(), id, "ali", Day, ds, nil); err != nil {
 			t.Fatal(err)
 		}
+		last = id
 	}
 	got, err := db.Discrepancies(t.Context(), "ali", Day)
 	if err != nil {
@@ -349,13 +355,91 @@ func testDiscrepancyReplacement(t *testing.T, db Ledger) {
 	if len(got) != len(first) {
 		t.Fatalf("after three runs: %d rows, want the last run's %d", len(got), len(first))
 	}
-	for i := range first {
-		if got[i] != first[i] {
-			t.Fatalf("row %d: got %+v, want %+v", i, got[i], first[i])
+	want := slices.Clone(first)
+	want[1].ResolvedRun = last // resolved, no run given: the saving run
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("row %d: got %+v, want %+v", i, got[i], want[i])
 		}
 	}
 	if other, _ := db.Discrepancies(t.Context(), "ali", Day.AddDays(1)); len(other) != 0 {
 		t.Fatalf("another day has %d rows", len(other))
+	}
+}
+
+// testReconStateOnlyRises: a trade or refund starts UNRECONCILED; a mark
+// sets its state and run; a lower or equal state never replaces it (a
+// re-run that now matches a recovered trade leaves it RECOVERED by the
+// run that recovered it); a mark for what the ledger lacks changes
+// nothing; an unknown state is refused whole.
+func testReconStateOnlyRises(t *testing.T, db Ledger) {
+	Record(t, db, Pay("p1", "S1", 100))
+	Record(t, db, Pay("p2", "S2", 200))
+	Record(t, db, AlipayRefund("r1", "S2", "S2-R1", 50, false, T0.Add(time.Hour)))
+	if tr := Trade(t, db, "S1"); tr.ReconState != payrecon.StateUnreconciled || tr.ReconRun != 0 {
+		t.Fatalf("fresh trade: %s by run %d", tr.ReconState, tr.ReconRun)
+	}
+	save := func(marks ...payrecon.ReconMark) int64 {
+		t.Helper()
+		id, err := db.StartRun(t.Context(), "ali", Day, "cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveReconciliation(t.Context(), id, "ali", Day, nil, marks); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	pay := func(out string, s payrecon.ReconState) payrecon.ReconMark {
+		return payrecon.ReconMark{Kind: payrecon.EntryPayment, OutTradeNo: out, State: s}
+	}
+	refund := payrecon.ReconMark{Kind: payrecon.EntryRefund, OutTradeNo: "S2", OutRefundNo: "S2-R1", State: payrecon.StatePending}
+	run1 := save(pay("S1", payrecon.StatePending), pay("S2", payrecon.StateRecovered), refund, pay("ABSENT", payrecon.StateMatched))
+	run2 := save(pay("S1", payrecon.StateMatched), pay("S2", payrecon.StateMatched), pay("S2", payrecon.StateNeedsReview),
+		payrecon.ReconMark{Kind: payrecon.EntryRefund, OutRefundNo: "S2-R1", State: payrecon.StateMatched})
+	save(pay("S1", payrecon.StateMatched), pay("S1", payrecon.StatePending))
+	want := map[string]struct {
+		state payrecon.ReconState
+		run   int64
+	}{"S1": {payrecon.StateMatched, run2}, "S2": {payrecon.StateRecovered, run1}}
+	for out, w := range want {
+		if tr := Trade(t, db, out); tr.ReconState != w.state || tr.ReconRun != w.run {
+			t.Fatalf("trade %s: %s by run %d, want %s by run %d", out, tr.ReconState, tr.ReconRun, w.state, w.run)
+		}
+	}
+	rs, err := db.Refunds(t.Context(), "ali")
+	if err != nil || len(rs) != 1 || rs[0].ReconState != payrecon.StateMatched || rs[0].ReconRun != run2 {
+		t.Fatalf("refund: %+v, %v", rs, err)
+	}
+	if ts, _ := db.Trades(t.Context(), store.TradeFilter{Account: "ali"}); len(ts) != 2 {
+		t.Fatalf("a mark for an absent trade created one: %+v", ts)
+	}
+	id, _ := db.StartRun(t.Context(), "ali", Day, "cli")
+	if err := db.SaveReconciliation(t.Context(), id, "ali", Day, nil, []payrecon.ReconMark{pay("S1", payrecon.StateConfirmedAbsent), pay("S2", "PAID")}); err == nil {
+		t.Fatal("an unknown state was accepted")
+	}
+	if tr := Trade(t, db, "S1"); tr.ReconState != payrecon.StateMatched {
+		t.Fatalf("a refused save changed S1 to %s", tr.ReconState)
+	}
+}
+
+// testReconStateFilter: Trades selects by state; a denied trade keeps its
+// PAID status and says CONFIRMED_ABSENT.
+func testReconStateFilter(t *testing.T, db Ledger) {
+	Record(t, db, Pay("p1", "G1", 6666))
+	Record(t, db, Pay("p2", "M1", 100))
+	id, _ := db.StartRun(t.Context(), "ali", Day, "cli")
+	if err := db.SaveReconciliation(t.Context(), id, "ali", Day, nil, []payrecon.ReconMark{
+		{Kind: payrecon.EntryPayment, OutTradeNo: "G1", State: payrecon.StateConfirmedAbsent},
+		{Kind: payrecon.EntryPayment, OutTradeNo: "M1", State: payrecon.StateMatched}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Trades(t.Context(), store.TradeFilter{Account: "ali", State: payrecon.StateConfirmedAbsent})
+	if err != nil || len(got) != 1 || got[0].OutTradeNo != "G1" || got[0].Status != payrecon.StatusPaid || got[0].ReconRun != id {
+		t.Fatalf("CONFIRMED_ABSENT trades: %+v, %v", got, err)
+	}
+	if got, _ := db.Trades(t.Context(), store.TradeFilter{State: payrecon.StateUnreconciled}); len(got) != 0 {
+		t.Fatalf("UNRECONCILED trades: %+v", got)
 	}
 }
 
