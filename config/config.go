@@ -25,6 +25,9 @@ type Config struct {
 	Timezone string `yaml:"timezone"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text (default) or json (slog's JSON, for log shippers).
+	// Logs go to stderr.
+	LogFormat string `yaml:"log_format"`
 	// MemoryLimit is the Go runtime's soft memory limit ("256MiB", "1GiB",
 	// "off"): the garbage collector works harder near it, so a million-row
 	// reconciliation stays within it; below it nothing changes.
@@ -162,6 +165,7 @@ func Default() Config {
 		Database:     "./var/payrecon.db",
 		Timezone:     payrecon.DefaultTimezone,
 		LogLevel:     "info",
+		LogFormat:    "text",
 		MemoryLimit:  256 << 20,
 		MaxBodyBytes: 64 << 10,
 		ArchiveDir:   "./var/bills",

@@ -67,6 +67,9 @@ func (c *Config) validateServer() []error {
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		errs = append(errs, FieldErr("timezone", "unknown time zone %q", c.Timezone))
 	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, FieldErr("log_format", "want text or json (got %q)", c.LogFormat))
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

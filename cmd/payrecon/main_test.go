@@ -308,3 +308,46 @@ func TestHelpExitsZero(t *testing.T) {
 		t.Errorf("unknown command: %v", err)
 	}
 }
+
+// TestLogFormatJSON: with log_format json every line serve writes to stderr
+// is a JSON object with slog's stable keys; a bad log_format is a config
+// error naming the field.
+func TestLogFormatJSON(t *testing.T) {
+	_, cfgPath := copySandbox(t)
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, append([]byte("log_format: json\n"), cfg...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	logs := &syncBuffer{}
+	served := make(chan error, 1)
+	go func() { served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), `"msg":"serving"`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v\n%s", err, logs.String())
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("too few log lines:\n%s", logs.String())
+	}
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec["msg"] == nil || rec["level"] == nil || rec["time"] == nil {
+			t.Fatalf("not a slog JSON line: %q (%v)", l, err)
+		}
+	}
+	bad := filepath.Join(filepath.Dir(cfgPath), "bad.yaml")
+	if err := os.WriteFile(bad, append([]byte("log_format: xml\n"), cfg...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), []string{"check-config", "-config", bad}, noenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "log_format: want text or json") {
+		t.Fatalf("bad log_format: %v", err)
+	}
+}

@@ -103,7 +103,7 @@ func reconcileWith(ctx context.Context, path, account, date, billFile string, dr
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, cfg.LogLevel)
+	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	db, err := store.Open(ctx, cfg.Path(cfg.Database), store.Options{}, logger)
 	if err != nil {
 		return err

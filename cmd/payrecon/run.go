@@ -140,7 +140,8 @@ func loadConfig(path string, getenv func(string) string) (config.Config, []Accou
 	return cfg, accts, nil
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+// newLogger logs at level in format (text or json) to w.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var lv slog.LevelVar
 	switch strings.ToLower(level) {
 	case "debug":
@@ -152,7 +153,11 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	default:
 		lv.Set(slog.LevelInfo)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: &lv}))
+	opt := &slog.HandlerOptions{Level: &lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opt))
+	}
+	return slog.New(slog.NewTextHandler(w, opt))
 }
 
 func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {

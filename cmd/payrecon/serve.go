@@ -133,7 +133,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
-	logger := newLogger(stderr, cfg.LogLevel)
+	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	s, err := startServer(ctx, cfg, accts, store.Options{}, logger, getenv)
 	if err != nil {
 		return err
