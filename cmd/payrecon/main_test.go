@@ -324,7 +324,9 @@ func TestLogFormatJSON(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	logs := &syncBuffer{}
 	served := make(chan error, 1)
-	go func() { served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs) }()
+	go func() {
+		served <- run(ctx, []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, logs)
+	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(logs.String(), `"msg":"serving"`) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
