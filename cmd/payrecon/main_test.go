@@ -353,3 +353,25 @@ func TestLogFormatJSON(t *testing.T) {
 		t.Fatalf("bad log_format: %v", err)
 	}
 }
+
+// TestSecondServeRefused: a second serve on the same ledger exits at once,
+// naming the process that holds it; read-only commands still work.
+func TestSecondServeRefused(t *testing.T) {
+	_, cfgPath := copySandbox(t)
+	startServe(t, cfgPath)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(t.Context(), []string{"serve", "-config", cfgPath, "-listen", "127.0.0.1:0"}, noenv, io.Discard, io.Discard)
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "is in use by pid ") {
+			t.Fatalf("second serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("second serve did not exit")
+	}
+	if err := run(t.Context(), []string{"trades", "-config", cfgPath}, noenv, io.Discard, io.Discard); err != nil {
+		t.Fatalf("trades while serve runs: %v", err)
+	}
+}

@@ -134,6 +134,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.Listen = *listen
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
+	unlock, err := store.Lock(cfg.Path(cfg.Database), time.Now())
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer unlock()
 	s, err := startServer(ctx, cfg, accts, store.Options{}, logger, getenv)
 	if err != nil {
 		return err
