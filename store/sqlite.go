@@ -297,3 +297,45 @@ func parseNullTime(s sql.NullString) (time.Time, error) {
 
 // nullFen stores an amount, or NULL when the side has none.
 func nullFen(ok bool, f payrecon.Fen) sql.NullInt64 { return sql.NullInt64{Int64: int64(f), Valid: ok} }
+
+// Backup writes a consistent copy of the live ledger to dest with VACUUM
+// INTO (other processes may keep writing meanwhile) and checks the copy
+// with PRAGMA integrity_check. dest must not exist; a failed backup leaves
+// no file behind.
+func (db *DB) Backup(ctx context.Context, dest string) error {
+	if _, err := os.Stat(dest); err == nil {
+		return fmt.Errorf("backup: %s already exists", dest)
+	}
+	if err := os.MkdirAll(filepath.Dir(dest), 0o700); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if _, err := db.write.ExecContext(ctx, `VACUUM INTO ?`, dest); err != nil {
+		os.Remove(dest)
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Chmod(dest, 0o600); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err := integrityCheck(ctx, dest); err != nil {
+		os.Remove(dest)
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
+
+// integrityCheck runs PRAGMA integrity_check on the SQLite file at path.
+func integrityCheck(ctx context.Context, path string) error {
+	c, err := sqlx.Open("sqlite3", dsn(path, "_query_only=true"))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	var res string
+	if err := c.GetContext(ctx, &res, `PRAGMA integrity_check`); err != nil {
+		return fmt.Errorf("integrity check: %w", err)
+	}
+	if res != "ok" {
+		return fmt.Errorf("integrity check of %s: %s", path, res)
+	}
+	return nil
+}

@@ -375,3 +375,40 @@ func TestSecondServeRefused(t *testing.T) {
 		t.Fatalf("trades while serve runs: %v", err)
 	}
 }
+
+// TestBackupWhileServing: backup of the ledger a running serve is writing
+// to yields an intact copy holding every trade acknowledged before it; a
+// second backup to the same file is refused.
+func TestBackupWhileServing(t *testing.T) {
+	dir, cfgPath := copySandbox(t)
+	addr, _, _ := startServe(t, cfgPath)
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"sandbox", "trigger", "-config", cfgPath, "-url", "http://" + addr}, noenv, &out, io.Discard); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	before := ledgerTrades(t, filepath.Join(dir, "var", "payrecon.db"))
+	storm := make(chan error, 1)
+	go func() { // keep writing while the backup runs
+		storm <- run(t.Context(), []string{"sandbox", "trigger", "-config", cfgPath, "-url", "http://" + addr}, noenv, io.Discard, io.Discard)
+	}()
+	copyPath := filepath.Join(t.TempDir(), "backup", "ledger.db")
+	out.Reset()
+	if err := run(t.Context(), []string{"backup", "-config", cfgPath, "-o", copyPath}, noenv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-storm; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "integrity ok") {
+		t.Fatalf("backup said %q", out.String())
+	}
+	got := ledgerTrades(t, copyPath)
+	for k := range before {
+		if !got[k] {
+			t.Errorf("backup lacks %s, acknowledged before it", k)
+		}
+	}
+	if err := run(t.Context(), []string{"backup", "-config", cfgPath, "-o", copyPath}, noenv, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("backup over an existing file: %v", err)
+	}
+}
