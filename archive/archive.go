@@ -27,7 +27,7 @@ type Result struct {
 // error the target is untouched and the temp file removed.
 func WriteFile(path string, fill func(w io.Writer) error) (Result, error) {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Result{}, fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"errors"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,4 +30,27 @@ func TestLockIsExclusive(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 	again()
+}
+
+// TestLedgerNotWorldReadable: a new ledger and its WAL are readable by
+// their owner only.
+func TestLedgerNotWorldReadable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "var", "ledger.db")
+	db, err := store.Open(t.Context(), path, store.Options{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CheckWritable(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", filepath.Dir(path)} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %o", p, st.Mode().Perm())
+		}
+	}
 }

@@ -53,6 +53,13 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
+	// Create a new ledger readable by its owner only; SQLite gives its
+	// -wal and -shm files the same mode.
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
 	w, err := sqlx.Open("sqlite3", dsn(path, sqlitePragmas+"&_txlock=immediate"))
 	if err != nil {
 		return err

@@ -412,3 +412,42 @@ func TestBackupWhileServing(t *testing.T) {
 		t.Fatalf("backup over an existing file: %v", err)
 	}
 }
+
+// TestCheckConfigReportsEveryFile: check-config opens every file the config
+// names (keys, token, SMTP password, robot secrets, forwarding secrets) and
+// reports every missing one at once; a secret readable by other users is
+// a warning.
+func TestCheckConfigReportsEveryFile(t *testing.T) {
+	dir, cfgPath := copySandbox(t)
+	base, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := "admin:\n  token_file: keys/no-token\ndelivery:\n  smtp:\n    host: 127.0.0.1\n    from: payrecon@example.com\n    password_file: keys/no-password\n" +
+		"  channels:\n    - {name: ops, type: dingtalk, url: \"http://127.0.0.1:1/robot\", secret_file: keys/no-robot-secret}\naccounts:"
+	cfg := strings.Replace(string(base), "accounts:", extra, 1)
+	cfg = strings.Replace(cfg, "apiv2_key_file: keys/apiv2.key", "apiv2_key_file: keys/no-apiv2.key", 1)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = run(t.Context(), []string{"check-config", "-config", cfgPath}, noenv, io.Discard, io.Discard)
+	for _, field := range []string{"admin.token_file", "delivery.smtp.password_file", "delivery.channels[0].secret_file", "accounts[1].apiv2_key_file"} {
+		if err == nil || !strings.Contains(err.Error(), field+": cannot read") {
+			t.Errorf("error does not name %s: %v", field, err)
+		}
+	}
+	// Every file present again, one secret world-readable: ok, with a warning.
+	if err := os.WriteFile(cfgPath, base, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "keys", "apiv3.key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if err := run(t.Context(), []string{"check-config", "-config", cfgPath}, noenv, io.Discard, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "apiv3_key_file: ") || !strings.Contains(stderr.String(), "readable by other users (mode 0644)") {
+		t.Fatalf("no warning for a world-readable key: %q", stderr.String())
+	}
+}

@@ -169,6 +169,17 @@ func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg, err := readConfig(*path)
+	if err != nil {
+		return err
+	}
+	warnings, err := cfg.CheckFiles(getenv)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	if err != nil {
+		return fmt.Errorf("config %s: %w", *path, err)
+	}
 	cfg, accts, err := loadConfig(*path, getenv)
 	if err != nil {
 		return err
