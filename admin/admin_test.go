@@ -268,7 +268,10 @@ func TestOrdersBadRowRegistersNothing(t *testing.T) {
 		{"no out_trade_no", `{"account":"ali","amount_fen":1}`, "order 1: out_trade_no: "},
 		{"negative amount", `{"account":"ali","out_trade_no":"B","amount_fen":-5}`, "order 1: amount_fen: "},
 		{"amount not a number", `{"account":"ali","out_trade_no":"B","amount_fen":"lots"}`, "order 1: amount_fen: "},
-		{"created_at not RFC 3339", `{"account":"ali","out_trade_no":"B","created_at":"20/11/2026"}`, "order 1: created_at: "},
+		{"created_at not RFC 3339", `{"account":"ali","out_trade_no":"B","amount_fen":1,"created_at":"20/11/2026"}`, "order 1: created_at: "},
+		{"amount in yuan", `{"account":"ali","out_trade_no":"B","amount":42.00}`, `order 1: unknown field "amount"`},
+		{"fractional fen", `{"account":"ali","out_trade_no":"B","amount_fen":42.5}`, "order 1: amount_fen: "},
+		{"zero amount", `{"account":"ali","out_trade_no":"B","amount_fen":0}`, "order 1: amount_fen: want a positive whole number"},
 		{"not an object", `"B"`, "order 1: want a JSON order"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -309,7 +312,7 @@ func TestOrdersLedgerError(t *testing.T) {
 	t.Run("failing insert", func(t *testing.T) {
 		e := newEnv(t, token)
 		storetest.FailOrderInsert(t, e.dbPath, "O-BOOM")
-		body := `[{"account":"ali","out_trade_no":"O-1"},{"account":"ali","out_trade_no":"O-BOOM"},{"account":"ali","out_trade_no":"O-3"}]`
+		body := `[{"account":"ali","out_trade_no":"O-1","amount_fen":100},{"account":"ali","out_trade_no":"O-BOOM","amount_fen":100},{"account":"ali","out_trade_no":"O-3","amount_fen":100}]`
 		code, _, reply := e.do(t, http.MethodPost, "/api/orders", bearer(token), body)
 		if code != http.StatusInternalServerError {
 			t.Fatalf("%d %q, want 500", code, reply)
@@ -327,7 +330,7 @@ func TestOrdersLedgerError(t *testing.T) {
 	t.Run("closed ledger", func(t *testing.T) {
 		e := newEnv(t, token)
 		e.db.Close()
-		code, _, reply := e.do(t, http.MethodPost, "/api/orders", bearer(token), `{"account":"ali","out_trade_no":"O-1"}`)
+		code, _, reply := e.do(t, http.MethodPost, "/api/orders", bearer(token), `{"account":"ali","out_trade_no":"O-1","amount_fen":100}`)
 		if code != http.StatusInternalServerError {
 			t.Fatalf("%d %q, want 500", code, reply)
 		}

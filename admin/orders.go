@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
@@ -79,9 +80,14 @@ func decodeOrders(body []byte) ([]jobs.OrderRequest, error) {
 	reqs := make([]jobs.OrderRequest, 0, len(raws))
 	for i, raw := range raws {
 		var o orderJSON
-		if err := json.Unmarshal(raw, &o); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil {
 			if te := (*json.UnmarshalTypeError)(nil); errors.As(err, &te) && te.Field != "" {
 				return nil, fmt.Errorf("order %d: %s: want a JSON %s (nothing was registered)", i, te.Field, jsonKind(te.Field))
+			}
+			if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+				return nil, fmt.Errorf("order %d: unknown field %s (fields: account, out_trade_no, amount_fen, created_at; nothing was registered)", i, field)
 			}
 			if len(raws) == 1 {
 				return nil, errors.New(want)

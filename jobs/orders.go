@@ -98,8 +98,8 @@ func (r *Registrar) order(req OrderRequest, now time.Time) (payrecon.ExpectedOrd
 		return payrecon.ExpectedOrder{}, &OrderError{Field: "out_trade_no", Reason: "required"}
 	case len(req.OutTradeNo) > 64:
 		return payrecon.ExpectedOrder{}, &OrderError{Field: "out_trade_no", Reason: fmt.Sprintf("at most 64 bytes (got %d)", len(req.OutTradeNo))}
-	case req.AmountFen < 0:
-		return payrecon.ExpectedOrder{}, &OrderError{Field: "amount_fen", Reason: fmt.Sprintf("must not be negative (got %d)", req.AmountFen)}
+	case req.AmountFen <= 0:
+		return payrecon.ExpectedOrder{}, &OrderError{Field: "amount_fen", Reason: fmt.Sprintf("want a positive whole number of fen (got %d)", req.AmountFen)}
 	}
 	created := now
 	if req.CreatedAt != "" {

@@ -35,7 +35,7 @@ func TestRegisterSchedulesFirstCheck(t *testing.T) {
 	added, known, err := reg.Register(t.Context(), []jobs.OrderRequest{
 		{Account: "ali", OutTradeNo: "NEW", AmountFen: 100, CreatedAt: "2026-11-20T17:59:30+08:00"}, // 30 s old
 		{Account: "ali", OutTradeNo: "OLD", AmountFen: 100, CreatedAt: "2026-11-20T08:00:00+08:00"},
-		{Account: "ali", OutTradeNo: "NOW", AmountFen: 0},
+		{Account: "ali", OutTradeNo: "NOW", AmountFen: 1},
 	})
 	if err != nil || added != 3 || known != 0 {
 		t.Fatalf("register: %d added, %d known, %v", added, known, err)
@@ -113,7 +113,7 @@ func TestRegisterLedgerError(t *testing.T) {
 	t.Parallel()
 	reg, db := newRegistrar(t)
 	db.Close()
-	_, _, err := reg.Register(t.Context(), []jobs.OrderRequest{{Account: "ali", OutTradeNo: "A"}})
+	_, _, err := reg.Register(t.Context(), []jobs.OrderRequest{{Account: "ali", OutTradeNo: "A", AmountFen: 100}})
 	var oe *jobs.OrderError
 	if err == nil || errors.As(err, &oe) || !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("err = %v, want the ledger's error", err)
