@@ -26,6 +26,10 @@ import (
 // ErrUnknownAccount is returned for an account the job does not know.
 var ErrUnknownAccount = errors.New("unknown account")
 
+// ErrDayNotOver is returned for a bill day that has not ended yet in
+// Beijing time: the providers publish a day's bill the morning after.
+var ErrDayNotOver = errors.New("the bill day has not ended yet (bills are published the morning after, Beijing time)")
+
 // ErrBillUnavailable is returned when the bill is still not ready at the
 // deadline.
 var ErrBillUnavailable = archive.ErrBillUnavailable
@@ -143,6 +147,9 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 	acct, ok := d.Accounts[account]
 	if !ok {
 		return Report{Account: account, Day: day}, fmt.Errorf("reconcile %s %s: %w %q", account, day, ErrUnknownAccount, account)
+	}
+	if !day.Before(payrecon.DayOf(d.Now())) {
+		return Report{Account: account, Day: day}, fmt.Errorf("reconcile %s %s: %w", account, day, ErrDayNotOver)
 	}
 	o.Trigger = cmp.Or(o.Trigger, "cli")
 	r := &run{Daily: d, acct: acct, o: o, log: d.Log.With("job", "reconcile", "account", account, "bill_date", day.String()),

@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -78,4 +79,21 @@ func hasTrade(ts []payrecon.Trade, no string) bool {
 
 func storeFilter(account string, d payrecon.Day) store.TradeFilter {
 	return store.TradeFilter{Account: account, PaidFrom: d.Start(), PaidTo: d.End()}
+}
+
+// TestDayNotOverRefused: today and future days are refused at once, with
+// nothing recorded (no run, no archived bill).
+func TestDayNotOverRefused(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{})
+	acct := e.sb.ID.WeChat.Account
+	today := payrecon.DayOf(time.Now())
+	for _, d := range []payrecon.Day{today, today.AddDays(1), payrecon.NewDay(2027, 1, 1)} {
+		_, err := e.daily.Run(t.Context(), acct, d, jobs.RunOptions{})
+		if !errors.Is(err, jobs.ErrDayNotOver) {
+			t.Fatalf("%s: err = %v, want ErrDayNotOver", d, err)
+		}
+	}
+	if runs, _ := e.db.Runs(t.Context(), 10); len(runs) != 0 {
+		t.Fatalf("refused days recorded runs: %+v", runs)
+	}
 }
