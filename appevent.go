@@ -54,9 +54,25 @@ type AppTrade struct {
 	Status          TradeStatus `json:"status"`
 	AmountFen       Fen         `json:"amount_fen"`
 	RefundedFen     Fen         `json:"refunded_fen"`
-	// PaidAt is RFC 3339 in Beijing time, or "".
+	// PaidAt is RFC 3339 in the zone the trade was rendered in (Beijing
+	// time in events, the configured timezone in "trades -json"), or "".
 	PaidAt string `json:"paid_at"`
 	Source Source `json:"source"`
+	// ReconState is where the trade stands in the reconciliation, and
+	// ReconRun the run that set it.
+	ReconState ReconState `json:"recon_state,omitempty"`
+	ReconRun   int64      `json:"recon_run_id,omitempty"`
+}
+
+// App renders the trade as "payrecon trades -json" prints it and as event
+// data carries it, with times in loc.
+func (t Trade) App(loc *time.Location) AppTrade {
+	a := AppTrade{Account: t.Account, Provider: t.Provider, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
+		Status: t.Status, AmountFen: t.AmountFen, RefundedFen: t.RefundedFen, Source: t.Source, ReconState: t.ReconState, ReconRun: t.ReconRun}
+	if t.PaidAt != nil {
+		a.PaidAt = t.PaidAt.In(loc).Format(time.RFC3339)
+	}
+	return a
 }
 
 // AppRefund is the data of refund events: the trade, plus the refund.

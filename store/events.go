@@ -78,15 +78,10 @@ func writeEvent(ctx context.Context, tx *sqlx.Tx, e outEvent, now time.Time) err
 	return nil
 }
 
-// appTrade is a trade row as event data.
+// appTrade is a trade row as event data (times in Beijing time).
 func appTrade(t tradeRow) payrecon.AppTrade {
-	at := payrecon.AppTrade{Account: t.Account, Provider: payrecon.Provider(t.Provider), OutTradeNo: t.OutTradeNo,
-		ProviderTradeNo: t.ProviderTradeNo, Status: payrecon.TradeStatus(t.Status), AmountFen: payrecon.Fen(t.AmountFen.Int64),
-		RefundedFen: payrecon.Fen(t.RefundedFen), Source: payrecon.Source(t.Source)}
-	if paid, err := parseNullTime(t.PaidAt); err == nil {
-		at.PaidAt = payrecon.EventTime(paid)
-	}
-	return at
+	tr, _ := t.trade() // a malformed time stays out of the event, as it stays out of the ledger's views
+	return tr.App(payrecon.ShanghaiFixed)
 }
 
 // tradeEvents writes the events of a change to trade t (before: its status

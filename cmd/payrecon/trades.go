@@ -19,23 +19,6 @@ func openLedger(ctx context.Context, cfg config.Config) (*store.DB, error) {
 	return store.Open(ctx, cfg.Path(cfg.Database), store.Options{}, slog.New(slog.DiscardHandler))
 }
 
-// tradeJSON is the contract of "payrecon trades -json": one object per line.
-type tradeJSON struct {
-	Account         string `json:"account"`
-	Provider        string `json:"provider"`
-	OutTradeNo      string `json:"out_trade_no"`
-	ProviderTradeNo string `json:"provider_trade_no"`
-	Status          string `json:"status"`
-	AmountFen       int64  `json:"amount_fen"`
-	RefundedFen     int64  `json:"refunded_fen"`
-	PaidAt          string `json:"paid_at"`
-	Source          string `json:"source"`
-	// ReconState is where the trade stands in the reconciliation
-	// (payrecon.ReconState); ReconRun the run that set it.
-	ReconState string `json:"recon_state"`
-	ReconRun   int64  `json:"recon_run_id,omitempty"`
-}
-
 func cmdTrades(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("trades", stderr)
 	path := fs.String("config", "", "config file")
@@ -82,7 +65,7 @@ func cmdTrades(ctx context.Context, args []string, getenv func(string) string, s
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		for _, t := range trades {
-			if err := enc.Encode(toJSON(t, loc)); err != nil {
+			if err := enc.Encode(t.App(loc)); err != nil {
 				return err
 			}
 		}
@@ -99,7 +82,7 @@ func printTrades(w io.Writer, trades []payrecon.Trade, loc *time.Location) error
 	fmt.Fprintln(tw, "ACCOUNT\tOUT_TRADE_NO\tSTATUS\tAMOUNT\tREFUNDED\tPAID_AT\tSOURCE\tRECON_STATE")
 	denied := 0
 	for _, t := range trades {
-		j := toJSON(t, loc)
+		j := t.App(loc)
 		status := string(t.Status)
 		if t.ReconState == payrecon.StateConfirmedAbsent {
 			status += " (DENIED)"
@@ -115,16 +98,6 @@ func printTrades(w io.Writer, trades []payrecon.Trade, loc *time.Location) error
 		return err
 	}
 	return nil
-}
-
-func toJSON(t payrecon.Trade, loc *time.Location) tradeJSON {
-	j := tradeJSON{Account: t.Account, Provider: string(t.Provider), OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-		Status: string(t.Status), AmountFen: int64(t.AmountFen), RefundedFen: int64(t.RefundedFen), Source: string(t.Source),
-		ReconState: string(t.ReconState), ReconRun: t.ReconRun}
-	if t.PaidAt != nil {
-		j.PaidAt = t.PaidAt.In(loc).Format(time.RFC3339)
-	}
-	return j
 }
 
 func hasAccount(cfg config.Config, name string) bool {
