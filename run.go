@@ -23,8 +23,11 @@ type Run struct {
 	Trigger    string       `json:"trigger"`
 	BillID     int64        `json:"bill_id,omitempty"`
 	Counts     map[Code]int `json:"counts"`
-	Workbook   string       `json:"workbook"`
-	Error      string       `json:"error"`
+	// Totals is how the day tied out (nil for a run that did not get
+	// that far, or one recorded before payrecon kept totals).
+	Totals   *TieOut `json:"totals"`
+	Workbook string  `json:"workbook"`
+	Error    string  `json:"error"`
 }
 
 // JobRun is one run of a scheduled or manual job for an (account, day).

@@ -96,6 +96,9 @@ type Report struct {
 	Workbook      string
 	BillPath      string
 	EmptyDay      bool
+	// Totals is how the day ties out: bill, ledger before, repairs, ledger
+	// after and the difference still open (not computed in a dry run).
+	Totals payrecon.TieOut
 	// Health is the day's callback health, after the repairs.
 	Health payrecon.CallbackHealth
 	// BillDownload is how long obtaining the bill took (retries included).
@@ -138,6 +141,7 @@ type run struct {
 	// of the items the diff matched.
 	prior   history
 	matched []payrecon.ReconMark
+	totals  tieOut
 }
 
 // Run reconciles one account's bill day. A run never half-completes: if the
@@ -159,6 +163,7 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 			return r.rep, r.wrap("start", err)
 		}
 	}
+	r.totals = tieOut{day: day, runID: r.rep.RunID}
 	defer r.finish(ctx, &err)
 	r.log.Info("reconcile start", "dry_run", o.DryRun, "trigger", o.Trigger)
 	if r.prior, err = loadHistory(ctx, d.DB, account, day); err != nil {
@@ -178,10 +183,16 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 	if err := r.measureHealth(ctx); err != nil {
 		return r.rep, r.wrap("health", err)
 	}
+	if err := r.measureTotals(ctx); err != nil {
+		return r.rep, r.wrap("totals", err)
+	}
 	if err := r.writeWorkbook(); err != nil {
 		return r.rep, r.wrap("workbook", err)
 	}
 	if err := d.DB.SaveReconciliation(ctx, r.rep.RunID, account, day, stored, marks(r.matched, stored)); err != nil {
+		return r.rep, r.wrap("store", err)
+	}
+	if err := d.DB.SaveRunTotals(ctx, r.rep.RunID, r.rep.Totals); err != nil {
 		return r.rep, r.wrap("store", err)
 	}
 	r.log.Info("reconcile done", "counts", countsLine(r.rep.Counts), "outcomes", outcomesLine(r.rep.Outcomes), "workbook", r.rep.Workbook)
@@ -254,6 +265,9 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.totals.before, err = r.DB.LedgerTotals(ctx, r.acct.Name, day.Start(), day.End()); err != nil {
+		return nil, err
+	}
 	bills := &archive.Bills{Dir: r.Opt.ArchiveDir, Ledger: r.DB, Now: r.Now}
 	adjacent, err := bills.Neighbours(ctx, r.acct.Name, day, hold)
 	if err != nil {
@@ -269,6 +283,7 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	var wbErr error
 	diff := reconcile.New(day, reconcile.Options{HoldDays: hold, FeeRateE4: r.acct.FeeRateE4}, trades, refunds, adjacent, func(it payrecon.Discrepancy) {
 		it = r.prior.carry(it)
+		r.totals.add(it)
 		r.rep.Counts[it.Code]++
 		if it.Code != payrecon.Matched {
 			pending = append(pending, it)

@@ -17,6 +17,11 @@ type ledger interface {
 	// StartRun and FinishRun record a reconciliation run.
 	StartRun(ctx context.Context, account string, day payrecon.Day, trigger string) (int64, error)
 	FinishRun(ctx context.Context, id, billID int64, counts map[payrecon.Code]int, workbook string, runErr error) error
+	// LedgerTotals counts and sums the trades PAID or REFUNDED and paid in
+	// [from, to), and the refunds SUCCESS and refunded in it.
+	LedgerTotals(ctx context.Context, account string, from, to time.Time) (payrecon.Totals, error)
+	// SaveRunTotals records how a run's day ties out.
+	SaveRunTotals(ctx context.Context, id int64, t payrecon.TieOut) error
 	// ApplyQuery applies a provider's verified answer with an audit trail
 	// and reports whether the ledger changed.
 	ApplyQuery(ctx context.Context, r payrecon.Repair, ev *payrecon.Event) (bool, error)

@@ -41,7 +41,7 @@ ws = wb["明细"]
 print(ws["C2"].value, ws["C2"].number_format, ws.freeze_panes)
 print(wb["差异"]["A2"].value)
 ws = wb["汇总"]
-print(ws["A20"].value, ws["C20"].value, ws["B12"].value, ws["B12"].number_format)
+print(ws["A28"].value, ws["C28"].value, ws["B12"].value, ws["B12"].number_format)
 `, path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("openpyxl: %v\n%s", err, out)

@@ -12,18 +12,15 @@ import (
 
 // Summary are the figures of the 汇总 sheet.
 type Summary struct {
-	Bill            payrecon.BillTotals
-	LedgerPayments  int
-	LedgerPayFen    payrecon.Fen
-	LedgerRefunds   int
-	LedgerRefundFen payrecon.Fen
-	Orders          []Order
-	Health          *payrecon.CallbackHealth
-	HealthHours     []payrecon.HourHealth
-	Counts          map[payrecon.Code]int
-	BillFen         map[payrecon.Code]payrecon.Fen
-	LedgerFen       map[payrecon.Code]payrecon.Fen
-	Resolutions     map[payrecon.Outcome]int
+	Bill        payrecon.BillTotals
+	Totals      *payrecon.TieOut
+	Orders      []Order
+	Health      *payrecon.CallbackHealth
+	HealthHours []payrecon.HourHealth
+	Counts      map[payrecon.Code]int
+	BillFen     map[payrecon.Code]payrecon.Fen
+	LedgerFen   map[payrecon.Code]payrecon.Fen
+	Resolutions map[payrecon.Outcome]int
 }
 
 // Order is a registered expected order, for the summary sheet.
@@ -38,6 +35,12 @@ type Order struct {
 // summary sheet: counts by status and every order still unpaid.
 func (w *Workbook) SetOrders(orders []Order) { w.sum.Orders = orders }
 
+// SetTotals adds how the day ties out to the summary sheet: bill, ledger
+// before the run, repairs, ledger after and the difference still open,
+// then the open difference by category. Without it the summary has no
+// tie-out section.
+func (w *Workbook) SetTotals(t payrecon.TieOut) { w.sum.Totals = &t }
+
 // SetHealth adds the day's callback health to the summary sheet.
 func (w *Workbook) SetHealth(h payrecon.CallbackHealth, hours []payrecon.HourHealth) {
 	w.sum.Health = &h
@@ -50,6 +53,7 @@ func (w *Workbook) writeSummary() error {
 	s := &summaryWriter{wb: w, sheet: w.t("summary"), row: 1}
 	s.run()
 	s.totals()
+	s.open()
 	s.codes()
 	s.health()
 	s.orders()
@@ -87,18 +91,54 @@ func (s *summaryWriter) run() {
 	s.item("bill_file", m.BillSHA256)
 }
 
-// totals compares the bill's totals with the ledger's: counts and amounts
-// of payments and refunds, the fee (bill only) and the net.
+// totals is the day's tie-out: for payments, refunds, fees and net, the
+// bill, the ledger before the run, the repairs, the ledger after and the
+// difference still open (bill − ledger after); nothing when not set.
 func (s *summaryWriter) totals() {
-	sum, b := s.wb.sum, s.wb.sum.Bill
+	t := s.wb.sum.Totals
+	if t == nil {
+		return
+	}
 	s.blank()
-	s.header("item", "bill", "ledger", "diff")
-	s.item("pay_count", b.Payments, sum.LedgerPayments, b.Payments-sum.LedgerPayments)
-	s.moneyRow("pay_amount", b.PaymentFen, sum.LedgerPayFen)
-	s.item("ref_count", b.Refunds, sum.LedgerRefunds, b.Refunds-sum.LedgerRefunds)
-	s.moneyRow("ref_amount", b.RefundFen, sum.LedgerRefundFen)
-	s.item("fee", s.wb.money(payrecon.Fen(b.FeeE5/1000)), s.wb.moneyBlank())
-	s.moneyRow("net", b.PaymentFen-b.RefundFen, sum.LedgerPayFen-sum.LedgerRefundFen)
+	s.header("item", "bill", "ledger_before", "repaired", "ledger_after", "open")
+	s.measures([]payrecon.Totals{t.Bill, t.LedgerBefore, t.Repaired, t.LedgerAfter, t.Open})
+}
+
+// open itemises the open difference by category, one column each, and
+// their sum (the open column of the tie-out); nothing when not set.
+func (s *summaryWriter) open() {
+	t := s.wb.sum.Totals
+	if t == nil {
+		return
+	}
+	s.blank()
+	keys := []string{"open_by"}
+	cols := make([]payrecon.Totals, 0, len(payrecon.OpenCategories)+1)
+	for _, c := range payrecon.OpenCategories {
+		keys = append(keys, "open_"+string(c))
+		cols = append(cols, t.OpenBy[c])
+	}
+	s.header(append(keys, "open")...)
+	s.measures(append(cols, t.Open))
+}
+
+// measures writes one row per measure (counts and amounts of payments
+// and refunds, fees, net) with one cell per column of totals.
+func (s *summaryWriter) measures(cols []payrecon.Totals) {
+	w := s.wb
+	row := func(key string, f func(payrecon.Totals) any) {
+		vals := []any{w.t(key)}
+		for _, c := range cols {
+			vals = append(vals, f(c))
+		}
+		s.cells(vals...)
+	}
+	row("pay_count", func(t payrecon.Totals) any { return t.Payments })
+	row("pay_amount", func(t payrecon.Totals) any { return w.money(t.PaymentsFen) })
+	row("ref_count", func(t payrecon.Totals) any { return t.Refunds })
+	row("ref_amount", func(t payrecon.Totals) any { return w.money(t.RefundsFen) })
+	row("fee", func(t payrecon.Totals) any { return w.money(t.FeesFen) })
+	row("net", func(t payrecon.Totals) any { return w.money(t.NetFen) })
 }
 
 // codes has one row per diff code: its label, count and the bill's and the
@@ -177,9 +217,9 @@ func (s *summaryWriter) resolutions() {
 	}
 }
 
-// widths sets the widths of columns A to E.
+// widths sets the widths of columns A to F.
 func (s *summaryWriter) widths() {
-	for i, wd := range []float64{26, 36, 14, 16, 16} {
+	for i, wd := range []float64{30, 36, 16, 16, 16, 16} {
 		col := string(rune('A' + i))
 		if s.err == nil {
 			s.err = s.wb.f.SetColWidth(s.sheet, col, col, wd)
@@ -202,13 +242,6 @@ func (s *summaryWriter) header(keys ...string) {
 // item writes a row of the word for key followed by vals.
 func (s *summaryWriter) item(key string, vals ...any) {
 	s.cells(append([]any{s.wb.t(key)}, vals...)...)
-}
-
-// moneyRow writes the word for key, then the bill's and the ledger's amounts
-// and their difference.
-func (s *summaryWriter) moneyRow(key string, bill, ledger payrecon.Fen) {
-	w := s.wb
-	s.cells(w.t(key), w.money(bill), w.money(ledger), w.money(bill-ledger))
 }
 
 // cells writes vals from column A of the current row and moves to the next

@@ -1,7 +1,7 @@
 // Package reports writes the accountant's daily workbook: one .xlsx per
-// (account, day) with the sheets 汇总 (summary), 差异 (discrepancies), 明细
-// (matched payments) and 退款 (refunds). Detail rows are streamed with
-// excelize's StreamWriter, so a million-row day needs little memory, and
+// (account, day) with the sheets 汇总 (summary and tie-out), 差异
+// (discrepancies), 明细 (every payment of the day) and 退款 (every
+// refund). Detail rows are streamed with excelize's StreamWriter, so a million-row day needs little memory, and
 // detail sheets are split before Excel's 1,048,576-row limit.
 //
 // Money is integer fen everywhere in payrecon; the only conversion to a
@@ -105,8 +105,8 @@ func New(meta Meta) (*Workbook, error) {
 			return nil, err
 		}
 	}
-	w.detail = &sheet{wb: w, base: w.t("detail"), header: w.headers("detail"), widths: []float64{24, 32, 20, 14, 22, 12, 30}}
-	w.refund = &sheet{wb: w, base: w.t("refunds"), header: w.headers("refunds"), widths: []float64{24, 24, 32, 14, 22, 12, 30}}
+	w.detail = &sheet{wb: w, base: w.t("detail"), header: w.headers("detail"), widths: []float64{24, 32, 14, 14, 12, 20, 12, 18, 18, 30}}
+	w.refund = &sheet{wb: w, base: w.t("refunds"), header: w.headers("refunds"), widths: []float64{24, 24, 32, 14, 14, 12, 20, 12, 18, 18, 30}}
 	return w, nil
 }
 
@@ -115,7 +115,14 @@ var words = map[string][2]string{
 	"account": {"账户", "Account"}, "provider": {"渠道", "Provider"}, "date": {"账单日期", "Bill date"}, "run": {"运行编号", "Run"},
 	"trigger": {"触发方式", "Trigger"}, "generated": {"生成时间", "Generated at"}, "bill_file": {"账单文件 SHA-256", "Bill file SHA-256"},
 	"item": {"项目", "Item"}, "bill": {"账单", "Bill"}, "ledger": {"账本", "Ledger"}, "diff": {"差额", "Difference"},
-	"pay_count": {"交易笔数", "Payments"}, "pay_amount": {"交易金额（元）", "Payment amount (yuan)"},
+	"ledger_before": {"账本（运行前）", "Ledger before the run"}, "repaired": {"本次补单", "Repaired by the run"},
+	"ledger_after": {"账本（运行后）", "Ledger after the run"}, "open": {"未结差额", "Still open"},
+	"open_by": {"未结差额分类", "Still open, by category"}, "open_PENDING": {"待次日 PENDING", "Pending PENDING"},
+	"open_NEEDS_REVIEW":     {"需人工复核 NEEDS_REVIEW", "Needs review NEEDS_REVIEW"},
+	"open_CONFIRMED_ABSENT": {"渠道无此单 CONFIRMED_ABSENT", "Denied by provider CONFIRMED_ABSENT"},
+	"open_CROSS_DAY":        {"跨日结转 CROSS_DAY", "Carried across days CROSS_DAY"}, "tie": {"核对", "Tie-out"},
+	"ledger_status": {"账本状态", "Ledger status"},
+	"pay_count":     {"交易笔数", "Payments"}, "pay_amount": {"交易金额（元）", "Payment amount (yuan)"},
 	"ref_count": {"退款笔数", "Refunds"}, "ref_amount": {"退款金额（元）", "Refund amount (yuan)"},
 	"fee": {"手续费（元）", "Fees (yuan)"}, "net": {"净额（元）", "Net (yuan)"},
 	"category": {"分类", "Category"}, "code": {"代码", "Code"}, "label": {"说明", "Label"}, "count": {"笔数", "Count"},
@@ -146,9 +153,9 @@ func (w *Workbook) headers(which string) []string {
 	var keys []string
 	switch which {
 	case "detail":
-		keys = []string{"out_trade_no", "provider_trade_no", "amount", "status", "time", "code", "note"}
+		keys = []string{"out_trade_no", "provider_trade_no", "bill_amount", "ledger_amount", "ledger_status", "time", "tie", "code", "resolution", "note"}
 	case "refunds":
-		keys = []string{"out_trade_no", "out_refund_no", "provider_trade_no", "amount", "time", "code", "note"}
+		keys = []string{"out_trade_no", "out_refund_no", "provider_trade_no", "bill_amount", "ledger_amount", "ledger_status", "time", "tie", "code", "resolution", "note"}
 	case "discrepancies":
 		keys = []string{"code", "label", "kind", "out_trade_no", "provider_trade_no", "out_refund_no", "bill_amount", "ledger_amount", "diff", "query", "resolution", "resolved_run", "note"}
 	}
@@ -164,11 +171,6 @@ func yuan(f payrecon.Fen) float64 { return float64(f) / 100 }
 // money is an amount cell: fen as yuan, in the two-decimal money style.
 func (w *Workbook) money(f payrecon.Fen) excelize.Cell {
 	return excelize.Cell{StyleID: w.styles.money, Value: yuan(f)}
-}
-
-// moneyBlank is an empty cell in the money style.
-func (w *Workbook) moneyBlank() excelize.Cell {
-	return excelize.Cell{StyleID: w.styles.money, Value: ""}
 }
 
 // open starts (or continues with) the current part of a detail sheet.
@@ -244,20 +246,68 @@ func (s *sheet) close() error {
 
 func boolPtr(b bool) *bool { return &b }
 
-// Add takes one diff item: matched payments go to 明细, matched refunds to
-// 退款; everything is counted for 汇总. Discrepancies are given to Finish
-// with their resolutions.
+// Add takes one diff item: matched payments are streamed to 明细, matched
+// refunds to 退款; everything is counted for 汇总. The discrepancies are
+// given to Finish with their resolutions, and listed on 明细 and 退款 then.
 func (w *Workbook) Add(it payrecon.Discrepancy) error {
 	w.count(it)
 	if it.Code != payrecon.Matched {
 		return nil
 	}
-	if it.Kind == payrecon.EntryRefund {
-		return w.refund.add([]any{it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, w.money(it.BillFen),
-			it.BillAt.In(w.meta.Loc).Format("2006-01-02 15:04:05"), string(it.Code), it.BillStatus})
+	return w.addDetail(it)
+}
+
+// addDetail lists one payment on 明细 or one refund on 退款: its bill
+// amount, what the ledger holds of it on the day after the run, and how it
+// ties out (see [Tie]).
+func (w *Workbook) addDetail(it payrecon.Discrepancy) error {
+	money := func(has bool, f payrecon.Fen) any {
+		if !has {
+			return ""
+		}
+		return w.money(f)
 	}
-	return w.detail.add([]any{it.OutTradeNo, it.ProviderTradeNo, w.money(it.BillFen),
-		it.LedgerStatus, it.BillAt.In(w.meta.Loc).Format("2006-01-02 15:04:05"), string(it.Code), it.BillStatus})
+	at := it.BillAt
+	if !it.HasBill {
+		at = it.LedgerAt
+	}
+	when := ""
+	if !at.IsZero() {
+		when = at.In(w.meta.Loc).Format("2006-01-02 15:04:05")
+	}
+	after := it.LedgerSideAfter(w.meta.Date)
+	note := it.Note
+	if note == "" {
+		note = it.BillStatus
+	}
+	if it.Kind == payrecon.EntryRefund {
+		return w.refund.add([]any{it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Refunds > 0, after.RefundsFen),
+			it.LedgerStatus, when, Tie(it), string(it.Code), string(it.Resolution), note})
+	}
+	return w.detail.add([]any{it.OutTradeNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Payments > 0, after.PaymentsFen),
+		it.LedgerStatus, when, Tie(it), string(it.Code), string(it.Resolution), note})
+}
+
+// Tie says how a payment or refund of the day ties out, for the 核对
+// column of 明细 and 退款: "matched" (bill and ledger agree), "recovered"
+// (the run repaired the ledger to the bill), "carried" (CROSS_DAY: the
+// other side has it on an adjacent day), "ledger-only" (in the ledger, not
+// on the bill), "bill-only" (on the bill, not in the ledger, not
+// recovered) or "mismatched" (on both, and they disagree).
+func Tie(it payrecon.Discrepancy) string {
+	switch {
+	case it.Code == payrecon.Matched:
+		return "matched"
+	case it.Resolution == payrecon.OutcomeRecovered:
+		return "recovered"
+	case it.Code == payrecon.CrossDay:
+		return "carried"
+	case !it.HasBill:
+		return "ledger-only"
+	case !it.HasLedger:
+		return "bill-only"
+	}
+	return "mismatched"
 }
 
 func (w *Workbook) count(it payrecon.Discrepancy) {
@@ -268,19 +318,17 @@ func (w *Workbook) count(it payrecon.Discrepancy) {
 	}
 	if it.HasLedger {
 		s.LedgerFen[it.Code] += it.LedgerFen
-		if it.Kind == payrecon.EntryRefund {
-			s.LedgerRefunds++
-			s.LedgerRefundFen += it.LedgerFen
-		} else {
-			s.LedgerPayments++
-			s.LedgerPayFen += it.LedgerFen
-		}
 	}
 }
 
 // Finish writes the discrepancies and the summary, and the workbook to out.
 func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, out io.Writer) error {
 	w.sum.Bill = bill
+	for _, d := range ds {
+		if err := w.addDetail(d); err != nil {
+			return fmt.Errorf("workbook: %w", err)
+		}
+	}
 	for _, s := range []*sheet{w.detail, w.refund} {
 		if err := s.close(); err != nil {
 			return fmt.Errorf("workbook: %w", err)

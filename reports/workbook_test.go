@@ -17,8 +17,8 @@ var day = time.Date(2026, 11, 20, 0, 0, 0, 0, payrecon.ShanghaiFixed)
 func sample() (reconcile.Result, payrecon.BillTotals) {
 	at := day.Add(10 * time.Hour)
 	bill := []payrecon.BillEntry{
-		{Kind: payrecon.EntryPayment, OutTradeNo: "M1", ProviderTradeNo: "P1", AmountFen: 12345, At: at, Status: "SUCCESS"},
-		{Kind: payrecon.EntryPayment, OutTradeNo: "L1", ProviderTradeNo: "P2", AmountFen: 500, At: at, Status: "SUCCESS"},
+		{Kind: payrecon.EntryPayment, OutTradeNo: "M1", ProviderTradeNo: "P1", AmountFen: 12345, FeeE5: 74000, At: at, Status: "SUCCESS"},
+		{Kind: payrecon.EntryPayment, OutTradeNo: "L1", ProviderTradeNo: "P2", AmountFen: 500, FeeE5: 3000, At: at, Status: "SUCCESS"},
 		{Kind: payrecon.EntryRefund, OutTradeNo: "M1", ProviderTradeNo: "P1", OutRefundNo: "R1", AmountFen: 45, At: at, Status: "REFUND/SUCCESS"},
 	}
 	trades := []reconcile.LedgerTrade{{OutTradeNo: "M1", ProviderTradeNo: "P1", Status: payrecon.StatusPaid, AmountFen: 12345, PaidAt: at},
@@ -26,6 +26,20 @@ func sample() (reconcile.Result, payrecon.BillTotals) {
 	refunds := []reconcile.LedgerRefund{{OutTradeNo: "M1", OutRefundNo: "R1", Status: payrecon.RefundSuccess, AmountFen: 45, RefundedAt: at}}
 	res := reconcile.Run(payrecon.DayOf(day), reconcile.Options{}, bill, nil, trades, refunds)
 	return res, payrecon.BillTotals{Payments: 2, Refunds: 1, PaymentFen: 12845, RefundFen: 45, FeeE5: 77000}
+}
+
+// sampleTieOut is how the sample day ties out: the ledger held M1 (and its
+// refund R1) and the ghost C1; the run recovered L1; C1 stays open,
+// CONFIRMED_ABSENT. Fees are the bill's on the rows the ledger holds.
+func sampleTieOut() payrecon.TieOut {
+	ghost := payrecon.Totals{Payments: -1, PaymentsFen: -700}.Settle()
+	before := payrecon.Totals{Payments: 2, PaymentsFen: 13045, Refunds: 1, RefundsFen: 45, FeesFen: 74}.Settle()
+	after := payrecon.Totals{Payments: 3, PaymentsFen: 13545, Refunds: 1, RefundsFen: 45, FeesFen: 77}.Settle()
+	return payrecon.TieOut{
+		Bill:         payrecon.Totals{Payments: 2, PaymentsFen: 12845, Refunds: 1, RefundsFen: 45, FeesFen: 77}.Settle(),
+		LedgerBefore: before, Repaired: after.Sub(before), LedgerAfter: after, Open: ghost,
+		OpenBy: map[payrecon.OpenCategory]payrecon.Totals{payrecon.OpenConfirmedAbsent: ghost},
+	}
 }
 
 // sampleMeta is the run the sample workbook reports. GeneratedAt is fixed
@@ -60,11 +74,16 @@ func build(t *testing.T, meta reports.Meta) []byte {
 		if err := w.Add(it); err != nil {
 			t.Fatal(err)
 		}
-		if it.Code != payrecon.Matched {
+		switch it.Code {
+		case payrecon.MissingLocal: // the dropped callback, recovered by run 7
 			it.QueryResult, it.Resolution, it.ResolvedRun = "q", payrecon.OutcomeRecovered, 7
+			ds = append(ds, it)
+		case payrecon.MissingChannel: // the ghost
+			it.QueryResult, it.Resolution, it.ResolvedRun = "not found", payrecon.OutcomeConfirmedAbsent, 3
 			ds = append(ds, it)
 		}
 	}
+	w.SetTotals(sampleTieOut())
 	var b bytes.Buffer
 	if err := w.Finish(tot, ds, &b); err != nil {
 		t.Fatal(err)

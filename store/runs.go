@@ -23,6 +23,7 @@ type runRow struct {
 	Counts     string         `db:"counts"`
 	Workbook   string         `db:"workbook"`
 	Error      string         `db:"error"`
+	Totals     string         `db:"totals"`
 }
 
 func (r runRow) run() (payrecon.Run, error) {
@@ -41,6 +42,12 @@ func (r runRow) run() (payrecon.Run, error) {
 	if r.Counts != "" && r.Counts != "null" {
 		if err := json.Unmarshal([]byte(r.Counts), &out.Counts); err != nil {
 			return out, fmt.Errorf("counts: %w", err)
+		}
+	}
+	if r.Totals != "" && r.Totals != "{}" {
+		out.Totals = new(payrecon.TieOut)
+		if err := json.Unmarshal([]byte(r.Totals), out.Totals); err != nil {
+			return out, fmt.Errorf("totals: %w", err)
 		}
 	}
 	return out, nil

@@ -87,9 +87,10 @@ func TestEndToEnd(t *testing.T) {
 
 	// The history, and a re-run that repairs nothing twice.
 	runs := runBin(t, bin, "runs", "-config", cfgPath)
-	if strings.Count(runs, "2026-11-20") != 2 || !strings.Contains(runs, " ok ") {
-		t.Fatalf("runs:\n%s", runs)
+	if strings.Count(runs, "2026-11-20") != 2 || !strings.Contains(runs, " ok ") || !strings.Contains(runs, " CST ") {
+		t.Fatalf("runs (times in the configured zone, Asia/Shanghai):\n%s", runs)
 	}
+	checkRunTotals(t, bin, cfgPath)
 	first := out
 	out = runBin(t, bin, "reconcile", "-config", cfgPath, "-date", "2026-11-20")
 	recovered := strings.Count(first, "-> RECOVERED ")
@@ -97,6 +98,39 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("re-run: want the first run's %d RECOVERED items, each settled by an earlier run:\n%s", recovered, out)
 	}
 	checkDeniedTrades(t, bin, cfgPath, day)
+}
+
+// checkRunTotals (issue 9, bug 5): "runs -json" gives each run's counts
+// as an object and its totals, the five columns of the tie-out, with
+// bill − ledger after = open for payments and refunds, to the fen.
+func checkRunTotals(t *testing.T, bin, cfgPath string) {
+	t.Helper()
+	type totals struct {
+		Payments    int   `json:"payments"`
+		PaymentsFen int64 `json:"payments_fen"`
+		Refunds     int   `json:"refunds"`
+		RefundsFen  int64 `json:"refunds_fen"`
+		FeesFen     int64 `json:"fees_fen"`
+		NetFen      int64 `json:"net_fen"`
+	}
+	out := runBin(t, bin, "runs", "-config", cfgPath, "-json")
+	for line := range strings.Lines(out) {
+		var r struct {
+			Counts map[string]int    `json:"counts"`
+			Totals map[string]totals `json:"totals"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("runs -json line %q: %v", line, err)
+		}
+		b, a, o := r.Totals["bill"], r.Totals["ledger_after"], r.Totals["open"]
+		_, before := r.Totals["ledger_before"]
+		_, repaired := r.Totals["repaired"]
+		if r.Counts["MATCHED"] == 0 || len(r.Totals) < 5 || !before || !repaired || b.Payments == 0 ||
+			b.Payments-a.Payments != o.Payments || b.PaymentsFen-a.PaymentsFen != o.PaymentsFen ||
+			b.Refunds-a.Refunds != o.Refunds || b.RefundsFen-a.RefundsFen != o.RefundsFen || b.NetFen-a.NetFen != o.NetFen {
+			t.Fatalf("runs -json: the day does not tie out: %s", line)
+		}
+	}
 }
 
 // checkDeniedTrades (issue 9, bug 4): every ghost the provider denied is

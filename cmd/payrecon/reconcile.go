@@ -170,10 +170,25 @@ func cmdRuns(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tACCOUNT\tDATE\tTRIGGER\tSTATUS\tSTARTED\tCOUNTS\tERROR")
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return fmt.Errorf("runs: timezone: %w", err)
+	}
+	return writeRuns(stdout, runs, loc)
+}
+
+// writeRuns prints runs as a table, times in loc, with each run's open
+// difference (payments and refunds still unexplained by the ledger).
+func writeRuns(w io.Writer, runs []payrecon.Run, loc *time.Location) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tACCOUNT\tDATE\tTRIGGER\tSTATUS\tSTARTED\tCOUNTS\tOPEN\tERROR")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Account, r.Day, r.Trigger, r.Status, r.StartedAt.Format(time.RFC3339), payrecon.Tally(payrecon.Codes, r.Counts), r.Error)
+		open := "-"
+		if t := r.Totals; t != nil {
+			open = fmt.Sprintf("pay %d %s, ref %d %s", t.Open.Payments, t.Open.PaymentsFen.Yuan(), t.Open.Refunds, t.Open.RefundsFen.Yuan())
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Account, r.Day, r.Trigger, r.Status,
+			r.StartedAt.In(loc).Format("2006-01-02 15:04:05 MST"), payrecon.Tally(payrecon.Codes, r.Counts), open, r.Error)
 	}
 	return tw.Flush()
 }
