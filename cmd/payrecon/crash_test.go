@@ -186,7 +186,7 @@ func TestCrashForward(t *testing.T) {
 	acked := map[string]bool{}
 	for round := range rounds {
 		stormRound(t, bin, fx.Config, crashRequests(t, fx.Sandbox, round, perRound), acked)
-		got, _ := rc.events()
+		got, _ := rc.Events()
 		t.Logf("round %d: %d acknowledged so far, %d events received", round, len(acked), len(got))
 	}
 	if len(acked) == 0 {
@@ -204,9 +204,9 @@ func TestCrashForward(t *testing.T) {
 // checkCrashDeliveries: every acknowledged trade has exactly one distinct
 // payment.succeeded event at the receiver, and the receiver holds every
 // event of the outbox.
-func checkCrashDeliveries(t *testing.T, rc *receiver, acked map[string]bool, outboxLen int) {
+func checkCrashDeliveries(t *testing.T, rc *sandbox.Receiver, acked map[string]bool, outboxLen int) {
 	t.Helper()
-	got, seen := rc.events()
+	got, seen := rc.Events()
 	byTrade := map[string]string{}
 	again := 0
 	for _, ev := range got {
