@@ -116,3 +116,49 @@ func (rc *Receiver) Events() ([]payrecon.AppEvent, map[string]int) {
 	}
 	return append([]payrecon.AppEvent(nil), rc.order...), seen
 }
+
+// App is a merchant app (a [Receiver]) serving on loopback, started by
+// [StartApp].
+type App struct {
+	*Receiver
+	// URL is where it takes deliveries.
+	URL string
+	srv *http.Server
+}
+
+// Close stops serving.
+func (a *App) Close() error { return a.srv.Close() }
+
+// StartApp runs a [Receiver] on 127.0.0.1 under a fresh forward secret,
+// which it writes to keys/forward.secret beside the config at cfgPath, and
+// writes that config with a forward entry named "app" pointing at the
+// receiver to outPath (which may be cfgPath).
+func StartApp(cfgPath, outPath string, opt ReceiverOptions) (*App, error) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	signer, err := forward.NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfgPath), "keys", "forward.secret"), []byte(secret+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("start app: %w", err)
+	}
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("start app: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start app: %w", err)
+	}
+	a := &App{Receiver: NewReceiver(signer, opt), URL: "http://" + ln.Addr().String() + "/events"}
+	a.srv = &http.Server{Handler: a.Receiver, ReadHeaderTimeout: 10 * time.Second}
+	go a.srv.Serve(ln)
+	cfg = fmt.Appendf(cfg, "\nforward:\n  - name: app\n    url: %s\n    secret_file: keys/forward.secret\n    timeout: 5s\n    retry_schedule: [1s, 5s]\n", a.URL)
+	if err := os.WriteFile(outPath, cfg, 0o600); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("start app: %w", err)
+	}
+	return a, nil
+}
