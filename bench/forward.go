@@ -2,14 +2,10 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -17,7 +13,6 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
-	"github.com/payrecon/payrecon/forward"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
 )
@@ -72,50 +67,16 @@ func (a *appRecorder) wait(ctx context.Context, n int, timeout time.Duration) er
 	return nil
 }
 
-// startApp runs a verifying merchant app (the sandbox receiver) on
-// loopback, writes its secret to dir/keys/forward.secret and a copy of
-// the config at cfgPath that forwards every event to it; it returns that
-// config's path and a function that stops the app.
-func startApp(dir, cfgPath string, rec *appRecorder) (string, func() error, error) {
-	key := make([]byte, 32)
-	rand.Read(key)
-	signer, err := forward.NewSigner(key)
-	if err != nil {
-		return "", nil, err
-	}
-	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
-	if err := os.WriteFile(filepath.Join(dir, "keys", "forward.secret"), []byte(secret+"\n"), 0o600); err != nil {
-		return "", nil, fmt.Errorf("start app: %w", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, fmt.Errorf("start app: %w", err)
-	}
-	srv := &http.Server{Handler: sandbox.NewReceiver(signer, sandbox.ReceiverOptions{OnEvent: rec.onEvent}), ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	cfg, err := os.ReadFile(cfgPath)
-	if err != nil {
-		srv.Close()
-		return "", nil, fmt.Errorf("start app: %w", err)
-	}
-	cfg = fmt.Appendf(cfg, "\nforward:\n  - name: bench-app\n    url: http://%s/events\n    secret_file: keys/forward.secret\n    timeout: 5s\n    retry_schedule: [1s]\n", ln.Addr())
-	fwdPath := filepath.Join(dir, "payrecon-forward.yaml")
-	if err := os.WriteFile(fwdPath, cfg, 0o600); err != nil {
-		srv.Close()
-		return "", nil, fmt.Errorf("start app: %w", err)
-	}
-	return fwdPath, srv.Close, nil
-}
-
 // forwarding measures intake with forwarding on beside the same run with
 // it off, then delivery latency at a paced rate, and prints both tables.
 func (r *intakeRunner) forwarding(ctx context.Context, opt IntakeOptions, cfgPath string, w io.Writer) error {
 	rec := &appRecorder{seen: map[string]bool{}}
-	fwdPath, stop, err := startApp(r.dir, cfgPath, rec)
+	fwdPath := filepath.Join(r.dir, "payrecon-forward.yaml")
+	app, err := sandbox.StartApp(cfgPath, fwdPath, sandbox.ReceiverOptions{OnEvent: rec.onEvent})
 	if err != nil {
 		return err
 	}
-	defer stop()
+	defer app.Close()
 	fstart, err := opt.Setup(fwdPath)
 	if err != nil {
 		return err
