@@ -50,9 +50,17 @@ type IntakeOptions struct {
 	// CPUProfile, when set, is a file to write a CPU profile of the first
 	// run to.
 	CPUProfile string
+	// Forward also measures forwarding: the same run with every event
+	// forwarded to a verifying merchant app on loopback (notifications/s
+	// on against off), then the delivery latency (commit to 2xx) at
+	// PacedRate notifications/s for PacedFor.
+	Forward   bool
+	PacedRate int
+	PacedFor  time.Duration
 	// Setup is given the payrecon config [Intake] writes for a fresh
 	// sandbox (listening on 127.0.0.1:0) and returns how to start the
-	// intake that config describes. It is called once.
+	// intake that config describes. It is called once per config: the
+	// sandbox's, and with Forward the same plus a forward entry.
 	Setup func(configPath string) (StartFunc, error)
 }
 
@@ -91,6 +99,9 @@ func Intake(ctx context.Context, opt IntakeOptions, w io.Writer) error {
 			return err
 		}
 	}
+	if opt.Forward {
+		return r.forwarding(ctx, opt, cfgPath, w)
+	}
 	return nil
 }
 
@@ -101,6 +112,13 @@ type intakeRunner struct {
 	dir        string
 	senders    int
 	cpuprofile string // for the next run only
+	// tag names the runs' ledger files apart from other runs'.
+	tag string
+	// before, when set, is called just before the sending starts; after,
+	// when set, once every acknowledged notification is in the ledger,
+	// before the intake stops.
+	before func()
+	after  func(ctx context.Context, n int) error
 }
 
 // provider measures one provider's runs and prints their rows.
@@ -163,13 +181,16 @@ func (r *intakeRunner) run(ctx context.Context, provider string, n int, naive bo
 		}
 		defer pprof.StopCPUProfile()
 	}
-	dbPath := filepath.Join(r.dir, fmt.Sprintf("bench-%s-%v.db", provider, naive))
+	dbPath := filepath.Join(r.dir, fmt.Sprintf("bench-%s-%v%s-%d.db", provider, naive, r.tag, time.Now().UnixNano()))
 	srv, err := r.start(ctx, dbPath, store.Options{NoGroupCommit: naive})
 	if err != nil {
 		return intakeResult{}, err
 	}
 	defer srv.Close()
 	url := "http://" + srv.Addr() + "/notify/" + account
+	if r.before != nil {
+		r.before()
+	}
 	lat, elapsed, err := send(ctx, url, provider, reqs, r.senders)
 	if err != nil {
 		return intakeResult{}, err
@@ -181,6 +202,11 @@ func (r *intakeRunner) run(ctx context.Context, provider string, n int, naive bo
 	}
 	if c != int64(n) {
 		return intakeResult{}, fmt.Errorf("ledger holds %d trades after %d acknowledged", c, n)
+	}
+	if r.after != nil {
+		if err := r.after(ctx, n); err != nil {
+			return intakeResult{}, err
+		}
 	}
 	slices.Sort(lat)
 	return intakeResult{

@@ -11,6 +11,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,6 +99,7 @@ type demo struct {
 	delivery    func(*config.Config) // points the config's e-mail and alerts at the recipients
 	inbox       *loopback.Inbox
 	robot       *loopback.Robot
+	app         *sandbox.App   // the merchant's app payrecon forwards events to
 	cleanups    []func() error // run in reverse by close
 }
 
@@ -133,9 +136,12 @@ func (d *demo) run(ctx context.Context, trades int) error {
 	if err != nil {
 		return err
 	}
+	if err := d.waitForwarded(ctx); err != nil {
+		return err
+	}
 	d.printSummary(reps, day.quarantined, lateAccepted, lateNew)
 	d.printDelivered()
-	return nil
+	return d.printForwarded(ctx)
 }
 
 // close stops what the steps started, last first.
@@ -174,6 +180,11 @@ func (d *demo) startProviders() error {
 	psrv := &http.Server{Handler: d.providers, ReadHeaderTimeout: 10 * time.Second}
 	go psrv.Serve(ln)
 	d.cleanups = append(d.cleanups, psrv.Close)
+	// The merchant's app, which payrecon forwards every event to.
+	if d.app, err = sandbox.StartApp(d.cfgPath, d.cfgPath, sandbox.ReceiverOptions{}); err != nil {
+		return err
+	}
+	d.cleanups = append(d.cleanups, d.app.Close)
 	return nil
 }
 
@@ -191,7 +202,8 @@ func (d *demo) startPayrecon(ctx context.Context) error {
 		return err
 	}
 	d.cleanups = append(d.cleanups, d.srv.Close)
-	fmt.Fprintf(d.stdout, "== providers emulated at %s; payrecon serving on %s (log: %s)\n\n", d.providerURL, d.srv.Addr(), logPath)
+	fmt.Fprintf(d.stdout, "== providers emulated at %s; payrecon serving on %s (log: %s)\n", d.providerURL, d.srv.Addr(), logPath)
+	fmt.Fprintf(d.stdout, "== the merchant's app verifies forwarded events at %s\n\n", d.app.URL)
 	return nil
 }
 
@@ -338,6 +350,70 @@ func (d *demo) printDelivered() {
 			fmt.Fprintf(w, "     %s\n", strings.Trim(title, "*"))
 		}
 	}
+}
+
+// waitForwarded waits (up to 30 s) until no event is pending at the
+// merchant's app.
+func (d *demo) waitForwarded(ctx context.Context) error {
+	for range 600 {
+		st, err := d.srv.Ledger().Outbox(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Pending == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("forward: events still pending after 30s")
+}
+
+// printForwarded says what the merchant's app received: the events by
+// type, those recovered by query, and the disputed trades.
+func (d *demo) printForwarded(ctx context.Context) error {
+	all, err := d.srv.Ledger().Events(ctx, store.EventFilter{})
+	if err != nil {
+		return err
+	}
+	got, _ := d.app.Events()
+	byType := map[payrecon.AppEventType]int{}
+	var types []payrecon.AppEventType
+	query := 0
+	var disputed []string
+	for _, ev := range got {
+		if byType[ev.Type] == 0 {
+			types = append(types, ev.Type)
+		}
+		byType[ev.Type]++
+		if ev.Source == payrecon.SourceQuery && ev.Type != payrecon.TradeDisputed {
+			query++
+		}
+		if ev.Type == payrecon.TradeDisputed {
+			disputed = append(disputed, ev.Account+" "+tradeNo(ev))
+		}
+	}
+	slices.Sort(types)
+	w := d.stdout
+	fmt.Fprintf(w, "   events delivered to the merchant's app (signatures verified): %d of %d\n", len(got), len(all))
+	for _, t := range types {
+		fmt.Fprintf(w, "     %-18s %d\n", t, byType[t])
+	}
+	fmt.Fprintf(w, "   events for dropped callbacks recovered by query (source=query): %d\n", query)
+	fmt.Fprintf(w, "   trade.disputed (paid per the callback, absent at the provider: do not ship): %d %s\n", len(disputed), strings.Join(disputed, ", "))
+	return nil
+}
+
+// tradeNo is the out_trade_no an event's data names.
+func tradeNo(ev payrecon.AppEvent) string {
+	var d struct {
+		OutTradeNo string `json:"out_trade_no"`
+	}
+	json.Unmarshal(ev.Data, &d)
+	return d.OutTradeNo
 }
 
 // indent prefixes each written chunk with three spaces (for short, line-

@@ -86,17 +86,28 @@ func appTrade(t tradeRow) payrecon.AppTrade {
 
 // tradeEvents writes the events of a change to trade t (before: its status
 // before, "" when it did not exist): payment.succeeded when it first counts
-// as paid (also when a refund taught us so: the payment event then comes
-// first), payment.closed when it closes, and the refund's own event when
-// the refund's status changed (refundBefore: its status before).
+// as paid, payment.closed when it closes, and the refund's own event when
+// the refund's status changed (refundBefore: its status before). A refund
+// proves the payment: when one arrives for a trade not yet paid (a refund
+// notification before its payment, or a query that states only the
+// refund), payment.succeeded is derived from what the refund carried and
+// written first.
 func tradeEvents(ctx context.Context, tx *sqlx.Tx, t tradeRow, before string, ev *payrecon.Event, refundBefore string, src payrecon.Source, now time.Time) error {
 	paid := payrecon.StatusPaid.Rank()
 	e := outEvent{account: t.Account, provider: payrecon.Provider(t.Provider), stream: tradeStream(t.Account, t.OutTradeNo),
 		source: src, data: appTrade(t)}
 	wasPaid := before != "" && payrecon.TradeStatus(before).Rank() >= paid
-	if payrecon.TradeStatus(t.Status).Rank() >= paid && !wasPaid {
-		e.typ, e.factKey = payrecon.PaymentSucceeded, "payment:"+t.OutTradeNo
-		if err := writeEvent(ctx, tx, e, now); err != nil {
+	isPaid := payrecon.TradeStatus(t.Status).Rank() >= paid
+	isRefund := ev.Kind == payrecon.EventRefund && ev.Refund != nil
+	if (isPaid || isRefund) && !wasPaid {
+		pe := e
+		if !isPaid {
+			at := appTrade(t)
+			at.Status = payrecon.StatusPaid
+			pe.data = at
+		}
+		pe.typ, pe.factKey = payrecon.PaymentSucceeded, "payment:"+t.OutTradeNo
+		if err := writeEvent(ctx, tx, pe, now); err != nil {
 			return err
 		}
 	}

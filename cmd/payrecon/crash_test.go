@@ -89,58 +89,11 @@ func TestCrashSafety(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	fx := sandboxtest.New(t)
-	dir, cfgPath, sb := fx.Dir, fx.Config, fx.Sandbox
-	dbPath := filepath.Join(dir, "var", "payrecon.db")
-	const rounds, perRound, senders = 5, 400, 16
+	dbPath := filepath.Join(fx.Dir, "var", "payrecon.db")
+	const rounds, perRound = 5, 400
 	acked := map[string]bool{}
-	totalAcked := 0
 	for round := range rounds {
-		reqs := crashRequests(t, sb, round, perRound)
-		cmd, addr, exited := startChild(t, bin, cfgPath)
-		client := &http.Client{Timeout: 5 * time.Second}
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		next := make(chan crashReq)
-		for range senders {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for r := range next {
-					if ok := sendCrashReq(client, addr, r); ok {
-						mu.Lock()
-						acked[r.outTradeNo] = true
-						totalAcked++
-						mu.Unlock()
-					}
-				}
-			}()
-		}
-		// Kill at a random moment while requests are in flight.
-		killAfter := time.Duration(20+rand.IntN(120)) * time.Millisecond
-		killed := make(chan struct{})
-		go func() {
-			time.Sleep(killAfter)
-			cmd.Process.Signal(syscall.SIGKILL)
-			close(killed)
-		}()
-		sent := 0
-	feed:
-		for _, r := range reqs {
-			select {
-			case next <- r:
-				sent++
-			case <-killed:
-				break feed
-			}
-		}
-		close(next)
-		wg.Wait()
-		<-killed
-		<-exited
-		ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-		if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: child was not killed by SIGKILL (%v); the kill came too late", round, cmd.ProcessState)
-		}
+		stormRound(t, bin, fx.Config, crashRequests(t, fx.Sandbox, round, perRound), acked)
 		got := ledgerTrades(t, dbPath)
 		lost := 0
 		for no := range acked {
@@ -148,7 +101,7 @@ func TestCrashSafety(t *testing.T) {
 				lost++
 			}
 		}
-		t.Logf("round %d: killed after %s, %d sent, %d acknowledged so far, %d in ledger, %d lost", round, killAfter, sent, len(acked), len(got), lost)
+		t.Logf("round %d: %d acknowledged so far, %d in ledger, %d lost", round, len(acked), len(got), lost)
 		if lost > 0 {
 			t.Fatalf("round %d: %d acknowledged notifications lost", round, lost)
 		}
@@ -157,10 +110,131 @@ func TestCrashSafety(t *testing.T) {
 		t.Fatal("nothing was acknowledged before the kills; the test proved nothing")
 	}
 	// A clean restart serves again over the same ledger.
-	cmd, _, exited := startChild(t, bin, cfgPath)
+	cmd, _, exited := startChild(t, bin, fx.Config)
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := <-exited; err != nil {
 		t.Fatalf("clean shutdown: %v", err)
+	}
+}
+
+// stormRound starts serve as a child process, posts reqs from 16
+// concurrent senders, kills the child with SIGKILL at a random moment
+// (20–140 ms in) while requests are in flight, and adds every
+// acknowledged out_trade_no to acked.
+func stormRound(t *testing.T, bin, cfgPath string, reqs []crashReq, acked map[string]bool) {
+	t.Helper()
+	const senders = 16
+	cmd, addr, exited := startChild(t, bin, cfgPath)
+	client := &http.Client{Timeout: 5 * time.Second}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan crashReq)
+	for range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range next {
+				if sendCrashReq(client, addr, r) {
+					mu.Lock()
+					acked[r.outTradeNo] = true
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	killAfter := time.Duration(20+rand.IntN(120)) * time.Millisecond
+	killed := make(chan struct{})
+	go func() {
+		time.Sleep(killAfter)
+		cmd.Process.Signal(syscall.SIGKILL)
+		close(killed)
+	}()
+	sent := 0
+feed:
+	for _, r := range reqs {
+		select {
+		case next <- r:
+			sent++
+		case <-killed:
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	<-killed
+	<-exited
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("child was not killed by SIGKILL (%v); the kill came too late", cmd.ProcessState)
+	}
+	t.Logf("killed after %s, %d of %d sent", killAfter, sent, len(reqs))
+}
+
+// TestCrashForward: serve with forwarding on to a verifying loopback
+// receiver is SIGKILLed five times under a notification storm; after the
+// last restart every acknowledged notification has a delivered
+// payment.succeeded at the receiver, one webhook-id per fact (a
+// redelivery after a crash reuses the id).
+func TestCrashForward(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills a child process")
+	}
+	bin := buildBinary(t)
+	fx := sandboxtest.New(t)
+	rc := appFor(t, fx.Config)
+	const rounds, perRound = 5, 300
+	acked := map[string]bool{}
+	for round := range rounds {
+		stormRound(t, bin, fx.Config, crashRequests(t, fx.Sandbox, round, perRound), acked)
+		got, _ := rc.Events()
+		t.Logf("round %d: %d acknowledged so far, %d events received", round, len(acked), len(got))
+	}
+	if len(acked) == 0 {
+		t.Fatal("nothing was acknowledged before the kills; the test proved nothing")
+	}
+	cmd, _, exited := startChild(t, bin, fx.Config)
+	all := waitDelivered(t, fx.Config)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-exited; err != nil {
+		t.Fatalf("clean shutdown: %v", err)
+	}
+	checkCrashDeliveries(t, rc, acked, len(all))
+}
+
+// checkCrashDeliveries: every acknowledged trade has exactly one distinct
+// payment.succeeded event at the receiver, and the receiver holds every
+// event of the outbox.
+func checkCrashDeliveries(t *testing.T, rc *sandbox.Receiver, acked map[string]bool, outboxLen int) {
+	t.Helper()
+	got, seen := rc.Events()
+	byTrade := map[string]string{}
+	again := 0
+	for _, ev := range got {
+		if seen[ev.ID] > 1 {
+			again++
+		}
+		_, trade := fact(t, ev)
+		if ev.Type != payrecon.PaymentSucceeded {
+			t.Errorf("unexpected %s for %s", ev.Type, trade)
+			continue
+		}
+		if id, dup := byTrade[trade]; dup {
+			t.Errorf("trade %s: two events %s and %s for one payment", trade, id, ev.ID)
+		}
+		byTrade[trade] = ev.ID
+	}
+	missing := 0
+	for no := range acked {
+		if _, ok := byTrade[no]; !ok {
+			missing++
+		}
+	}
+	t.Logf("%d acknowledged, %d distinct events received (%d redelivered under the same id), outbox %d", len(acked), len(got), again, outboxLen)
+	if missing > 0 {
+		t.Fatalf("%d acknowledged notifications have no delivered event", missing)
+	}
+	if len(got) != outboxLen {
+		t.Fatalf("receiver got %d distinct events, the outbox holds %d", len(got), outboxLen)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -37,6 +38,9 @@ func (s demoSystem) Start(ctx context.Context, cfgPath string, logger *slog.Logg
 	srv, err := startServer(ctx, cfg, accts, store.Options{}, logger, s.getenv)
 	if err != nil {
 		return nil, err
+	}
+	if err := startForwarding(ctx, cfg, srv, nil, nil, s.getenv, logger); err != nil {
+		return nil, errors.Join(err, srv.Close())
 	}
 	cfg.Listen = srv.Addr()
 	return &demoInstance{server: srv, cfg: cfg, accts: accts, getenv: s.getenv, logger: logger}, nil

@@ -38,7 +38,7 @@ func addForward(t *testing.T, cfgPath, url string) string {
 }
 
 // startReceiver runs the sandbox receiver on 127.0.0.1.
-func startReceiver(t *testing.T, secret string, fail int) (*receiver, string) {
+func startReceiver(t *testing.T, secret string, fail int) (*sandbox.Receiver, string) {
 	t.Helper()
 	rc, err := newReceiver(secret, fail, 0, io.Discard)
 	if err != nil {
@@ -51,7 +51,7 @@ func startReceiver(t *testing.T, secret string, fail int) (*receiver, string) {
 
 // appFor adds a forward entry to the config and runs the receiver it
 // points at.
-func appFor(t *testing.T, cfgPath string) *receiver {
+func appFor(t *testing.T, cfgPath string) *sandbox.Receiver {
 	t.Helper()
 	const placeholder = "http://127.0.0.1:9/placeholder"
 	secret := addForward(t, cfgPath, placeholder)
@@ -137,7 +137,7 @@ func TestForwardEveryFact(t *testing.T) {
 	all := waitDelivered(t, cfgPath)
 	stop()
 
-	got, seen := rc.events()
+	got, seen := rc.Events()
 	if len(got) != len(all) {
 		t.Fatalf("receiver got %d distinct events, the outbox holds %d", len(got), len(all))
 	}
@@ -232,7 +232,7 @@ func TestForwardReceiverDown(t *testing.T) {
 	}
 	_, _, stop = startServe(t, cfgPath)
 	waitDelivered(t, cfgPath)
-	got, _ := rc.events()
+	got, _ := rc.Events()
 	if len(got) != len(pending) {
 		t.Fatalf("received %d events, %d were pending", len(got), len(pending))
 	}
@@ -241,7 +241,7 @@ func TestForwardReceiverDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 200 {
-		if _, seen := rc.events(); seen[got[0].ID] == 2 {
+		if _, seen := rc.Events(); seen[got[0].ID] == 2 {
 			stop()
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -284,10 +285,16 @@ func TestDemo(t *testing.T) {
 		"the provider denies (CONFIRMED_ABSENT): 2\n",
 		"late callbacks that arrived after their trade was recovered: 2 acknowledged, 0 new trades",
 		"e-mails delivered to the accountant's inbox: 2\n",
+		"events for dropped callbacks recovered by query (source=query): 10\n",
+		"trade.disputed (paid per the callback, absent at the provider: do not ship): 2 ",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
+	}
+	// Every event in the outbox reached the merchant's app.
+	if m := regexp.MustCompile(`events delivered to the merchant's app \(signatures verified\): (\d+) of (\d+)\n`).FindStringSubmatch(out.String()); m == nil || m[1] != m[2] || m[1] == "0" {
+		t.Errorf("summary lacks every event delivered to the merchant's app (%q):\n%s", m, out.String())
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,80 +13,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
-	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/forward"
+	"github.com/payrecon/payrecon/provider/sandbox"
 )
 
-// receiver is the sandbox's merchant app: it verifies each delivery,
-// prints it, and can be told to fail the first N deliveries or answer
-// slowly.
-type receiver struct {
-	signer *forward.Signer
-	fail   int
-	delay  time.Duration
-	out    io.Writer
-
-	mu    sync.Mutex
-	seen  map[string]int // webhook-id → deliveries received
-	order []payrecon.AppEvent
-	calls int
-}
-
-func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-	if err != nil {
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-		return
-	}
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.calls++
-	if err := rc.signer.Verify(r.Header, body); err != nil {
-		fmt.Fprintf(rc.out, "REJECTED %s: %v\n", r.Header.Get(forward.HeaderID), err)
-		http.Error(w, "bad signature", http.StatusUnauthorized)
-		return
-	}
-	var ev payrecon.AppEvent
-	if err := json.Unmarshal(body, &ev); err != nil || ev.ID != r.Header.Get(forward.HeaderID) {
-		fmt.Fprintf(rc.out, "REJECTED %s: body is not the event the webhook-id names\n", r.Header.Get(forward.HeaderID))
-		http.Error(w, "bad event", http.StatusBadRequest)
-		return
-	}
-	if rc.calls <= rc.fail {
-		fmt.Fprintf(rc.out, "FAILING  %s (%d of %d)\n", ev.ID, rc.calls, rc.fail)
-		http.Error(w, "told to fail", http.StatusServiceUnavailable)
-		return
-	}
-	time.Sleep(rc.delay)
-	rc.seen[ev.ID]++
-	again := ""
-	if rc.seen[ev.ID] > 1 {
-		again = " (again)"
-	} else {
-		rc.order = append(rc.order, ev)
-	}
-	fmt.Fprintf(rc.out, "%-18s %s %s %s source=%s%s %s\n", ev.Type, ev.ID, ev.Account, ev.Provider, ev.Source, again, ev.Data)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// events returns the distinct events received, in order of first receipt,
-// and how often each webhook-id arrived.
-func (rc *receiver) events() ([]payrecon.AppEvent, map[string]int) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	seen := make(map[string]int, len(rc.seen))
-	for k, v := range rc.seen {
-		seen[k] = v
-	}
-	return append([]payrecon.AppEvent(nil), rc.order...), seen
-}
-
-// newReceiver reads the forward secret file and builds a receiver.
-func newReceiver(secretFile string, fail int, delay time.Duration, out io.Writer) (*receiver, error) {
+// newReceiver reads the forward secret file and builds the sandbox's
+// merchant-app receiver.
+func newReceiver(secretFile string, fail int, delay time.Duration, out io.Writer) (*sandbox.Receiver, error) {
 	b, err := os.ReadFile(secretFile)
 	if err != nil {
 		return nil, fmt.Errorf("-secret-file: %w", errors.Unwrap(err))
@@ -100,7 +35,7 @@ func newReceiver(secretFile string, fail int, delay time.Duration, out io.Writer
 	if err != nil {
 		return nil, err
 	}
-	return &receiver{signer: s, fail: fail, delay: delay, out: out, seen: map[string]int{}}, nil
+	return sandbox.NewReceiver(s, sandbox.ReceiverOptions{Fail: fail, Delay: delay, Out: out}), nil
 }
 
 // cmdSandboxReceive runs the merchant-app receiver until ctx ends.

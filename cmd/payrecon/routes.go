@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/payrecon/payrecon/admin"
+	"github.com/payrecon/payrecon/notify"
 )
 
 // ledgerHealth is what the health checks need from the ledger.
@@ -34,18 +35,33 @@ type adminDeps struct {
 	accounts   []string
 	runs       admin.RunLister
 	orders     admin.OrderRegistrar
+	returns    admin.ReturnVerifiers
 	events     admin.EventLister
 	metrics    http.Handler
 }
 
-// adminRoutes are the operator's routes: metrics, workbooks, runs and
-// order registration. All but /metrics need the admin token.
+// adminRoutes are the operator's routes: metrics, workbooks, runs, order
+// registration (also from synchronous returns) and events. All but /metrics need the admin token.
 func adminRoutes(d adminDeps, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", d.metrics)
 	mux.Handle("GET /reports/{account}/{file}", admin.RequireToken(d.token, admin.HandleWorkbook(logger, d.reportsDir, d.accounts)))
 	mux.Handle("GET /api/runs", admin.RequireToken(d.token, admin.HandleRuns(logger, d.runs)))
 	mux.Handle("POST /api/orders", admin.RequireToken(d.token, admin.HandleOrders(logger, d.orders)))
+	mux.Handle("POST /api/returns/{account}", admin.RequireToken(d.token, admin.HandleReturns(logger, d.returns, d.orders)))
 	mux.Handle("GET /api/events", admin.RequireToken(d.token, admin.HandleEvents(logger, d.events)))
 	return mux
+}
+
+// returnVerifiers verify the synchronous returns of the accounts that
+// take them: Alipay's return_url parameters are signed like its
+// notifications.
+func returnVerifiers(accts []Account) admin.ReturnVerifiers {
+	rv := admin.ReturnVerifiers{}
+	for _, a := range accts {
+		if av, ok := a.Verifier.(notify.AlipayVerifier); ok {
+			rv[a.Config.Name] = av.V.Verify
+		}
+	}
+	return rv
 }

@@ -64,7 +64,7 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	}
 	reg := newRegistrar(cfg, db)
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
-		runs: db, orders: reg, events: db, metrics: s.metrics.Handler()}, logger)
+		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: s.metrics.Handler()}, logger)
 	s.metrics.WatchOutbox(db)
 
 	var na []notify.Account

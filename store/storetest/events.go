@@ -121,6 +121,36 @@ func testEventPaymentBeforeRefund(t *testing.T, db Ledger) {
 	}
 }
 
+// testEventQueriedRefundFirst: the daily job recovers a dropped refund by
+// query while the trade's payment is not in the ledger, and the query
+// states only the refund (no trade status): payment.succeeded, derived
+// from what the refund carried, still comes before the refund event, and
+// the payment recovered later (by query, then its late callback) writes
+// nothing more.
+func testEventQueriedRefundFirst(t *testing.T, db Ledger) {
+	syncApp(t, db)
+	r := payrecon.Repair{Account: "ali", Provider: payrecon.Alipay, Day: Day, RunID: 3, Reason: "MISSING_LOCAL recovered"}
+	refund := payrecon.Event{Kind: payrecon.EventRefund, OutTradeNo: "o1", ProviderTradeNo: "To1", AmountFen: 1000, HasAmount: true,
+		Refund: &payrecon.Refund{OutRefundNo: "R1", AmountFen: 400, Status: payrecon.RefundSuccess, RefundedAt: T0.Add(time.Hour)}}
+	if _, err := db.ApplyQuery(t.Context(), r, &refund); err != nil {
+		t.Fatal(err)
+	}
+	pay := Pay("-", "o1", 1000).Event
+	if _, err := db.ApplyQuery(t.Context(), r, &pay); err != nil {
+		t.Fatal(err)
+	}
+	Record(t, db, Pay("late", "o1", 1000))
+	evs := Events(t, db)
+	wantTypes(t, evs, payrecon.PaymentSucceeded, payrecon.RefundSucceeded)
+	var d payrecon.AppTrade
+	if err := json.Unmarshal(evs[0].Data, &d); err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].Source != payrecon.SourceQuery || d.Status != payrecon.StatusPaid || d.AmountFen != 1000 || d.ProviderTradeNo != "To1" {
+		t.Fatalf("derived payment event %s %s", evs[0].Source, evs[0].Data)
+	}
+}
+
 // testEventRefundFailed: a refund that goes abnormal writes refund.failed
 // once; settled later it writes refund.succeeded; a stale status nothing.
 func testEventRefundFailed(t *testing.T, db Ledger) {

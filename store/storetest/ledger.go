@@ -75,6 +75,7 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"QuarantineLeavesLedger", testQuarantine},
 		{"EventOnePerFact", testEventOnePerFact},
 		{"EventPaymentBeforeRefund", testEventPaymentBeforeRefund},
+		{"EventQueriedRefundFirst", testEventQueriedRefundFirst},
 		{"EventRefundFailed", testEventRefundFailed},
 		{"EventClosedAndTransfer", testEventClosedAndTransfer},
 		{"EventDisputeOnce", testEventDisputeOnce},
