@@ -71,7 +71,8 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	for _, a := range accts {
 		na = append(na, notify.Account{Name: a.Config.Name, Provider: a.Provider, Verifier: a.Verifier})
 	}
-	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes, Observe: s.metrics.ObserveNotification}, logger)
+	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes,
+		MaxPath: cfg.Limits.MaxPathBytes, MaxHeader: int(cfg.Limits.MaxHeaderBytes), Observe: s.metrics.ObserveNotification}, logger)
 	publicAdmin := adminMux
 	if cfg.Admin.Listen != "" {
 		publicAdmin = nil
@@ -90,6 +91,7 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	s.srv = &http.Server{
 		Handler:           routes(h, db, s.ready.Load, publicAdmin, logger),
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    int(cfg.Limits.MaxHeaderBytes),
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
