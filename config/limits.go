@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Limits bound what an unauthenticated request or a downloaded file may
 // cost. Every default is listed in the README's "Limits" section.
 type Limits struct {
@@ -10,11 +12,21 @@ type Limits struct {
 	// headers; more is answered 431 before anything is stored (default
 	// 16 KiB).
 	MaxHeaderBytes ByteSize `yaml:"max_header_bytes"`
+	// QuarantineEntryBytes caps what one rejected notification stores:
+	// allow-listed headers, the reason and a body prefix (default 16 KiB).
+	QuarantineEntryBytes ByteSize `yaml:"quarantine_entry_bytes"`
+	// QuarantineMaxBytes caps the quarantine; the oldest rows are dropped
+	// first (default 64 MiB).
+	QuarantineMaxBytes ByteSize `yaml:"quarantine_max_bytes"`
+	// QuarantineMaxAge drops quarantined rows older than this (default
+	// 720h, 30 days).
+	QuarantineMaxAge Duration `yaml:"quarantine_max_age"`
 }
 
 // DefaultLimits returns the limits a config file overrides.
 func DefaultLimits() Limits {
-	return Limits{MaxPathBytes: 256, MaxHeaderBytes: 16 << 10}
+	return Limits{MaxPathBytes: 256, MaxHeaderBytes: 16 << 10,
+		QuarantineEntryBytes: 16 << 10, QuarantineMaxBytes: 64 << 20, QuarantineMaxAge: Duration(30 * 24 * time.Hour)}
 }
 
 func (l Limits) validate() []error {
@@ -24,6 +36,15 @@ func (l Limits) validate() []error {
 	}
 	if l.MaxHeaderBytes < 4<<10 || l.MaxHeaderBytes > 1<<20 {
 		errs = append(errs, FieldErr("limits.max_header_bytes", "want 4KiB to 1MiB (got %d)", l.MaxHeaderBytes))
+	}
+	if l.QuarantineEntryBytes < 1<<10 || l.QuarantineEntryBytes > 1<<20 {
+		errs = append(errs, FieldErr("limits.quarantine_entry_bytes", "want 1KiB to 1MiB (got %d)", l.QuarantineEntryBytes))
+	}
+	if l.QuarantineMaxBytes < ByteSize(l.QuarantineEntryBytes) {
+		errs = append(errs, FieldErr("limits.quarantine_max_bytes", "want at least quarantine_entry_bytes (got %d)", l.QuarantineMaxBytes))
+	}
+	if l.QuarantineMaxAge < Duration(time.Hour) {
+		errs = append(errs, FieldErr("limits.quarantine_max_age", "want at least 1h (got %s)", l.QuarantineMaxAge))
 	}
 	return errs
 }

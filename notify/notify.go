@@ -276,11 +276,5 @@ func writeFailure(w http.ResponseWriter, protocol string, status int, msg string
 	}
 }
 
-// keptHeaders is the request header minus credentials a proxy might add.
-func keptHeaders(h http.Header) http.Header {
-	out := h.Clone()
-	for _, k := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
-		out.Del(k)
-	}
-	return out
-}
+// keptHeaders is the request header's allow-listed part.
+func keptHeaders(h http.Header) http.Header { return payrecon.KeepHeaders(h) }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -162,4 +163,145 @@ func TestNotifyRequestLimits(t *testing.T) {
 	if q := quarantined(t, filepath.Join(fx.Dir, "var", "payrecon.db")); q != 1 {
 		t.Errorf("quarantined %d, want 1", q)
 	}
+}
+
+// appendConfig adds YAML to a config file.
+func appendConfig(t *testing.T, cfgPath, yaml string) {
+	t.Helper()
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("\n" + yaml); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileSizes(paths ...string) int64 {
+	var n int64
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// TestQuarantineBounded sends, through the binary, 1,000 junk
+// notifications with 64 KiB bodies and 12 KiB of headers: each stores at
+// most 16 KiB, the quarantine stops at its cap (2 MiB here) dropping the
+// oldest, the drops are counted in /metrics, and no X-Api-Key is kept.
+func TestQuarantineBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	bin := buildBinary(t)
+	fx := sandboxtest.New(t)
+	appendConfig(t, fx.Config, "limits:\n  quarantine_max_bytes: 2MiB\n")
+	dbPath := filepath.Join(fx.Dir, "var", "payrecon.db")
+	_, addr, _ := startChild(t, bin, fx.Config)
+	size0 := fileSizes(dbPath, dbPath+"-wal")
+	client := &http.Client{Timeout: 10 * time.Second}
+	hdr := http.Header{"X-Api-Key": {"sekret-key"}, "X-Junk": {strings.Repeat("j", 12<<10)}, "Content-Type": {"application/x-www-form-urlencoded"}}
+	body := bytes.Repeat([]byte("sign=x&"), (64<<10)/7)
+	for range 1000 {
+		if got := post(client, "http://"+addr+"/notify/sandbox-ali", hdr, body); got/100 != 4 {
+			t.Fatalf("junk: status %d, want 4xx", got)
+		}
+	}
+	grown := fileSizes(dbPath, dbPath+"-wal") - size0
+	db, err := store.Open(t.Context(), dbPath, store.Options{}, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	u, err := db.QuarantineUsage(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.QuarantineRows(t.Context(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := string(getBody(t, "http://"+addr+"/metrics"))
+	t.Logf("ledger grew %d KiB; quarantine %+v", grown>>10, u)
+	if u.Bytes > 2<<20 || u.Rows+u.Dropped != 1000 || u.Dropped == 0 || u.Bytes/u.Rows > 16<<10 {
+		t.Errorf("quarantine %+v: want at most 2 MiB, at most 16 KiB a row, the rest dropped", u)
+	}
+	if grown > 8<<20 {
+		t.Errorf("ledger grew by %d MiB", grown>>20)
+	}
+	if rows[0].Header.Get("X-Api-Key") != "" {
+		t.Error("X-Api-Key kept in quarantine")
+	}
+	if !strings.Contains(metrics, fmt.Sprintf("payrecon_quarantine_dropped_total %d", u.Dropped)) {
+		t.Errorf("/metrics does not count %d dropped", u.Dropped)
+	}
+}
+
+// TestReadyzWhenDiskFull runs the binary with a 1 MiB file-size limit (a
+// full disk as SQLite sees it): once a genuine notification gets 500,
+// /readyz answers 503.
+func TestReadyzWhenDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	prlimit, err := exec.LookPath("prlimit")
+	if err != nil {
+		t.Skip("no prlimit")
+	}
+	bin := buildBinary(t)
+	fx := sandboxtest.New(t)
+	wrapper := filepath.Join(t.TempDir(), "payrecon")
+	script := fmt.Sprintf("#!/bin/sh\nexec %s --fsize=%d %s \"$@\"\n", prlimit, 1<<20, bin)
+	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	child := exec.Command(wrapper, "serve", "-config", fx.Config, "-listen", "127.0.0.1:0")
+	child.Stderr = logs
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- child.Wait() }()
+	t.Cleanup(func() { child.Process.Kill(); <-exited })
+	addr := waitAddr(t, logs, exited)
+	client := &http.Client{Timeout: 10 * time.Second}
+	if resp, err := http.Get("http://" + addr + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz before: %v %v", resp, err)
+	}
+	// Send until ten in a row fail: the ledger is full, not flaky.
+	failed := 0
+	for round := range 40 {
+		for _, r := range crashRequests(t, fx.Sandbox, round, 50) {
+			if sendCrashReq(client, addr, r) {
+				failed = 0
+			} else {
+				failed++
+			}
+		}
+		if failed >= 10 {
+			break
+		}
+	}
+	if failed < 10 {
+		t.Fatal("the ledger never filled up")
+	}
+	dbPath := filepath.Join(fx.Dir, "var", "payrecon.db")
+	t.Logf("ledger %d bytes, WAL %d bytes", fileSizes(dbPath), fileSizes(dbPath+"-wal"))
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz %d with a full disk, want 503\n%s", resp.StatusCode, lastLines(logs.String(), 10))
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }

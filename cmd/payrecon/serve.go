@@ -66,6 +66,7 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
 		runs: db, orders: reg, events: db, metrics: s.metrics.Handler()}, logger)
 	s.metrics.WatchOutbox(db)
+	s.metrics.WatchQuarantine(db)
 
 	var na []notify.Account
 	for _, a := range accts {
@@ -111,6 +112,12 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	return s, nil
 }
 
+// storeOptions are the ledger's options from the config.
+func storeOptions(cfg config.Config) store.Options {
+	return store.Options{Quarantine: store.QuarantineLimits{EntryBytes: int(cfg.Limits.QuarantineEntryBytes),
+		MaxBytes: int64(cfg.Limits.QuarantineMaxBytes), MaxAge: time.Duration(cfg.Limits.QuarantineMaxAge)}}
+}
+
 // Close stops the components in reverse order of starting: HTTP first (so
 // in-flight notifications finish), the ledger last.
 func (s *server) Close() error {
@@ -136,7 +143,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.Listen = *listen
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
-	s, err := startServer(ctx, cfg, accts, store.Options{}, logger, getenv)
+	s, err := startServer(ctx, cfg, accts, storeOptions(cfg), logger, getenv)
 	if err != nil {
 		return err
 	}
