@@ -21,12 +21,18 @@ type Limits struct {
 	// QuarantineMaxAge drops quarantined rows older than this (default
 	// 720h, 30 days).
 	QuarantineMaxAge Duration `yaml:"quarantine_max_age"`
+	// BillMaxBytes caps a compressed bill once decompressed (default
+	// 4 GiB); BillMaxRatio caps it at that many times its compressed size
+	// (default 200). A bill past either is refused while it is written.
+	BillMaxBytes ByteSize `yaml:"bill_max_bytes"`
+	BillMaxRatio int64    `yaml:"bill_max_ratio"`
 }
 
 // DefaultLimits returns the limits a config file overrides.
 func DefaultLimits() Limits {
 	return Limits{MaxPathBytes: 256, MaxHeaderBytes: 16 << 10,
-		QuarantineEntryBytes: 16 << 10, QuarantineMaxBytes: 64 << 20, QuarantineMaxAge: Duration(30 * 24 * time.Hour)}
+		QuarantineEntryBytes: 16 << 10, QuarantineMaxBytes: 64 << 20, QuarantineMaxAge: Duration(30 * 24 * time.Hour),
+		BillMaxBytes: 4 << 30, BillMaxRatio: 200}
 }
 
 func (l Limits) validate() []error {
@@ -45,6 +51,12 @@ func (l Limits) validate() []error {
 	}
 	if l.QuarantineMaxAge < Duration(time.Hour) {
 		errs = append(errs, FieldErr("limits.quarantine_max_age", "want at least 1h (got %s)", l.QuarantineMaxAge))
+	}
+	if l.BillMaxBytes < 1<<20 {
+		errs = append(errs, FieldErr("limits.bill_max_bytes", "want at least 1MiB (got %d)", l.BillMaxBytes))
+	}
+	if l.BillMaxRatio < 10 {
+		errs = append(errs, FieldErr("limits.bill_max_ratio", "want at least 10 (got %d)", l.BillMaxRatio))
 	}
 	return errs
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 	"github.com/payrecon/payrecon/store"
 )
@@ -304,4 +306,39 @@ func TestReadyzWhenDiskFull(t *testing.T) {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}
+
+// TestRejectedBillPoisonsNothing imports, through the binary, a WeChat Pay
+// bill whose totals disagree for one day: it is refused and kept in the
+// archive, and the next day's bill and an empty day after it reconcile as
+// if the bad one had never come.
+func TestRejectedBillPoisonsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	fx := sandboxtest.New(t)
+	dir, cfgPath, sb := fx.Dir, fx.Config, fx.Sandbox
+	day := sb.GenerateDay(e2eDay, sandbox.DayOptions{Trades: 5, Seed: 1})
+	good, bad := filepath.Join(dir, "wx.csv"), filepath.Join(dir, "bad.csv")
+	var b bytes.Buffer
+	sandbox.WriteWeChatBill(&b, sb.ID.WeChat.MchID, sb.ID.WeChat.AppID, day.BillRows(payrecon.WeChatPay), sandbox.BillOptions{})
+	os.WriteFile(good, b.Bytes(), 0o600)
+	b.Reset()
+	sandbox.WriteWeChatBill(&b, sb.ID.WeChat.MchID, sb.ID.WeChat.AppID, day.BillRows(payrecon.WeChatPay), sandbox.BillOptions{CorruptTotals: true})
+	os.WriteFile(bad, b.Bytes(), 0o600)
+	serveProviders(t, sb, cfgPath, sandbox.ServerFaults{})
+
+	o, err := exec.Command(bin, "import-bill", "-config", cfgPath, "-account", "sandbox-wx", "-date", "2026-11-19", bad).CombinedOutput()
+	if err == nil || !strings.Contains(string(o), "bill totals do not match its rows") {
+		t.Fatalf("corrupt bill: %v\n%s", err, o)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "var", "bills", "sandbox-wx", "2026-11-19")); len(ents) != 1 {
+		t.Fatalf("the rejected bill is not kept in the archive: %v", ents)
+	}
+	if out := runBin(t, bin, "import-bill", "-config", cfgPath, "-account", "sandbox-wx", "-date", "2026-11-20", good); !strings.Contains(out, "MISSING_LOCAL=6") {
+		t.Fatalf("next day:\n%s", out)
+	}
+	// An empty day beside the rejected one.
+	runBin(t, bin, "reconcile", "-config", cfgPath, "-account", "sandbox-wx", "-date", "2026-11-18")
 }

@@ -25,3 +25,7 @@ CREATE TABLE health_probe (
     at  TEXT NOT NULL,
     pad BLOB NOT NULL
 );
+
+-- A bill that failed to parse or failed its totals stays archived, marked
+-- rejected with the reason, and is never the day's bill nor a neighbour.
+ALTER TABLE bills ADD COLUMN rejected TEXT NOT NULL DEFAULT '';
