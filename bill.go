@@ -81,6 +81,9 @@ type Bill struct {
 	Size      int64
 	Origin    string // download or import
 	FetchedAt time.Time
+	// Rejected says why the file failed to parse or failed its checks; a
+	// rejected bill is archived but is never a day's bill.
+	Rejected string
 }
 
 // Empty reports whether the bill stands for a day without business.

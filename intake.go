@@ -2,6 +2,7 @@ package payrecon
 
 import (
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -35,4 +36,34 @@ type Rejected struct {
 	Body       []byte
 	// BodySize is the size of the body as received (it may exceed Body).
 	BodySize int64
+}
+
+// KeepHeaders returns the headers of h worth keeping with a notification,
+// accepted or rejected: an allow-list (the content headers, the client and
+// proxy address headers, and the WeChat Pay signature headers), so that a
+// credential a client or proxy adds is never stored.
+func KeepHeaders(h http.Header) http.Header {
+	out := http.Header{}
+	for k, v := range h {
+		if keptHeader(http.CanonicalHeaderKey(k)) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func keptHeader(k string) bool {
+	switch k {
+	case "Content-Type", "Content-Length", "Content-Encoding", "User-Agent",
+		"X-Forwarded-For", "X-Forwarded-Proto", "X-Real-Ip", "Request-Id":
+		return true
+	}
+	return strings.HasPrefix(k, "Wechatpay-")
+}
+
+// QuarantineUsage is the quarantine's size and what its caps dropped.
+type QuarantineUsage struct {
+	Rows    int64
+	Bytes   int64
+	Dropped int64 // rows dropped by the size or age cap, ever
 }

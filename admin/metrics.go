@@ -112,6 +112,27 @@ func (m *Metrics) ObserveForward(endpoint, result string, latency time.Duration)
 	}
 }
 
+// quarantineReader is what the quarantine metrics read at each scrape.
+type quarantineReader interface {
+	QuarantineUsage(ctx context.Context) (payrecon.QuarantineUsage, error)
+}
+
+// WatchQuarantine exports the quarantine's size and the rows its caps
+// dropped, read from the ledger at each scrape.
+func (m *Metrics) WatchQuarantine(db quarantineReader) {
+	read := func() payrecon.QuarantineUsage {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		u, _ := db.QuarantineUsage(ctx) // a failed read shows zero; /readyz reports the ledger
+		return u
+	}
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "payrecon_quarantine_bytes",
+			Help: "Bytes stored for rejected notifications (capped by limits.quarantine_max_bytes)."}, func() float64 { return float64(read().Bytes) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "payrecon_quarantine_dropped_total",
+			Help: "Quarantined notifications dropped, oldest first, by the size or age cap."}, func() float64 { return float64(read().Dropped) }))
+}
+
 // outboxReader is what the outbox gauges read at each scrape.
 type outboxReader interface {
 	Outbox(ctx context.Context) (payrecon.OutboxStats, error)

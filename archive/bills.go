@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bufio"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -20,6 +20,22 @@ import (
 // ErrBillUnavailable is returned when the bill is still not ready at the
 // deadline.
 var ErrBillUnavailable = errors.New("bill still not available at the deadline")
+
+// ErrTooLarge is returned when a compressed bill inflates past its limits
+// (see [Bills.MaxBytes] and [Bills.MaxRatio]); nothing is archived.
+var ErrTooLarge = errors.New("bill too large when decompressed")
+
+// ErrRejected is returned when an archived bill fails to parse or fails
+// its checks: it stays in the archive, marked rejected in the ledger, and
+// is never read as the day's bill or a neighbour.
+var ErrRejected = errors.New("bill rejected")
+
+// Default limits on a compressed bill: decompressed at most 4 GiB and at
+// most 200 times its compressed size.
+const (
+	DefaultMaxBytes = 4 << 30
+	DefaultMaxRatio = 200
+)
 
 // Ledger records archived bills. *store.DB satisfies it.
 type Ledger interface {
@@ -55,6 +71,10 @@ type Bills struct {
 	// Retry is the wait between attempts at a bill that is not ready
 	// (default 10 minutes); Deadline bounds the whole wait.
 	Retry, Deadline time.Duration
+	// MaxBytes and MaxRatio bound a compressed bill once decompressed
+	// (defaults [DefaultMaxBytes] and [DefaultMaxRatio]).
+	MaxBytes int64
+	MaxRatio int64
 }
 
 // Download fetches the day's bill, retrying while the provider says it is
@@ -116,28 +136,17 @@ func (b *Bills) downloadOnce(ctx context.Context, account string, c Downloader, 
 
 // Import archives a bill file the merchant downloaded by hand (the
 // provider's zip, the bare csv, or either gzipped) through the same path
-// as a download.
+// as a download. A gzipped file that inflates past the limits is refused
+// with [ErrTooLarge] while it is copied, and nothing is archived.
 func (b *Bills) Import(ctx context.Context, account string, p payrecon.Provider, day payrecon.Day, file string, say Progress) (payrecon.Bill, error) {
 	in, err := os.Open(file)
 	if err != nil {
 		return payrecon.Bill{}, fmt.Errorf("import bill: %w", err)
 	}
 	defer in.Close()
-	format := payrecon.BillWeChatCSV
-	if p == payrecon.Alipay {
-		format = payrecon.BillAlipayZip
-	}
-	var src io.Reader = in
-	lower := strings.ToLower(file)
-	switch {
-	case strings.HasSuffix(lower, ".gz"):
-		zr, err := gzip.NewReader(in)
-		if err != nil {
-			return payrecon.Bill{}, fmt.Errorf("import bill: %w", err)
-		}
-		src = zr
-	case p == payrecon.Alipay && strings.HasSuffix(lower, ".csv"):
-		format = payrecon.BillAlipayCSV
+	src, format, err := b.importSource(in, p)
+	if err != nil {
+		return payrecon.Bill{}, fmt.Errorf("import bill: %w", err)
 	}
 	path := filepath.Join(b.Dir, account, day.String(), b.Now().UTC().Format("20060102T150405.000")+extension(format))
 	res, err := WriteFile(path, func(w io.Writer) error { _, err := io.Copy(w, src); return err })
@@ -147,10 +156,84 @@ func (b *Bills) Import(ctx context.Context, account string, p payrecon.Provider,
 	return b.record(ctx, payrecon.Bill{Account: account, Day: day, Format: format, Path: path, SHA256: res.SHA256, Size: res.Size, Origin: "import"}, say)
 }
 
-// record records an archived bill; a file whose bytes are archived
-// already is removed and the earlier copy kept.
+// importSource is the bill's bytes (inflated within the limits when the
+// file is gzipped) and its format: WeChat Pay bills are CSV; Alipay's are
+// the zip when they start like one, the bare detail CSV otherwise.
+func (b *Bills) importSource(in *os.File, p payrecon.Provider) (io.Reader, payrecon.BillFormat, error) {
+	var src io.Reader = in
+	if gzipped(in) {
+		st, err := in.Stat()
+		if err != nil {
+			return nil, "", err
+		}
+		zr, err := gzip.NewReader(in)
+		if err != nil {
+			return nil, "", err
+		}
+		src = b.Inflated(zr, st.Size())
+	}
+	if p != payrecon.Alipay {
+		return src, payrecon.BillWeChatCSV, nil
+	}
+	br := bufio.NewReader(src)
+	if magic, _ := br.Peek(4); string(magic) == "PK\x03\x04" {
+		return br, payrecon.BillAlipayZip, nil
+	}
+	return br, payrecon.BillAlipayCSV, nil
+}
+
+// gzipped reports whether f starts with the gzip magic, leaving it at the
+// start.
+func gzipped(f *os.File) bool {
+	magic := make([]byte, 2)
+	n, _ := f.ReadAt(magic, 0)
+	return n == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+}
+
+// Inflated caps r, the decompressed stream of compressed bytes, at the
+// smaller of MaxBytes and MaxRatio times compressed: past it, reads fail
+// with [ErrTooLarge].
+func (b *Bills) Inflated(r io.Reader, compressed int64) io.Reader {
+	maxBytes, ratio := b.MaxBytes, b.MaxRatio
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	if ratio <= 0 {
+		ratio = DefaultMaxRatio
+	}
+	return &capReader{r: r, left: min(maxBytes, ratio*max(compressed, 1))}
+}
+
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	if c.left -= int64(n); c.left < 0 {
+		return 0, ErrTooLarge
+	}
+	return n, err
+}
+
+// record checks an archived bill (it must parse and pass its totals) and
+// records it. A bill that fails is recorded rejected, its file kept, and
+// [ErrRejected] returned; a file whose bytes are archived already is
+// removed and the earlier copy kept.
 func (b *Bills) record(ctx context.Context, bill payrecon.Bill, say Progress) (payrecon.Bill, error) {
 	if bill.Path != "" {
+		if _, err := ParseFile(bill.Path, bill.Format, func(payrecon.BillEntry) error { return nil }); err != nil {
+			bill.Rejected = cut(err.Error(), 1<<10)
+			if _, rerr := b.Ledger.RecordBill(ctx, bill); rerr != nil {
+				return payrecon.Bill{}, errors.Join(err, rerr)
+			}
+			say.say("  bill: %s rejected, kept in the archive", bill.Path)
+			return payrecon.Bill{}, fmt.Errorf("%w: %w", ErrRejected, err)
+		}
 		if prev, err := b.Ledger.LatestBill(ctx, bill.Account, bill.Day); err == nil && prev.SHA256 == bill.SHA256 && prev.Path != bill.Path {
 			os.Remove(bill.Path)
 			bill.Path = prev.Path
@@ -167,9 +250,17 @@ func (b *Bills) record(ctx context.Context, bill payrecon.Bill, say Progress) (p
 	return bill, nil
 }
 
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
 // Neighbours returns the rows of the archived bills of the days within
 // hold days of day (day itself excluded), for carrying facts across
-// midnight. Days without an archived bill are skipped.
+// midnight. Days without an archived bill, or with only rejected ones,
+// are skipped.
 func (b *Bills) Neighbours(ctx context.Context, account string, day payrecon.Day, hold int) ([]payrecon.BillEntry, error) {
 	var rows []payrecon.BillEntry
 	for i := -hold; i <= hold; i++ {

@@ -41,6 +41,7 @@ type Config struct {
 	Delivery   Delivery  `yaml:"delivery"`
 	Sweep      Sweep     `yaml:"sweep"`
 	Admin      Admin     `yaml:"admin"`
+	Limits     Limits    `yaml:"limits"`
 	Accounts   []Account `yaml:"accounts"`
 	// Forward lists the merchant-app endpoints that receive every
 	// verified payment event.
@@ -172,7 +173,8 @@ func Default() Config {
 		Reports:      Reports{Dir: "./var/reports", Locale: "zh"},
 		Reconcile: Reconcile{Schedule: jobs.DefaultSchedule, HoldDays: 2, BillRetryInterval: Duration(10 * time.Minute),
 			BillDeadline: Duration(4 * time.Hour), CatchUpDays: 7, QueryInterval: Duration(200 * time.Millisecond)},
-		Sweep: Sweep{Enabled: true, Interval: Duration(30 * time.Second), Tiers: jobs.DefaultTiers()},
+		Limits: DefaultLimits(),
+		Sweep:  Sweep{Enabled: true, Interval: Duration(30 * time.Second), Tiers: jobs.DefaultTiers()},
 		Delivery: Delivery{SMTP: SMTP{TLS: "starttls", Port: 587},
 			Alerts: Alerts{RecoveredThreshold: 1, CallbackHealthMin: 9500, RejectedBurst: 20,
 				RejectedWindow: Duration(10 * time.Minute), DedupWindow: Duration(24 * time.Hour)}},

@@ -23,6 +23,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Reconcile.validate()...)
 	errs = append(errs, c.Delivery.validate()...)
 	errs = append(errs, c.Sweep.validate()...)
+	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.validateForward()...)
 	if len(c.Accounts) == 0 {
 		errs = append(errs, FieldErr("accounts", "at least one account is required"))

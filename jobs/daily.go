@@ -56,6 +56,9 @@ type Options struct {
 	// BillDeadline bounds the whole wait.
 	BillRetry    time.Duration
 	BillDeadline time.Duration
+	// BillMaxBytes and BillMaxRatio bound a compressed bill once
+	// decompressed (archive.Bills.MaxBytes, MaxRatio).
+	BillMaxBytes, BillMaxRatio int64
 	// QueryInterval rate-limits provider queries.
 	QueryInterval time.Duration
 	QueryBackoff  time.Duration
@@ -235,7 +238,8 @@ func (r *run) finish(ctx context.Context, err *error) {
 // obtainBill archives the day's bill: the given file, or a download
 // retried until the deadline.
 func (r *run) obtainBill(ctx context.Context) error {
-	bills := &archive.Bills{Dir: r.Opt.ArchiveDir, Ledger: r.DB, Now: r.Now, Retry: r.Opt.BillRetry, Deadline: r.Opt.BillDeadline}
+	bills := &archive.Bills{Dir: r.Opt.ArchiveDir, Ledger: r.DB, Now: r.Now, Retry: r.Opt.BillRetry, Deadline: r.Opt.BillDeadline,
+		MaxBytes: r.Opt.BillMaxBytes, MaxRatio: r.Opt.BillMaxRatio}
 	start := time.Now()
 	var err error
 	if r.o.BillFile != "" {

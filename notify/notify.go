@@ -52,6 +52,12 @@ func (a AlipayVerifier) Verify(_ http.Header, body []byte) (*payrecon.Notificati
 type Options struct {
 	// MaxBody caps a request body in bytes (default 64 KiB).
 	MaxBody int64
+	// MaxPath caps the request path in bytes; a longer one is answered
+	// 404 and not stored (default 256).
+	MaxPath int
+	// MaxHeader caps the request line and headers in bytes; more is
+	// answered 431 and not stored (default 16 KiB).
+	MaxHeader int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Observe, when set, is told the outcome of every request: result is
@@ -66,6 +72,12 @@ func Handler(accounts []Account, led Ledger, opt Options, logger *slog.Logger) h
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.MaxPath <= 0 {
+		opt.MaxPath = 256
+	}
+	if opt.MaxHeader <= 0 {
+		opt.MaxHeader = 16 << 10
 	}
 	byName := make(map[string]Account, len(accounts))
 	for _, a := range accounts {
@@ -83,6 +95,15 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Requests over the limits cost nothing: no quarantine row, no label.
+	if len(r.URL.EscapedPath()) > h.opt.MaxPath {
+		http.NotFound(w, r)
+		return
+	}
+	if headerSize(r) > h.opt.MaxHeader {
+		http.Error(w, "request header fields too large", http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
 	now := h.opt.Now()
 	name := r.PathValue("account")
 	acct, known := h.accounts[name]
@@ -132,10 +153,31 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.observe(name, result, "", now)
 }
 
+// UnknownAccount is the one account name [Options.Observe] is given for
+// every account that is not configured, so that a caller cannot mint
+// metric labels.
+const UnknownAccount = "_unknown"
+
 func (h *handler) observe(account, result, reason string, start time.Time) {
-	if h.opt.Observe != nil {
-		h.opt.Observe(account, result, reason, h.opt.Now().Sub(start))
+	if h.opt.Observe == nil {
+		return
 	}
+	if _, known := h.accounts[account]; !known {
+		account = UnknownAccount
+	}
+	h.opt.Observe(account, result, reason, h.opt.Now().Sub(start))
+}
+
+// headerSize is the request line and headers as they came on the wire
+// (HTTP/1.x), give or take the spacing.
+func headerSize(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 func (h *handler) reject(w http.ResponseWriter, r *http.Request, acct Account, name, protocol string, body []byte, now time.Time, cause error) {
@@ -234,11 +276,5 @@ func writeFailure(w http.ResponseWriter, protocol string, status int, msg string
 	}
 }
 
-// keptHeaders is the request header minus credentials a proxy might add.
-func keptHeaders(h http.Header) http.Header {
-	out := h.Clone()
-	for _, k := range []string{"Authorization", "Cookie", "Proxy-Authorization"} {
-		out.Del(k)
-	}
-	return out
-}
+// keptHeaders is the request header's allow-listed part.
+func keptHeaders(h http.Header) http.Header { return payrecon.KeepHeaders(h) }

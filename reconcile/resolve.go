@@ -100,7 +100,7 @@ func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolu
 			res.Outcome = payrecon.OutcomeNeedsReview // the bill says it happened, the provider's query does not
 			return res, nil
 		}
-		if it.Kind == payrecon.EntryPayment && q.Event.HasAmount && it.HasBill && q.Event.AmountFen != it.BillFen {
+		if amountDiffers(it, q.Event) {
 			res.Outcome = payrecon.OutcomeNeedsReview
 			return res, nil
 		}
@@ -127,6 +127,18 @@ func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolu
 		res.Outcome = payrecon.OutcomeNeedsReview
 	}
 	return res, nil
+}
+
+// amountDiffers reports whether the provider's answer states another
+// amount than the bill row: then the answer recovers nothing.
+func amountDiffers(it payrecon.Discrepancy, ev *payrecon.Event) bool {
+	if !it.HasBill {
+		return false
+	}
+	if it.Kind == payrecon.EntryRefund {
+		return ev.Refund.AmountFen != it.BillFen
+	}
+	return ev.HasAmount && ev.AmountFen != it.BillFen
 }
 
 // query runs f after the rate limit, retrying retryable errors with

@@ -11,7 +11,9 @@
 //	refunds           (account, out_refund_no)
 //	transfers         (account, out_biz_no)
 //	ledger_events     id                             provenance: every event applied, in order
-//	quarantine        id                             rejected notifications, capped raw bytes
+//	quarantine        id                             rejected notifications, capped raw bytes, oldest dropped first
+//	quarantine_usage  id = 1                         the quarantine's rows, bytes and drops (kept by triggers)
+//	health_probe      id = 1                         what /readyz writes
 //	bills             (account, bill_date, sha256)   archived bill files
 //	recon_runs        id                             one row per reconciliation of a day
 //	discrepancies     (account, bill_date) as a set  replaced whole on re-run
@@ -65,6 +67,8 @@ type Options struct {
 	MaxBatch int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Quarantine bounds what rejected notifications may store.
+	Quarantine QuarantineLimits
 }
 
 // DB is the ledger.
@@ -91,6 +95,7 @@ func Open(ctx context.Context, path string, opt Options, logger *slog.Logger) (*
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	opt.Quarantine = opt.Quarantine.withDefaults()
 	db := &DB{log: logger.With("component", "store"), opt: opt,
 		reqs: make(chan writeReq, 4096), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := db.openSQLite(ctx, path); err != nil {
@@ -121,11 +126,18 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.read.PingContext(ctx)
 }
 
-// CheckWritable runs an empty write transaction through the writer: it
-// proves the writer is alive and the database accepts writes.
+// CheckWritable writes 64 KiB through the writer: it proves the writer is
+// alive and the database still has room for a batch of notifications (an
+// empty transaction, or a one-page one, succeeds on a full disk while real
+// batches fail).
 func (db *DB) CheckWritable(ctx context.Context) error {
-	return db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `SELECT 1`)
+	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO health_probe (id, at, pad) VALUES (1, ?, randomblob(65536))
+			ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad`, fmtTime(db.opt.Now()))
 		return err
 	})
+	if err != nil {
+		return fmt.Errorf("check writable: %w", err)
+	}
+	return nil
 }

@@ -25,7 +25,8 @@ func newDaily(cfg config.Config, accts []Account, db *store.DB, logger *slog.Log
 	d := &jobs.Daily{DB: db, Now: time.Now, Log: logger, Accounts: map[string]jobs.Account{},
 		Opt: jobs.Options{ArchiveDir: cfg.Path(cfg.ArchiveDir), ReportsDir: cfg.Path(cfg.Reports.Dir), Locale: cfg.Reports.Locale, Loc: loc,
 			HoldDays: cfg.Reconcile.HoldDays, BillRetry: time.Duration(cfg.Reconcile.BillRetryInterval),
-			BillDeadline: time.Duration(cfg.Reconcile.BillDeadline), QueryInterval: time.Duration(cfg.Reconcile.QueryInterval)}}
+			BillDeadline: time.Duration(cfg.Reconcile.BillDeadline), QueryInterval: time.Duration(cfg.Reconcile.QueryInterval),
+			BillMaxBytes: int64(cfg.Limits.BillMaxBytes), BillMaxRatio: int64(cfg.Limits.BillMaxRatio)}}
 	for _, a := range accts {
 		d.Accounts[a.Config.Name] = jobs.Account{Name: a.Config.Name, Provider: a.Provider, EmailTo: a.Config.EmailTo,
 			FeeRateE4: int64(a.Config.FeeRate), Client: a.Client}

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon/bench"
 	"github.com/payrecon/payrecon/config"
+	"github.com/payrecon/payrecon/provider"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -130,7 +130,7 @@ func loadConfig(path string, getenv func(string) string) (config.Config, []Accou
 	if err != nil {
 		return config.Config{}, nil, err
 	}
-	accts, err := loadAccounts(&cfg, getenv, time.Now, &http.Client{Timeout: 60 * time.Second})
+	accts, err := loadAccounts(&cfg, getenv, time.Now, provider.NewHTTPClient(10*time.Second, 60*time.Second))
 	if err != nil {
 		return config.Config{}, nil, fmt.Errorf("config %s: %w", path, err)
 	}

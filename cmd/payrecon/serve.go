@@ -66,12 +66,14 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
 		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: s.metrics.Handler()}, logger)
 	s.metrics.WatchOutbox(db)
+	s.metrics.WatchQuarantine(db)
 
 	var na []notify.Account
 	for _, a := range accts {
 		na = append(na, notify.Account{Name: a.Config.Name, Provider: a.Provider, Verifier: a.Verifier})
 	}
-	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes, Observe: s.metrics.ObserveNotification}, logger)
+	h := notify.Handler(na, db, notify.Options{MaxBody: cfg.MaxBodyBytes,
+		MaxPath: cfg.Limits.MaxPathBytes, MaxHeader: int(cfg.Limits.MaxHeaderBytes), Observe: s.metrics.ObserveNotification}, logger)
 	publicAdmin := adminMux
 	if cfg.Admin.Listen != "" {
 		publicAdmin = nil
@@ -90,6 +92,7 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	s.srv = &http.Server{
 		Handler:           routes(h, db, s.ready.Load, publicAdmin, logger),
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    int(cfg.Limits.MaxHeaderBytes),
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -107,6 +110,12 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 		return s.srv.Shutdown(sctx)
 	})
 	return s, nil
+}
+
+// storeOptions are the ledger's options from the config.
+func storeOptions(cfg config.Config) store.Options {
+	return store.Options{Quarantine: store.QuarantineLimits{EntryBytes: int(cfg.Limits.QuarantineEntryBytes),
+		MaxBytes: int64(cfg.Limits.QuarantineMaxBytes), MaxAge: time.Duration(cfg.Limits.QuarantineMaxAge)}}
 }
 
 // Close stops the components in reverse order of starting: HTTP first (so
@@ -139,7 +148,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer unlock()
-	s, err := startServer(ctx, cfg, accts, store.Options{}, logger, getenv)
+	s, err := startServer(ctx, cfg, accts, storeOptions(cfg), logger, getenv)
 	if err != nil {
 		return err
 	}

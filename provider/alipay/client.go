@@ -129,7 +129,9 @@ func (c *Client) verifyResponse(op, method string, body []byte) (json.RawMessage
 	case head.Code == "20000" || head.SubCode == "ACQ.SYSTEM_ERROR" || head.Code == "40005" ||
 		strings.HasSuffix(head.SubCode, "call-limited"):
 		e.Retryable = true
-	case head.SubCode == "ACQ.TRADE_NOT_EXIST":
+	case head.SubCode == "ACQ.TRADE_NOT_EXIST" && verified:
+		// Only Alipay's signed word says a trade does not exist; an
+		// unsigned one concludes nothing.
 		e.Err = provider.ErrNotFound
 	case head.SubCode == "isp.bill_not_exist":
 		e.Err, e.Retryable = provider.ErrBillNotReady, true

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -38,6 +39,12 @@ type ServerFaults struct {
 	BadHash bool
 	// CorruptTotals serves bills whose footer disagrees with the rows.
 	CorruptTotals bool
+	// Proxy502 answers this many WeChat Pay API calls with an unsigned
+	// HTML 502, as a proxy in front of the API does.
+	Proxy502 int
+	// ExpiredDownload answers this many WeChat Pay bill file downloads
+	// with 404, as an expired download_url does.
+	ExpiredDownload int
 }
 
 // Server emulates the Alipay gateway and the WeChat Pay APIv3 endpoints
@@ -276,6 +283,12 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		sv.wxJSON(w, http.StatusUnauthorized, map[string]string{"code": "SIGN_ERROR", "message": err.Error()}, true)
 		return
 	}
+	if r.URL.Path != "/v3/billdownload/file" && sv.fault("wechat-proxy-502", sv.faults.Proxy502) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>")
+		return
+	}
 	if sv.fault("wechat-5xx", sv.faults.Errors5xx) {
 		sv.wxJSON(w, http.StatusInternalServerError, map[string]string{"code": "SYSTEM_ERROR", "message": "系统错误"}, true)
 		return
@@ -348,6 +361,12 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 			"download_url": sv.base + "/v3/billdownload/file?token=" + strings.ReplaceAll(date, "-", "") + randHex(6) + "&tartype=gzip"}, true)
 	case path == "/v3/billdownload/file":
 		tok := r.URL.Query().Get("token")
+		if sv.fault("wechat-download-expired", sv.faults.ExpiredDownload) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"code":"NOT_FOUND","message":"下载链接已过期"}`)
+			return
+		}
 		if len(tok) < 8 {
 			http.NotFound(w, r)
 			return

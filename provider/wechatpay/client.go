@@ -84,11 +84,25 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, verify bool)
 		return 0, nil, nil, &provider.Error{Op: op, Message: "read response", Retryable: true}
 	}
 	if verify {
+		if unsignedFault(resp) {
+			// A proxy or load balancer in front of the API answered: it
+			// signs nothing, and it says nothing about the request.
+			return 0, nil, nil, &provider.Error{Op: op, Status: resp.StatusCode, Message: "unsigned answer from a proxy", Retryable: true}
+		}
 		if _, err := c.Verifier.CheckSignature(resp.Header, body); err != nil {
 			return 0, nil, nil, &provider.Error{Op: op, Status: resp.StatusCode, Message: "response signature: " + err.Error(), Err: provider.ErrBadResponse}
 		}
 	}
 	return resp.StatusCode, resp.Header, body, nil
+}
+
+// unsignedFault reports whether resp is a gateway fault (5xx or 429)
+// without any Wechatpay-Signature: a proxy's answer, never WeChat Pay's
+// (whose error answers are signed). Only a signed answer concludes
+// anything, so such a fault is retried, not read as a bad signature.
+func unsignedFault(resp *http.Response) bool {
+	retryable := resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests
+	return retryable && resp.Header.Get(HeaderSignature) == ""
 }
 
 func (c *Client) get(ctx context.Context, op, path string, out any) error {
@@ -186,8 +200,27 @@ func refundRankOK(s payrecon.RefundStatus) bool {
 // DownloadBill implements provider.Client: GET /v3/bill/tradebill (signed
 // response), then a signed GET of download_url (unsigned response),
 // gunzipped when gzip, and checked against hash_value (SHA1 of the
-// decompressed file; the raw bytes are accepted as a fallback).
+// decompressed file; the raw bytes are accepted as a fallback). A
+// download_url that has expired (404: it lives 30 s to 5 min) is applied
+// for again, up to three times.
 func (c *Client) DownloadBill(ctx context.Context, day time.Time, w io.Writer) (provider.BillFormat, error) {
+	var err error
+	for range 3 {
+		err = c.downloadBill(ctx, day, w)
+		if !errors.Is(err, errURLExpired) {
+			break
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return provider.WeChatCSV, nil
+}
+
+// errURLExpired marks a download_url answered 404: apply for a new one.
+var errURLExpired = errors.New("download_url expired")
+
+func (c *Client) downloadBill(ctx context.Context, day time.Time, w io.Writer) error {
 	var apply struct {
 		HashType    string `json:"hash_type"`
 		HashValue   string `json:"hash_value"`
@@ -195,15 +228,12 @@ func (c *Client) DownloadBill(ctx context.Context, day time.Time, w io.Writer) (
 	}
 	date := day.In(payrecon.ShanghaiFixed).Format("2006-01-02")
 	if err := c.get(ctx, "wechatpay tradebill", "/v3/bill/tradebill?bill_date="+date+"&bill_type=ALL&tar_type=GZIP", &apply); err != nil {
-		return "", err
+		return err
 	}
 	if apply.DownloadURL == "" || !strings.EqualFold(apply.HashType, "SHA1") {
-		return "", &provider.Error{Op: "wechatpay tradebill", Message: "no download_url or unknown hash_type", Err: provider.ErrBadResponse}
+		return &provider.Error{Op: "wechatpay tradebill", Message: "no download_url or unknown hash_type", Err: provider.ErrBadResponse}
 	}
-	if err := c.download(ctx, apply.DownloadURL, apply.HashValue, w); err != nil {
-		return "", err
-	}
-	return provider.WeChatCSV, nil
+	return c.download(ctx, apply.DownloadURL, apply.HashValue, w)
 }
 
 // download streams the bill file to w: the request is signed, the response
@@ -222,6 +252,10 @@ func (c *Client) download(ctx context.Context, rawURL, hashValue string, w io.Wr
 		return &provider.Error{Op: op, Message: "transport error", Retryable: true}
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		// Nothing was written: the caller may apply for a new URL.
+		return &provider.Error{Op: op, Status: resp.StatusCode, Message: "download_url expired", Err: errURLExpired, Retryable: true}
+	}
 	if resp.StatusCode != http.StatusOK {
 		return &provider.Error{Op: op, Status: resp.StatusCode, Retryable: resp.StatusCode >= 500}
 	}
