@@ -38,18 +38,34 @@ warnings.simplefilter("error")
 wb = openpyxl.load_workbook(sys.argv[1])
 print("|".join(wb.sheetnames))
 ws = wb["明细"]
-print(ws["C2"].value, ws["C2"].number_format, ws.freeze_panes)
-print(wb["差异"]["A2"].value)
+print(ws["C2"].value, ws["C2"].number_format, ws.freeze_panes, ws["F2"].value, ws["F2"].number_format, ws["E2"].value, ws["G2"].value, ws["H2"].value, sep="|")
+for name in wb.sheetnames:
+    ws = wb[name]
+    ps = ws.page_setup
+    print(name, ws.print_title_rows, ps.orientation, ps.fitToWidth, ps.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage, sep="|")
+ws = wb["差异"]
+print(ws["A2"].value, ws["C2"].value, ws["K2"].value, ws["N2"].value, ws["O2"].value, sep="|")
 ws = wb["汇总"]
-print(ws["A28"].value, ws["C28"].value, ws["B12"].value, ws["B12"].number_format)
+print(ws["A30"].value, ws["C30"].value, ws["B14"].value, ws["B14"].number_format, ws["B9"].value, ws["B9"].number_format, ws["B10"].alignment.wrap_text, sep="|")
+print(ws["A1"].value, ws["A1"].fill.fgColor.rgb, ws.merged_cells.ranges[0].coord, sep="|")
 `, path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("openpyxl: %v\n%s", err, out)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 4 || lines[0] != "汇总|差异|明细|退款" || lines[1] != "123.45 0.00 A2" || lines[2] != "MISSING_LOCAL" ||
-		lines[3] != "MISSING_LOCAL 1 128.45 0.00" {
-		t.Fatalf("openpyxl read:\n%s", out)
+	want := []string{
+		"汇总|差异|明细|退款",
+		`123.45|"¥"#,##0.00;[Red]\-"¥"#,##0.00|A2|2026-11-20 10:00:00|yyyy-mm-dd hh:mm:ss|已支付|已匹配|MATCHED`,
+		"汇总|None|landscape|1|0|True",
+		"差异|$1:$1|landscape|1|0|True",
+		"明细|$1:$1|landscape|1|0|True",
+		"退款|$1:$1|landscape|1|0|True",
+		"MISSING_LOCAL|支付|已补单|RECOVERED|payment",
+		"MISSING_LOCAL|1|128.45|" + `"¥"#,##0.00;[Red]\-"¥"#,##0.00` + "|2026-11-21 02:05:00|yyyy-mm-dd hh:mm:ss|True",
+		"1 项需要处理，涉及金额 ¥7.00|FFC00000|A1:F1",
+	}
+	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("openpyxl read:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
 	}
 }
 

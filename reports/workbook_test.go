@@ -63,6 +63,12 @@ func build(t *testing.T, meta reports.Meta) []byte {
 		{Hour: 9},
 		{Hour: 10, CallbackHealth: payrecon.CallbackHealth{Notify: 1, BillOnly: 1}},
 	})
+	var trend []reports.DayHealth
+	for i := range reports.TrendDays {
+		d := payrecon.NewDay(2026, 11, 7).AddDays(i)
+		trend = append(trend, reports.DayHealth{Day: d, CallbackHealth: payrecon.CallbackHealth{Notify: 20 + i, Query: i % 3, BillOnly: i % 2}})
+	}
+	w.SetHealthTrend(trend)
 	w.SetOrders([]reports.Order{
 		{OutTradeNo: "O1", AmountFen: 1000, Status: "paid", LastResult: "notify"},
 		{OutTradeNo: "O2", AmountFen: 2050, Status: "waiting", LastResult: "WAIT_BUYER_PAY"},
@@ -131,7 +137,8 @@ func TestWorkbookChinese(t *testing.T) {
 	}
 	rs := rows(t, f, "差异", 3)
 	if len(rs) != 3 || cell(rs, 0, 0) != "代码" || cell(rs, 1, 0) != "MISSING_LOCAL" || cell(rs, 1, 1) != "渠道有本地无（疑似回调丢失）" ||
-		cell(rs, 1, 6) != "5.00" || cell(rs, 2, 0) != "MISSING_CHANNEL" || cell(rs, 2, 7) != "7.00" {
+		cell(rs, 1, 6) != "¥5.00" || cell(rs, 1, 2) != "支付" || cell(rs, 1, 10) != "已补单" || cell(rs, 1, 13) != "RECOVERED" || cell(rs, 1, 14) != "payment" ||
+		cell(rs, 2, 0) != "MISSING_CHANNEL" || cell(rs, 2, 7) != "¥7.00" || cell(rs, 2, 10) != "渠道无此单" || cell(rs, 2, 12) != "已通知，账单中没有" {
 		t.Fatalf("差异 rows %q", rs)
 	}
 	// Money cells are numbers with a two-decimal format, not text.
@@ -151,7 +158,7 @@ func TestWorkbookChinese(t *testing.T) {
 		t.Fatalf("明细 panes %+v %v", panes, err)
 	}
 	tables, err := f.GetTables("差异")
-	if err != nil || len(tables) != 1 || tables[0].Range != "A1:M3" {
+	if err != nil || len(tables) != 1 || tables[0].Range != "A1:O3" {
 		t.Fatalf("差异 tables %+v %v", tables, err)
 	}
 }
