@@ -65,6 +65,6 @@ func healthChart(sheet, title string, head, first, last int) *excelize.Chart {
 			Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{colors[col]}}})
 	}
 	return &excelize.Chart{Type: excelize.ColStacked, Series: series, Title: excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{Text: title}}},
-		Legend: excelize.ChartLegend{Position: "bottom"}, Dimension: excelize.ChartDimension{Width: 720, Height: 300},
+		VaryColors: boolPtr(false), Legend: excelize.ChartLegend{Position: "bottom"}, Dimension: excelize.ChartDimension{Width: 720, Height: 300},
 		Format: excelize.GraphicOptions{PrintObject: boolPtr(true), Locked: boolPtr(false)}}
 }
