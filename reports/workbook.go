@@ -293,10 +293,10 @@ func (w *Workbook) time(t time.Time) any {
 	return excelize.Cell{StyleID: w.styles.dateTime, Value: wallClock(t.In(w.meta.Loc))}
 }
 
-// wallClock is t's date and time of day in UTC, which excelize writes
-// as they are.
+// wallClock is t's date and time of day, to the second, in UTC, which excelize
+// writes as they are.
 func wallClock(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
 }
 
 // Tie says how a payment or refund of the day ties out, for the 核对
