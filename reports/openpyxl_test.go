@@ -88,7 +88,7 @@ ro = openpyxl.load_workbook(sys.argv[1], read_only=True)
 for name in full.sheetnames:
     f, r = full[name], ro[name]
     width = max(len(row) for row in r.iter_rows(values_only=True))
-    print("|".join(str(v) for v in (name, r.calculate_dimension(), f.max_row, f.max_column, r.max_row, r.max_column, width)))
+    print("|".join(str(v) for v in (name, r.calculate_dimension(), f.max_row, f.max_column, r.max_row, r.max_column, width, f.print_title_rows)))
 `, path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("openpyxl: %v\n%s", err, out)
@@ -99,8 +99,13 @@ for name in full.sheetnames:
 	}
 	for _, l := range lines {
 		f := strings.Split(l, "|")
-		if len(f) != 7 || f[2] != f[4] || f[3] != f[5] || f[3] != f[6] || f[3] == "1" {
+		if len(f) != 8 || f[2] != f[4] || f[3] != f[5] || f[3] != f[6] || f[3] == "1" {
 			t.Errorf("sheet %s: dimension %s; full load %s rows × %s columns, read-only %s × %s, widest row %s", f[0], f[1], f[2], f[3], f[4], f[5], f[6])
+			continue
+		}
+		// Every part of a split detail sheet repeats its own header row when printed.
+		if want := "$1:$1"; f[0] != "汇总" && f[7] != want {
+			t.Errorf("sheet %s: print titles %s, want %s", f[0], f[7], want)
 		}
 	}
 }

@@ -209,3 +209,24 @@ func TestDetailSheetSplits(t *testing.T) {
 		t.Errorf("sheets %v, want 汇总, 差异, 明细 ×3, 退款", got)
 	}
 }
+
+// TestTimesInDisplayZone: times are date-time cells showing the wall
+// clock of Meta.Loc, and 汇总 names the zone beside the generation time.
+func TestTimesInDisplayZone(t *testing.T) {
+	meta := sampleMeta("")
+	meta.Loc = time.UTC
+	f := open(t, build(t, meta))
+	for _, c := range []struct{ sheet, ref, want string }{
+		{"明细", "F2", "2026-11-20 02:00:00"}, // 10:00 Beijing time
+		{"退款", "G2", "2026-11-20 02:00:00"},
+		{"汇总", "B9", "2026-11-20 18:05:00"},
+		{"汇总", "C9", "UTC+00:00"},
+	} {
+		if got, err := f.GetCellValue(c.sheet, c.ref); err != nil || got != c.want {
+			t.Errorf("%s!%s = %q %v, want %q", c.sheet, c.ref, got, err, c.want)
+		}
+	}
+	if typ, err := f.GetCellType("明细", "F2"); err != nil || typ != excelize.CellTypeUnset {
+		t.Errorf("明细!F2 type %v %v, want a number (a date-time)", typ, err)
+	}
+}
