@@ -380,6 +380,11 @@ func (r *run) measureHealth(ctx context.Context) error {
 	}
 	r.rep.Health = health
 	r.wb.SetHealth(health, hours)
+	trend, err := r.healthTrend(ctx, health)
+	if err != nil {
+		return err
+	}
+	r.wb.SetHealthTrend(trend)
 	orders, err := r.DB.Orders(ctx, r.acct.Name, day.Start(), day.End())
 	if err != nil {
 		return err
@@ -391,6 +396,22 @@ func (r *run) measureHealth(ctx context.Context) error {
 	r.wb.SetOrders(ros)
 	r.progress("  callback health: %s", health)
 	return nil
+}
+
+// healthTrend is the account's callback health of the last
+// [reports.TrendDays] days, from the ledger, ending with the run's day
+// (today, whose health counts the trades still only on the bill too).
+func (r *run) healthTrend(ctx context.Context, today payrecon.CallbackHealth) ([]reports.DayHealth, error) {
+	days := make([]reports.DayHealth, 0, reports.TrendDays)
+	for i := reports.TrendDays - 1; i > 0; i-- {
+		d := r.rep.Day.AddDays(-i)
+		h, _, err := r.DB.CallbackHealth(ctx, r.acct.Name, d.Start(), d.End())
+		if err != nil {
+			return nil, fmt.Errorf("health %s: %w", d, err)
+		}
+		days = append(days, reports.DayHealth{Day: d, CallbackHealth: h})
+	}
+	return append(days, reports.DayHealth{Day: r.rep.Day, CallbackHealth: today}), nil
 }
 
 // writeWorkbook writes the workbook atomically to

@@ -19,6 +19,7 @@ import (
 	"github.com/payrecon/payrecon/notify"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
+	"github.com/payrecon/payrecon/reports"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -117,9 +118,25 @@ func TestDailyRun(t *testing.T) {
 			if len(healthRow) < 2 || healthRow[1] != fmt.Sprint(want.health.Query) {
 				t.Fatalf("汇总 callback health row %q", healthRow)
 			}
+			// The 14-day trend ends with the day, as measured after the repairs.
+			trend := -1
+			for i, r := range sum {
+				if len(r) > 0 && r[0] == "回调健康度（近 14 天）" {
+					trend = i
+				}
+			}
+			if trend < 0 || len(sum) < trend+1+reports.TrendDays {
+				t.Fatalf("汇总 has no 14-day callback health table: %q", sum)
+			}
+			last := sum[trend+reports.TrendDays]
+			if first := sum[trend+1]; len(first) == 0 || first[0] != payrecon.DayOf(day).AddDays(1-reports.TrendDays).String() ||
+				len(last) < 4 || last[0] != payrecon.DayOf(day).String() || last[2] != fmt.Sprint(want.health.Query) || last[3] != fmt.Sprint(want.health.BillOnly) {
+				t.Fatalf("汇总 14-day callback health %q", sum[trend:trend+1+reports.TrendDays])
+			}
 			got := map[string]int{}
 			for _, r := range rows[1:] {
-				got[r[0]+"/"+r[10]]++
+				r = append(r, make([]string, 15)...)
+				got[r[0]+"/"+r[13]]++ // the diff code and the resolution code
 			}
 			if got["MISSING_LOCAL/RECOVERED"] != want.counts[payrecon.MissingLocal] || got["AMOUNT_MISMATCH/NEEDS_REVIEW"] != want.counts[payrecon.AmountMismatch] ||
 				got["MISSING_CHANNEL/CONFIRMED_ABSENT"] != want.counts[payrecon.MissingChannel] || got["CROSS_DAY/"] != want.counts[payrecon.CrossDay] || len(rows)-1 != want.problems() {

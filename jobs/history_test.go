@@ -183,11 +183,14 @@ func checkWorkbookRecovered(t *testing.T, path string, n int, run int64) {
 	}
 	got := 0
 	for _, r := range rows[1:] {
-		r = append(r, make([]string, 13)...)
-		if r[10] == string(payrecon.OutcomeRecovered) {
+		r = append(r, make([]string, 15)...)
+		if r[13] == string(payrecon.OutcomeRecovered) { // the resolution's code column
+			if r[10] != "已补单" {
+				t.Fatalf("差异 row %q: resolution shown as %q, want 已补单", r[:15], r[10])
+			}
 			got++
 			if r[11] != fmt.Sprint(run) {
-				t.Fatalf("差异 row %q: resolved in run %q, want %d", r[:13], r[11], run)
+				t.Fatalf("差异 row %q: resolved in run %q, want %d", r[:15], r[11], run)
 			}
 		}
 	}

@@ -83,7 +83,7 @@ func TestSweeper(t *testing.T) {
 	rows, _ := f.GetRows("汇总")
 	found := false
 	for _, r := range rows {
-		if len(r) >= 3 && r[0] == "DAY-UNPAID" && r[2] == "waiting" {
+		if len(r) >= 4 && r[0] == "DAY-UNPAID" && r[3] == "waiting" {
 			found = true
 		}
 	}

@@ -118,6 +118,22 @@ func dumpLayout(t *testing.T, f *excelize.File, sh string, maxCol int, b *string
 		t.Fatalf("%s panes: %v", sh, err)
 	}
 	fmt.Fprintf(b, "panes freeze=%t split=%t x=%d y=%d topleft=%q active=%q\n", p.Freeze, p.Split, p.XSplit, p.YSplit, p.TopLeftCell, p.ActivePane)
+	pl, err := f.GetPageLayout(sh)
+	if err != nil {
+		t.Fatalf("%s page layout: %v", sh, err)
+	}
+	props, err := f.GetSheetProps(sh)
+	if err != nil {
+		t.Fatalf("%s sheet props: %v", sh, err)
+	}
+	fmt.Fprintf(b, "print %s wide=%d tall=%d fit=%t titles=%q\n", deref(pl.Orientation), deref(pl.FitToWidth), deref(pl.FitToHeight), deref(props.FitToPage), printTitles(f, sh))
+	merged, err := f.GetMergeCells(sh)
+	if err != nil {
+		t.Fatalf("%s merged cells: %v", sh, err)
+	}
+	for _, m := range merged {
+		fmt.Fprintf(b, "merged %s:%s\n", m.GetStartAxis(), m.GetEndAxis())
+	}
 	tables, err := f.GetTables(sh)
 	if err != nil {
 		t.Fatalf("%s tables: %v", sh, err)
@@ -125,6 +141,24 @@ func dumpLayout(t *testing.T, f *excelize.File, sh string, maxCol int, b *string
 	for _, tb := range tables {
 		fmt.Fprintf(b, "table %s %s %s stripes=%v\n", tb.Name, tb.Range, tb.StyleName, tb.ShowRowStripes != nil && *tb.ShowRowStripes)
 	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// printTitles is the rows repeated on every printed page of a sheet.
+func printTitles(f *excelize.File, sh string) string {
+	for _, dn := range f.GetDefinedName() {
+		if dn.Name == "_xlnm.Print_Titles" && dn.Scope == sh {
+			return dn.RefersTo
+		}
+	}
+	return ""
 }
 
 // cellText is one golden line for a cell ("" when the cell has neither a

@@ -17,6 +17,8 @@ type Summary struct {
 	Orders      []Order
 	Health      *payrecon.CallbackHealth
 	HealthHours []payrecon.HourHealth
+	Trend       []DayHealth
+	Attention   Attention
 	Counts      map[payrecon.Code]int
 	BillFen     map[payrecon.Code]payrecon.Fen
 	LedgerFen   map[payrecon.Code]payrecon.Fen
@@ -51,6 +53,7 @@ func (w *Workbook) SetHealth(h payrecon.CallbackHealth, hours []payrecon.HourHea
 // The sections are separated by one blank row.
 func (w *Workbook) writeSummary() error {
 	s := &summaryWriter{wb: w, sheet: w.t("summary"), row: 1}
+	s.banner()
 	s.run()
 	s.totals()
 	s.open()
@@ -58,9 +61,13 @@ func (w *Workbook) writeSummary() error {
 	s.health()
 	s.orders()
 	s.resolutions()
+	s.trend()
 	s.widths()
+	if s.err == nil {
+		s.err = w.printSetup(s.sheet, 0)
+	}
 	if s.err == nil { // the sheet is not streamed: excelize writes the range set here
-		last, _ := excelize.CoordinatesToCellName(max(s.cols, 1), max(s.row-1, 1))
+		last, _ := excelize.CoordinatesToCellName(max(s.cols, 1), max(s.last, 1))
 		s.err = w.f.SetSheetDimension(s.sheet, "A1:"+last)
 	}
 	return s.err
@@ -74,6 +81,7 @@ type summaryWriter struct {
 	sheet string
 	row   int
 	cols  int // the widest row written
+	last  int // the last row written (a chart may cover rows below it)
 	err   error
 }
 
@@ -87,8 +95,12 @@ func (s *summaryWriter) run() {
 	s.item("date", m.Date.String())
 	s.item("run", m.RunID)
 	s.item("trigger", m.Trigger)
-	s.item("generated", m.GeneratedAt.In(m.Loc).Format("2006-01-02 15:04:05 MST"))
-	s.item("bill_file", m.BillSHA256)
+	at := m.GeneratedAt.In(m.Loc)
+	s.item("generated", s.wb.time(at), "UTC"+at.Format("-07:00"))
+	s.item("bill_file", excelize.Cell{StyleID: s.wb.styles.wrap, Value: m.BillSHA256})
+	if s.err == nil && len(m.BillSHA256) > 32 { // the hash wraps onto two lines
+		s.err = s.wb.f.SetRowHeight(s.sheet, s.row-1, 30)
+	}
 }
 
 // totals is the day's tie-out: for payments, refunds, fees and net, the
@@ -164,7 +176,7 @@ func (s *summaryWriter) health() {
 	s.item("by_notify", h.Notify)
 	s.item("by_query", h.Query)
 	s.item("bill_only", h.BillOnly)
-	s.item("share", payrecon.Percent(h.NotifyShareE4()))
+	s.item("share", s.wb.percent(h.NotifyShareE4()))
 	if len(s.wb.sum.HealthHours) == 0 {
 		return
 	}
@@ -172,7 +184,7 @@ func (s *summaryWriter) health() {
 	s.header("hour", "by_notify", "by_query", "bill_only", "share")
 	for _, hh := range s.wb.sum.HealthHours {
 		if hh.Total() > 0 {
-			s.cells(fmt.Sprintf("%02d:00", hh.Hour), hh.Notify, hh.Query, hh.BillOnly, payrecon.Percent(hh.NotifyShareE4()))
+			s.cells(fmt.Sprintf("%02d:00", hh.Hour), hh.Notify, hh.Query, hh.BillOnly, s.wb.percent(hh.NotifyShareE4()))
 		}
 	}
 }
@@ -189,15 +201,15 @@ func (s *summaryWriter) orders() {
 		byStatus[o.Status]++
 	}
 	s.blank()
-	s.header("orders", "count")
+	s.header("orders", "count", "code")
 	for _, st := range []string{"paid", "recovered", "waiting", "expired"} {
-		s.cells(st, byStatus[st])
+		s.cells(s.wb.value("order", st), byStatus[st], st)
 	}
 	s.blank()
-	s.header("unpaid", "amount", "status", "query")
+	s.header("unpaid", "amount", "status", "code", "query")
 	for _, o := range orders {
 		if o.Status == "waiting" || o.Status == "expired" {
-			s.cells(o.OutTradeNo, yuan(o.AmountFen), o.Status, o.LastResult)
+			s.cells(o.OutTradeNo, s.wb.money(o.AmountFen), s.wb.value("order", o.Status), o.Status, o.LastResult)
 		}
 	}
 }
@@ -207,13 +219,13 @@ func (s *summaryWriter) orders() {
 func (s *summaryWriter) resolutions() {
 	counts := s.wb.sum.Resolutions
 	s.blank()
-	s.header("resolution", "count")
+	s.header("resolution", "count", "code")
 	for _, r := range slices.Sorted(maps.Keys(counts)) {
-		name := string(r)
+		name := s.wb.value("outcome", string(r))
 		if name == "" {
 			name = s.wb.t("n/a")
 		}
-		s.cells(name, counts[r])
+		s.cells(name, counts[r], string(r))
 	}
 }
 
@@ -248,6 +260,7 @@ func (s *summaryWriter) item(key string, vals ...any) {
 // row. An excelize.Cell is written as its value in its style.
 func (s *summaryWriter) cells(vals ...any) {
 	s.cols = max(s.cols, len(vals))
+	s.last = s.row
 	for i, v := range vals {
 		if s.err != nil {
 			return
@@ -267,4 +280,93 @@ func (s *summaryWriter) cells(vals ...any) {
 		}
 	}
 	s.row++
+}
+
+// Attention is what the banner of 汇总 reports: how many discrepancies
+// still need someone to act, the amount at stake, and how severe it is.
+type Attention struct {
+	Items    int
+	AtStake  payrecon.Fen
+	Severity int // severityNone, severityWarn or severityAct
+}
+
+// attention counts the discrepancies that need action: every problem (see
+// [payrecon.Code.IsProblem]) not recovered. Only items held for the next
+// day (PENDING) warn; anything else (NEEDS_REVIEW, CONFIRMED_ABSENT, not
+// chased) asks for action. The amount at stake of an item is the
+// difference when both sides have it, else the side that has it.
+func attention(ds []payrecon.Discrepancy) Attention {
+	var a Attention
+	for _, d := range ds {
+		if !d.Code.IsProblem() || d.Resolution == payrecon.OutcomeRecovered {
+			continue
+		}
+		a.Items++
+		switch {
+		case d.HasBill && d.HasLedger:
+			a.AtStake += absFen(d.DiffFen())
+		case d.HasBill:
+			a.AtStake += absFen(d.BillFen)
+		default:
+			a.AtStake += absFen(d.LedgerFen)
+		}
+		sev := severityAct
+		if d.Resolution == payrecon.OutcomePending {
+			sev = severityWarn
+		}
+		a.Severity = max(a.Severity, sev)
+	}
+	return a
+}
+
+func absFen(f payrecon.Fen) payrecon.Fen { return max(f, -f) }
+
+// banner is the first line of 汇总, across the sheet's columns: "N 项需要
+// 处理" and the amount at stake, coloured by severity.
+func (s *summaryWriter) banner() {
+	a, w := s.wb.sum.Attention, s.wb
+	text := "无需处理：所有差异均已处理或结转"
+	if w.meta.Locale == "en" {
+		text = "Nothing needs action: every discrepancy is resolved or carried over"
+	}
+	switch {
+	case a.Items > 0 && w.meta.Locale == "en":
+		text = fmt.Sprintf("%d %s, %s at stake", a.Items, plural(a.Items, "item needs action", "items need action"), yuanText(a.AtStake))
+	case a.Items > 0:
+		text = fmt.Sprintf("%d 项需要处理，涉及金额 %s", a.Items, yuanText(a.AtStake))
+	}
+	row := s.row
+	s.cells(excelize.Cell{StyleID: w.styles.banner[a.Severity], Value: text})
+	s.blank()
+	if s.err != nil {
+		return
+	}
+	from, to := fmt.Sprintf("A%d", row), fmt.Sprintf("F%d", row)
+	if s.err = w.f.MergeCell(s.sheet, from, to); s.err == nil {
+		s.err = w.f.SetCellStyle(s.sheet, from, to, w.styles.banner[a.Severity])
+	}
+	if s.err == nil {
+		s.err = w.f.SetRowHeight(s.sheet, row, 26)
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// yuanText writes an amount in fen as yuan with the currency sign and
+// thousands separators, e.g. "¥1,234.50" or "-¥7.00".
+func yuanText(f payrecon.Fen) string {
+	sign, n := "", int64(f)
+	if n < 0 {
+		sign, n = "-", -n
+	}
+	whole := fmt.Sprint(n / 100)
+	for i := len(whole) - 3; i > 0; i -= 3 {
+		whole = whole[:i] + "," + whole[i:]
+	}
+	return fmt.Sprintf("%s¥%s.%02d", sign, whole, n%100)
 }

@@ -60,8 +60,6 @@ func (w *Workbook) tableName() string {
 	return fmt.Sprintf("T%d", w.tables)
 }
 
-type styles struct{ header, money, text int }
-
 type sheet struct {
 	wb     *Workbook
 	base   string
@@ -85,15 +83,7 @@ func New(meta Meta) (*Workbook, error) {
 	w := &Workbook{meta: meta, f: f, dims: map[string]string{}, sum: Summary{Counts: map[payrecon.Code]int{}, BillFen: map[payrecon.Code]payrecon.Fen{},
 		LedgerFen: map[payrecon.Code]payrecon.Fen{}, Resolutions: map[payrecon.Outcome]int{}}}
 	var err error
-	if w.styles.header, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}}); err != nil {
-		return nil, err
-	}
-	fmtMoney := "0.00"
-	if w.styles.money, err = f.NewStyle(&excelize.Style{CustomNumFmt: &fmtMoney}); err != nil {
-		return nil, err
-	}
-	fmtText := "@"
-	if w.styles.text, err = f.NewStyle(&excelize.Style{CustomNumFmt: &fmtText}); err != nil {
+	if w.styles, err = newStyles(f); err != nil {
 		return nil, err
 	}
 	// Sheet order: summary, discrepancies, detail, refunds.
@@ -105,8 +95,8 @@ func New(meta Meta) (*Workbook, error) {
 			return nil, err
 		}
 	}
-	w.detail = &sheet{wb: w, base: w.t("detail"), header: w.headers("detail"), widths: []float64{24, 32, 14, 14, 12, 20, 12, 18, 18, 30}}
-	w.refund = &sheet{wb: w, base: w.t("refunds"), header: w.headers("refunds"), widths: []float64{24, 24, 32, 14, 14, 12, 20, 12, 18, 18, 30}}
+	w.detail = &sheet{wb: w, base: w.t("detail"), header: w.headers("detail"), widths: []float64{24, 32, 16, 16, 12, 20, 12, 18, 14, 36}}
+	w.refund = &sheet{wb: w, base: w.t("refunds"), header: w.headers("refunds"), widths: []float64{24, 24, 32, 16, 16, 12, 20, 12, 18, 14, 36}}
 	return w, nil
 }
 
@@ -131,8 +121,8 @@ var words = map[string][2]string{
 	"out_trade_no": {"商户订单号", "Merchant order no."}, "provider_trade_no": {"渠道交易号", "Provider trade no."},
 	"out_refund_no": {"商户退款单号", "Merchant refund no."}, "amount": {"金额（元）", "Amount (yuan)"},
 	"time": {"时间", "Time"}, "status": {"状态", "Status"}, "kind": {"类型", "Kind"}, "note": {"备注", "Note"},
-	"n/a":    {"（不适用）", "(n/a)"},
-	"health": {"回调健康度", "Callback health"}, "by_notify": {"通知获知", "Learned from notifications"},
+	"n/a": {"（不适用）", "(n/a)"}, "resolution_code": {"处理结果代码", "Resolution code"}, "kind_code": {"类型代码", "Kind code"},
+	"trend": {"回调健康度（近 14 天）", "Callback health, last 14 days"}, "health": {"回调健康度", "Callback health"}, "by_notify": {"通知获知", "Learned from notifications"},
 	"by_query": {"查询补单", "Recovered by query"}, "bill_only": {"仅账单", "Only on the bill"},
 	"share": {"通知占比", "Notification share"}, "hour": {"小时", "Hour"},
 	"orders": {"登记订单（当日巡检）", "Registered orders (same-day sweep)"}, "unpaid": {"未确认支付的登记订单", "Registered orders not confirmed paid"},
@@ -157,7 +147,8 @@ func (w *Workbook) headers(which string) []string {
 	case "refunds":
 		keys = []string{"out_trade_no", "out_refund_no", "provider_trade_no", "bill_amount", "ledger_amount", "ledger_status", "time", "tie", "code", "resolution", "note"}
 	case "discrepancies":
-		keys = []string{"code", "label", "kind", "out_trade_no", "provider_trade_no", "out_refund_no", "bill_amount", "ledger_amount", "diff", "query", "resolution", "resolved_run", "note"}
+		keys = []string{"code", "label", "kind", "out_trade_no", "provider_trade_no", "out_refund_no", "bill_amount", "ledger_amount", "diff", "query", "resolution", "resolved_run", "note",
+			"resolution_code", "kind_code"}
 	}
 	out := make([]string, len(keys))
 	for i, k := range keys {
@@ -167,6 +158,11 @@ func (w *Workbook) headers(which string) []string {
 }
 
 func yuan(f payrecon.Fen) float64 { return float64(f) / 100 }
+
+// percent is a share in hundredths of a percent as a percentage cell.
+func (w *Workbook) percent(e4 int) excelize.Cell {
+	return excelize.Cell{StyleID: w.styles.percent, Value: float64(e4) / 10000}
+}
 
 // money is an amount cell: fen as yuan, in the two-decimal money style.
 func (w *Workbook) money(f payrecon.Fen) excelize.Cell {
@@ -190,6 +186,9 @@ func (s *sheet) open() error {
 		if _, err := s.wb.f.NewSheet(s.name); err != nil {
 			return err
 		}
+	}
+	if err := s.wb.printSetup(s.name, 1); err != nil {
+		return err
 	}
 	sw, err := s.wb.f.NewStreamWriter(s.name)
 	if err != nil {
@@ -259,7 +258,7 @@ func (w *Workbook) Add(it payrecon.Discrepancy) error {
 
 // addDetail lists one payment on 明细 or one refund on 退款: its bill
 // amount, what the ledger holds of it on the day after the run, and how it
-// ties out (see [Tie]).
+// ties out (see [Tie]), in words, beside its code.
 func (w *Workbook) addDetail(it payrecon.Discrepancy) error {
 	money := func(has bool, f payrecon.Fen) any {
 		if !has {
@@ -271,21 +270,33 @@ func (w *Workbook) addDetail(it payrecon.Discrepancy) error {
 	if !it.HasBill {
 		at = it.LedgerAt
 	}
-	when := ""
-	if !at.IsZero() {
-		when = at.In(w.meta.Loc).Format("2006-01-02 15:04:05")
-	}
 	after := it.LedgerSideAfter(w.meta.Date)
-	note := it.Note
+	note := w.note(it.Kind, it.Note)
 	if note == "" {
-		note = it.BillStatus
+		note = w.value("bill", it.BillStatus)
 	}
+	status, tie, res := w.status(it.Kind, it.LedgerStatus), w.value("tie", Tie(it)), w.value("outcome", string(it.Resolution))
 	if it.Kind == payrecon.EntryRefund {
 		return w.refund.add([]any{it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Refunds > 0, after.RefundsFen),
-			it.LedgerStatus, when, Tie(it), string(it.Code), string(it.Resolution), note})
+			status, w.time(at), tie, string(it.Code), res, note})
 	}
 	return w.detail.add([]any{it.OutTradeNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Payments > 0, after.PaymentsFen),
-		it.LedgerStatus, when, Tie(it), string(it.Code), string(it.Resolution), note})
+		status, w.time(at), tie, string(it.Code), res, note})
+}
+
+// time is a date-time cell of t's wall clock in the display zone (an
+// Excel date has no zone), or an empty cell for the zero time.
+func (w *Workbook) time(t time.Time) any {
+	if t.IsZero() {
+		return ""
+	}
+	return excelize.Cell{StyleID: w.styles.dateTime, Value: wallClock(t.In(w.meta.Loc))}
+}
+
+// wallClock is t's date and time of day, to the second, in UTC, which excelize
+// writes as they are.
+func wallClock(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
 }
 
 // Tie says how a payment or refund of the day ties out, for the 核对
@@ -324,6 +335,7 @@ func (w *Workbook) count(it payrecon.Discrepancy) {
 // Finish writes the discrepancies and the summary, and the workbook to out.
 func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, out io.Writer) error {
 	w.sum.Bill = bill
+	w.sum.Attention = attention(ds)
 	for _, d := range ds {
 		if err := w.addDetail(d); err != nil {
 			return fmt.Errorf("workbook: %w", err)
@@ -349,7 +361,7 @@ func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, o
 
 func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {
 	sort.SliceStable(ds, func(i, j int) bool { return codeIndex(ds[i].Code) < codeIndex(ds[j].Code) })
-	s := &sheet{wb: w, base: w.t("discrepancies"), header: w.headers("discrepancies"), widths: []float64{18, 30, 10, 24, 32, 24, 14, 14, 12, 40, 20, 12, 36}}
+	s := &sheet{wb: w, base: w.t("discrepancies"), header: w.headers("discrepancies"), widths: []float64{18, 30, 10, 24, 32, 24, 16, 16, 14, 40, 14, 12, 36, 18, 10}}
 	money := func(has bool, f payrecon.Fen) any {
 		if !has {
 			return ""
@@ -366,8 +378,9 @@ func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {
 		if d.ResolvedRun != 0 {
 			resolvedIn = d.ResolvedRun
 		}
-		if err := s.add([]any{string(d.Code), d.Code.Label(w.meta.Locale), string(d.Kind), d.OutTradeNo, d.ProviderTradeNo, d.OutRefundNo,
-			money(d.HasBill, d.BillFen), money(d.HasLedger, d.LedgerFen), diff, d.QueryResult, d.Resolution, resolvedIn, d.Note}); err != nil {
+		if err := s.add([]any{string(d.Code), d.Code.Label(w.meta.Locale), w.value("kind", string(d.Kind)), d.OutTradeNo, d.ProviderTradeNo, d.OutRefundNo,
+			money(d.HasBill, d.BillFen), money(d.HasLedger, d.LedgerFen), diff, d.QueryResult, w.value("outcome", string(d.Resolution)), resolvedIn,
+			w.note(d.Kind, d.Note), string(d.Resolution), string(d.Kind)}); err != nil {
 			return err
 		}
 	}

@@ -63,6 +63,12 @@ func build(t *testing.T, meta reports.Meta) []byte {
 		{Hour: 9},
 		{Hour: 10, CallbackHealth: payrecon.CallbackHealth{Notify: 1, BillOnly: 1}},
 	})
+	var trend []reports.DayHealth
+	for i := range reports.TrendDays {
+		d := payrecon.NewDay(2026, 11, 7).AddDays(i)
+		trend = append(trend, reports.DayHealth{Day: d, CallbackHealth: payrecon.CallbackHealth{Notify: 20 + i, Query: i % 3, BillOnly: i % 2}})
+	}
+	w.SetHealthTrend(trend)
 	w.SetOrders([]reports.Order{
 		{OutTradeNo: "O1", AmountFen: 1000, Status: "paid", LastResult: "notify"},
 		{OutTradeNo: "O2", AmountFen: 2050, Status: "waiting", LastResult: "WAIT_BUYER_PAY"},
@@ -131,7 +137,8 @@ func TestWorkbookChinese(t *testing.T) {
 	}
 	rs := rows(t, f, "差异", 3)
 	if len(rs) != 3 || cell(rs, 0, 0) != "代码" || cell(rs, 1, 0) != "MISSING_LOCAL" || cell(rs, 1, 1) != "渠道有本地无（疑似回调丢失）" ||
-		cell(rs, 1, 6) != "5.00" || cell(rs, 2, 0) != "MISSING_CHANNEL" || cell(rs, 2, 7) != "7.00" {
+		cell(rs, 1, 6) != "¥5.00" || cell(rs, 1, 2) != "支付" || cell(rs, 1, 10) != "已补单" || cell(rs, 1, 13) != "RECOVERED" || cell(rs, 1, 14) != "payment" ||
+		cell(rs, 2, 0) != "MISSING_CHANNEL" || cell(rs, 2, 7) != "¥7.00" || cell(rs, 2, 10) != "渠道无此单" || cell(rs, 2, 12) != "已通知，账单中没有" {
 		t.Fatalf("差异 rows %q", rs)
 	}
 	// Money cells are numbers with a two-decimal format, not text.
@@ -151,7 +158,7 @@ func TestWorkbookChinese(t *testing.T) {
 		t.Fatalf("明细 panes %+v %v", panes, err)
 	}
 	tables, err := f.GetTables("差异")
-	if err != nil || len(tables) != 1 || tables[0].Range != "A1:M3" {
+	if err != nil || len(tables) != 1 || tables[0].Range != "A1:O3" {
 		t.Fatalf("差异 tables %+v %v", tables, err)
 	}
 }
@@ -200,5 +207,26 @@ func TestDetailSheetSplits(t *testing.T) {
 	}
 	if got := f.GetSheetList(); len(got) != 6 {
 		t.Errorf("sheets %v, want 汇总, 差异, 明细 ×3, 退款", got)
+	}
+}
+
+// TestTimesInDisplayZone: times are date-time cells showing the wall
+// clock of Meta.Loc, and 汇总 names the zone beside the generation time.
+func TestTimesInDisplayZone(t *testing.T) {
+	meta := sampleMeta("")
+	meta.Loc = time.UTC
+	f := open(t, build(t, meta))
+	for _, c := range []struct{ sheet, ref, want string }{
+		{"明细", "F2", "2026-11-20 02:00:00"}, // 10:00 Beijing time
+		{"退款", "G2", "2026-11-20 02:00:00"},
+		{"汇总", "B9", "2026-11-20 18:05:00"},
+		{"汇总", "C9", "UTC+00:00"},
+	} {
+		if got, err := f.GetCellValue(c.sheet, c.ref); err != nil || got != c.want {
+			t.Errorf("%s!%s = %q %v, want %q", c.sheet, c.ref, got, err, c.want)
+		}
+	}
+	if typ, err := f.GetCellType("明细", "F2"); err != nil || typ != excelize.CellTypeUnset {
+		t.Errorf("明细!F2 type %v %v, want a number (a date-time)", typ, err)
 	}
 }

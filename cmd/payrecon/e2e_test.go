@@ -71,8 +71,10 @@ func TestEndToEnd(t *testing.T) {
 		}
 		got := map[string]bool{}
 		for _, r := range rows[1:] {
-			r = append(r, make([]string, 12)...)
-			got[strings.Join([]string{r[0], r[2], r[3], r[5], r[6], r[7], r[10]}, "|")] = true
+			// code, kind code, order, refund, bill, ledger (shown as ¥1,234.50), resolution code
+			r = append(r, make([]string, 15)...)
+			yuan := func(s string) string { return strings.ReplaceAll(strings.TrimPrefix(s, "¥"), ",", "") }
+			got[strings.Join([]string{r[0], r[14], r[3], r[5], yuan(r[6]), yuan(r[7]), r[13]}, "|")] = true
 		}
 		want := expectedDiscrepancies(day, p)
 		for _, w := range want {
