@@ -142,29 +142,88 @@ func (sv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // --- Alipay
 
-func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
+// gatewayParams returns the request's parameters as the gateway reads
+// them: the form body and the query string together (the official SDKs
+// put app_id, method, sign, … in the query and biz_content in the body).
+// A key in both keeps the body's value.
+func gatewayParams(r *http.Request) (url.Values, error) {
 	if err := r.ParseForm(); err != nil {
+		return nil, err
+	}
+	p := url.Values{}
+	for k, v := range r.PostForm {
+		p[k] = v
+	}
+	for k, v := range r.URL.Query() {
+		if _, ok := p[k]; !ok {
+			p[k] = v
+		}
+	}
+	return p, nil
+}
+
+// gatewayError answers a gateway-level failure the way the gateway does:
+// under the method's own *_response key, signed, when the method is known
+// (isv.invalid-signature is answered so: alipay-sdk's exec comments and
+// yansongda/pay#160 show it), and as an unsigned top-level error_response
+// when no method or app can be named.
+func (sv *Server) gatewayError(w http.ResponseWriter, method, code, msg, subCode, subMsg string) {
+	body := map[string]any{"code": code, "msg": msg, "sub_code": subCode, "sub_msg": subMsg}
+	if method == "" {
+		raw, _ := json.Marshal(map[string]any{"error_response": body})
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.Write(raw)
+		return
+	}
+	sv.alipayReply(w, strings.ReplaceAll(method, ".", "_")+"_response", body)
+}
+
+func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
+	p, err := gatewayParams(r)
+	if err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	method := r.PostForm.Get("method")
+	method := p.Get("method")
 	sv.called(method)
 	if sv.fault("alipay-5xx", sv.faults.Errors5xx) {
 		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	resp := strings.ReplaceAll(method, ".", "_") + "_response"
+	switch {
+	case method == "":
+		sv.gatewayError(w, "", "40001", "Missing Required Arguments", "isv.missing-method", "缺少方法名参数")
+		return
+	case !gatewayMethod(method):
+		sv.gatewayError(w, "", "40002", "Invalid Arguments", "isv.invalid-method", "不存在的方法名")
+		return
+	case p.Get("app_id") != sv.sb.ID.Alipay.AppID:
+		sv.gatewayError(w, "", "40002", "Invalid Arguments", "isv.invalid-app-id", "无效的AppID参数")
+		return
+	}
 	// Requests are signed over every parameter but sign (sign_type kept).
-	if alipay.Verify(sv.appPub, alipay.RSA2, []byte(alipay.SignContent(r.PostForm, true)), r.PostForm.Get("sign")) != nil {
-		w.Write([]byte(`{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}}`))
+	if alipay.Verify(sv.appPub, alipay.RSA2, []byte(alipay.SignContent(p, true)), p.Get("sign")) != nil {
+		sv.gatewayError(w, method, "40002", "Invalid Arguments", "isv.invalid-signature", "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配")
 		return
 	}
-	if r.PostForm.Get("app_id") != sv.sb.ID.Alipay.AppID {
-		w.Write([]byte(`{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id","sub_msg":"无效的AppID参数"}}`))
-		return
+	sv.alipayMethod(w, method, p.Get("biz_content"))
+}
+
+// gatewayMethod reports whether the emulator implements method.
+func gatewayMethod(method string) bool {
+	switch method {
+	case "alipay.trade.query", "alipay.trade.fastpay.refund.query",
+		"alipay.fund.trans.common.query", "alipay.data.dataservice.bill.downloadurl.query":
+		return true
 	}
+	return false
+}
+
+// alipayMethod answers one verified gateway call.
+func (sv *Server) alipayMethod(w http.ResponseWriter, method, bizContent string) {
+	resp := strings.ReplaceAll(method, ".", "_") + "_response"
 	var biz map[string]any
-	json.Unmarshal([]byte(r.PostForm.Get("biz_content")), &biz)
+	json.Unmarshal([]byte(bizContent), &biz)
 	str := func(k string) string { s, _ := biz[k].(string); return s }
 	notExist := map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}
 	var body map[string]any
@@ -192,17 +251,7 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	case "alipay.fund.trans.common.query":
-		body = map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "ORDER_NOT_EXIST", "sub_msg": "转账订单不存在"}
-		sv.mu.Lock()
-		for _, d := range sv.days {
-			for _, tr := range d.Transfers {
-				if tr.OutBizNo == str("out_biz_no") {
-					body = map[string]any{"code": "10000", "msg": "Success", "order_id": tr.OrderID, "out_biz_no": tr.OutBizNo,
-						"pay_fund_order_id": tr.OrderID + "9", "status": tr.Status, "trans_amount": tr.AmountFen.Yuan(), "pay_date": alipay.FormatTime(tr.PaidAt)}
-				}
-			}
-		}
-		sv.mu.Unlock()
+		body = sv.alipayTransferQuery(str("out_biz_no"))
 	case "alipay.data.dataservice.bill.downloadurl.query":
 		date := str("bill_date")
 		if sv.fault("alipay-bill-not-ready", sv.faults.BillNotReady) || sv.day(date) == nil {
@@ -211,10 +260,24 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 		}
 		body = map[string]any{"code": "10000", "msg": "Success",
 			"bill_download_url": sv.base + "/alipay/bill?bizType=trade&fileType=csv.zip&bizDates=" + strings.ReplaceAll(date, "-", "") + "&token=" + randHex(8)}
-	default:
-		body = map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "isv.method-not-supported", "sub_msg": method}
 	}
 	sv.alipayReply(w, resp, body)
+}
+
+// alipayTransferQuery answers alipay.fund.trans.common.query.
+func (sv *Server) alipayTransferQuery(outBizNo string) map[string]any {
+	body := map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "ORDER_NOT_EXIST", "sub_msg": "转账订单不存在"}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	for _, d := range sv.days {
+		for _, tr := range d.Transfers {
+			if tr.OutBizNo == outBizNo {
+				body = map[string]any{"code": "10000", "msg": "Success", "order_id": tr.OrderID, "out_biz_no": tr.OutBizNo,
+					"pay_fund_order_id": tr.OrderID + "9", "status": tr.Status, "trans_amount": tr.AmountFen.Yuan(), "pay_date": alipay.FormatTime(tr.PaidAt)}
+			}
+		}
+	}
+	return body
 }
 
 // alipayTradeQuery answers alipay.trade.query as the gateway does:
