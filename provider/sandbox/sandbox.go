@@ -279,6 +279,6 @@ func (s *Sandbox) Clients(baseURL string, hc *http.Client, now func() time.Time)
 	}
 	av, wv := s.Verifiers(now)
 	return &alipay.Client{AppID: s.ID.Alipay.AppID, Gateway: baseURL + "/gateway.do", Key: appKey, Keys: av.Keys, HTTP: hc, Now: now},
-		&wechatpay.Client{MchID: s.ID.WeChat.MchID, Serial: s.ID.WeChat.MerchantSerial, Key: mchKey, BaseURL: baseURL, Verifier: wv, HTTP: hc},
+		&wechatpay.Client{MchID: s.ID.WeChat.MchID, Serial: s.ID.WeChat.MerchantSerial, PublicKeyID: s.ID.WeChat.PublicKeyID, Key: mchKey, BaseURL: baseURL, Verifier: wv, HTTP: hc},
 		nil
 }

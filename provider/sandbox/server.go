@@ -335,12 +335,17 @@ func (sv *Server) alipayBillFile(w http.ResponseWriter, r *http.Request) {
 
 func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 	sv.called("wechatpay " + r.URL.Path)
+	sg, ok := sv.responseSigner(r.Header.Get(wechatpay.HeaderSerial))
+	if !ok {
+		sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": "Wechatpay-Serial 无效"}, sg)
+		return
+	}
 	if err := sv.checkAuthorization(r); err != nil {
-		sv.wxJSON(w, http.StatusUnauthorized, map[string]string{"code": "SIGN_ERROR", "message": err.Error()}, true)
+		sv.wxJSON(w, http.StatusUnauthorized, map[string]string{"code": "SIGN_ERROR", "message": err.Error()}, sg)
 		return
 	}
 	if sv.fault("wechat-5xx", sv.faults.Errors5xx) {
-		sv.wxJSON(w, http.StatusInternalServerError, map[string]string{"code": "SYSTEM_ERROR", "message": "系统错误"}, true)
+		sv.wxJSON(w, http.StatusInternalServerError, map[string]string{"code": "SYSTEM_ERROR", "message": "系统错误"}, sg)
 		return
 	}
 	path := r.URL.Path
@@ -348,12 +353,12 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/v3/pay/transactions/out-trade-no/"):
 		no, _ := url.PathUnescape(strings.TrimPrefix(path, "/v3/pay/transactions/out-trade-no/"))
 		if r.URL.Query().Get("mchid") != sv.sb.ID.WeChat.MchID {
-			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": "mchid"}, true)
+			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": "mchid"}, sg)
 			return
 		}
 		t := sv.find(payrecon.WeChatPay, no)
 		if t == nil {
-			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, true)
+			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, sg)
 			return
 		}
 		state := "SUCCESS"
@@ -367,7 +372,7 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		if state == "REFUND" {
 			res["success_time"] = t.PaidAt.In(payrecon.ShanghaiFixed).Format(time.RFC3339)
 		}
-		sv.wxJSON(w, http.StatusOK, res, true)
+		sv.wxJSON(w, http.StatusOK, res, sg)
 	case strings.HasPrefix(path, "/v3/refund/domestic/refunds/"):
 		no, _ := url.PathUnescape(strings.TrimPrefix(path, "/v3/refund/domestic/refunds/"))
 		sv.mu.Lock()
@@ -386,19 +391,19 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		}
 		sv.mu.Unlock()
 		if found == nil {
-			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}, true)
+			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}, sg)
 			return
 		}
-		sv.wxJSON(w, http.StatusOK, found, true)
+		sv.wxJSON(w, http.StatusOK, found, sg)
 	case path == "/v3/bill/tradebill":
 		date := r.URL.Query().Get("bill_date")
 		if sv.fault("wechat-bill-not-ready", sv.faults.BillNotReady) {
-			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "STATEMENT_CREATING", "message": "账单生成中"}, true)
+			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "STATEMENT_CREATING", "message": "账单生成中"}, sg)
 			return
 		}
 		day := sv.day(date)
 		if day == nil {
-			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "NO_STATEMENT_EXIST", "message": "请求的账单文件不存在"}, true)
+			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "NO_STATEMENT_EXIST", "message": "请求的账单文件不存在"}, sg)
 			return
 		}
 		plain := sv.wechatBill(day)
@@ -408,7 +413,7 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 			hash = strings.Repeat("0", 40)
 		}
 		sv.wxJSON(w, http.StatusOK, map[string]string{"hash_type": "SHA1", "hash_value": hash,
-			"download_url": sv.base + "/v3/billdownload/file?token=" + strings.ReplaceAll(date, "-", "") + randHex(6) + "&tartype=gzip"}, true)
+			"download_url": sv.base + "/v3/billdownload/file?token=" + strings.ReplaceAll(date, "-", "") + randHex(6) + "&tartype=gzip"}, sg)
 	case path == "/v3/billdownload/file":
 		tok := r.URL.Query().Get("token")
 		if len(tok) < 8 {
@@ -427,7 +432,7 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		zw.Write(sv.wechatBill(day))
 		zw.Close()
 	default:
-		sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "NOT_FOUND", "message": "no such API"}, true)
+		sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "NOT_FOUND", "message": "no such API"}, sg)
 	}
 }
 
@@ -474,20 +479,41 @@ func readAllLimit(r *http.Request, n int64) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// wxJSON writes a JSON response signed with the WeChat Pay public key
-// (Wechatpay-Serial: PUB_KEY_ID_…), as APIv3 responses are.
-func (sv *Server) wxJSON(w http.ResponseWriter, status int, v any, sign bool) {
+// wxSigner is the WeChat Pay key an answer is signed with and the
+// Wechatpay-Serial that names it.
+type wxSigner struct {
+	serial string
+	key    *rsa.PrivateKey
+}
+
+// responseSigner picks the key WeChat Pay signs an API answer with from
+// the request's Wechatpay-Serial: the public key when the request names
+// its PUB_KEY_ID_…, the platform certificate when it names that or
+// nothing. An unknown serial is refused (ok false; the refusal is signed
+// with the platform certificate). [U] the real refusal's code and text.
+func (sv *Server) responseSigner(serial string) (wxSigner, bool) {
+	platform := wxSigner{serial: sv.sb.ID.WeChat.PlatformSerial, key: sv.sb.wxPlatformKey}
+	switch serial {
+	case sv.sb.ID.WeChat.PublicKeyID:
+		return wxSigner{serial: serial, key: sv.sb.wxPubKey}, true
+	case "", sv.sb.ID.WeChat.PlatformSerial:
+		return platform, true
+	}
+	return platform, false
+}
+
+// wxJSON writes a JSON response signed as APIv3 responses are, with the
+// key sg names.
+func (sv *Server) wxJSON(w http.ResponseWriter, status int, v any, sg wxSigner) {
 	body, _ := json.Marshal(v)
-	if sign {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		nonce := randAlnum(32)
-		sig, err := wechatpay.SignSHA256(sv.sb.wxPubKey, wechatpay.Message(ts, nonce, body))
-		if err == nil {
-			w.Header().Set(wechatpay.HeaderTimestamp, ts)
-			w.Header().Set(wechatpay.HeaderNonce, nonce)
-			w.Header().Set(wechatpay.HeaderSignature, sig)
-			w.Header().Set(wechatpay.HeaderSerial, sv.sb.ID.WeChat.PublicKeyID)
-		}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	nonce := randAlnum(32)
+	sig, err := wechatpay.SignSHA256(sg.key, wechatpay.Message(ts, nonce, body))
+	if err == nil {
+		w.Header().Set(wechatpay.HeaderTimestamp, ts)
+		w.Header().Set(wechatpay.HeaderNonce, nonce)
+		w.Header().Set(wechatpay.HeaderSignature, sig)
+		w.Header().Set(wechatpay.HeaderSerial, sg.serial)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Request-ID", randHex(16))

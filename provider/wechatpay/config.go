@@ -129,5 +129,8 @@ func New(cfg Config, hc *http.Client, now func() time.Time) (*Client, *Verifier,
 		base = DefaultBaseURL
 	}
 	cl := &Client{MchID: cfg.MchID, Serial: cfg.MerchantSerial, Key: mchKey, BaseURL: base, Verifier: v, HTTP: hc}
+	if cfg.PublicKey != nil {
+		cl.PublicKeyID = cfg.PublicKeyID
+	}
 	return cl, v, nil
 }
