@@ -368,7 +368,7 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		if t.PaidAt.IsZero() {
 			state = "CLOSED"
 		}
-		res := sv.sb.transactionResource(WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo, Amount: t.AmountFen, State: state, Paid: t.PaidAt})
+		res := sv.sb.transactionResource(WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo, Amount: t.AmountFen, State: state, Paid: t.PaidAt, AppID: t.AppID})
 		if state == "REFUND" {
 			res["success_time"] = t.PaidAt.In(payrecon.ShanghaiFixed).Format(time.RFC3339)
 		}
