@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,8 +12,10 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/provider"
 	"github.com/payrecon/payrecon/provider/alipay"
 	"github.com/payrecon/payrecon/provider/keyfile"
+	"github.com/payrecon/payrecon/provider/providertest"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 )
@@ -87,5 +90,21 @@ func TestGatewayParamsFromQueryAndBody(t *testing.T) {
 				t.Fatalf("answer %s: signed %v, want %v", raw, signed, c.signed)
 			}
 		})
+	}
+}
+
+// TestClientBadSignatureIsGatewayError: payrecon's client signing with a
+// key the gateway does not know gets the gateway's signed
+// isv.invalid-signature as a business error, not a bad response.
+func TestClientBadSignatureIsGatewayError(t *testing.T) {
+	f := sandboxtest.New(t)
+	f.Serve(t, sandbox.ServerFaults{})
+	ac, _ := f.Clients(t)
+	c := *ac
+	c.Key = providertest.Key(t, 3)
+	_, err := c.QueryPayment(t.Context(), "A1", "")
+	var pe *provider.Error
+	if !errors.As(err, &pe) || pe.Code != "40002" || pe.SubCode != "isv.invalid-signature" || errors.Is(err, provider.ErrBadResponse) {
+		t.Fatalf("err = %v", err)
 	}
 }
