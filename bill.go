@@ -34,6 +34,10 @@ type BillEntry struct {
 	At time.Time
 	// Line is the row's line number in the file, for provenance.
 	Line int
+	// AppID is the app the trade was made in, where the bill says
+	// (WeChat Pay 公众账号ID: one merchant number serves several apps);
+	// empty for Alipay.
+	AppID string
 }
 
 // BillTotals are counts and sums over a bill's rows, as the parser counted

@@ -87,6 +87,9 @@ type Discrepancy struct {
 	LedgerStatus       string
 	BillAt, LedgerAt   time.Time
 	BillLine           int
+	// AppID is the bill row's app (WeChat Pay 公众账号ID; see
+	// [BillEntry.AppID]).
+	AppID string
 	// Note explains the classification in a few words.
 	Note string
 	// QueryResult is the provider's verified answer to the active query

@@ -147,6 +147,7 @@ type Account struct {
 	// WeChat Pay.
 	MchID                  string   `yaml:"mchid"`
 	WxAppID                string   `yaml:"appid"`
+	WxAppIDs               []string `yaml:"appids"` // further apps on the same merchant number
 	BaseURL                string   `yaml:"base_url"`
 	MerchantSerial         string   `yaml:"merchant_serial"`
 	MerchantPrivateKeyFile string   `yaml:"merchant_private_key_file"`

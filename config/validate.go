@@ -209,6 +209,9 @@ func (a Account) validateAlipay(f func(string) string) []error {
 			errs = append(errs, FieldErr(f(field.name), "is a WeChat Pay field; this account's provider is alipay"))
 		}
 	}
+	if len(a.WxAppIDs) > 0 {
+		errs = append(errs, FieldErr(f("appids"), "is a WeChat Pay field; this account's provider is alipay"))
+	}
 	return errs
 }
 
@@ -221,6 +224,7 @@ func (a Account) validateWeChatPay(f func(string) string) []error {
 	if (a.WechatpayPublicKeyFile == "") != (a.WechatpayPublicKeyID == "") {
 		errs = append(errs, FieldErr(f("wechatpay_public_key_id"), "wechatpay_public_key_id and wechatpay_public_key_file go together"))
 	}
+	errs = append(errs, a.validateAppIDs(f)...)
 	if a.WechatpayPublicKeyID != "" && !strings.HasPrefix(a.WechatpayPublicKeyID, "PUB_KEY_ID_") {
 		errs = append(errs, FieldErr(f("wechatpay_public_key_id"), "want PUB_KEY_ID_… (got %q)", a.WechatpayPublicKeyID))
 	}
@@ -228,6 +232,24 @@ func (a Account) validateWeChatPay(f func(string) string) []error {
 		if field.v != "" {
 			errs = append(errs, FieldErr(f(field.name), "is an Alipay field; this account's provider is wechatpay"))
 		}
+	}
+	return errs
+}
+
+// validateAppIDs checks appids: each a non-empty id without spaces, none
+// listed twice (counting appid).
+func (a Account) validateAppIDs(f func(string) string) []error {
+	var errs []error
+	seen := map[string]bool{a.WxAppID: a.WxAppID != ""}
+	for i, id := range a.WxAppIDs {
+		name := f(fmt.Sprintf("appids[%d]", i))
+		switch {
+		case id == "" || strings.ContainsAny(id, " \t\r\n"):
+			errs = append(errs, FieldErr(name, "want an appid such as wx0000000000000001 (got %q)", id))
+		case seen[id]:
+			errs = append(errs, FieldErr(name, "%s is listed twice (appid and appids together are the merchant's apps)", id))
+		}
+		seen[id] = true
 	}
 	return errs
 }

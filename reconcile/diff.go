@@ -119,7 +119,7 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 		return
 	}
 	it := payrecon.Discrepancy{Kind: payrecon.EntryPayment, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo,
-		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line}
+		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line, AppID: e.AppID}
 	i, ok := d.byTradeNo[e.ProviderTradeNo]
 	if !ok || e.ProviderTradeNo == "" {
 		i, ok = d.byOutNo[e.OutTradeNo]
@@ -173,7 +173,7 @@ func expectedFeeE5(amount payrecon.Fen, rateE4 int64) int64 {
 
 func (d *Diff) addRefund(e payrecon.BillEntry) {
 	it := payrecon.Discrepancy{Kind: payrecon.EntryRefund, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo, OutRefundNo: e.OutRefundNo,
-		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line}
+		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line, AppID: e.AppID}
 	key := refundKey(e.OutRefundNo, e.ProviderRefundNo)
 	i, ok := d.byRefund[key]
 	if !ok {

@@ -128,7 +128,7 @@ func newAlipayAccount(a config.Account, keys *keyReader, hc *http.Client, now fu
 }
 
 func newWeChatPayAccount(a config.Account, keys *keyReader, hc *http.Client, now func() time.Time) (Account, error) {
-	cfg := wechatpay.Config{Account: a.Name, MchID: a.MchID, AppID: a.WxAppID, BaseURL: a.BaseURL, MerchantSerial: a.MerchantSerial,
+	cfg := wechatpay.Config{Account: a.Name, MchID: a.MchID, AppID: a.WxAppID, AppIDs: a.WxAppIDs, BaseURL: a.BaseURL, MerchantSerial: a.MerchantSerial,
 		MerchantPrivateKey: keys.read("merchant_private_key_file", a.MerchantPrivateKeyFile),
 		APIv3Key:           keys.read("apiv3_key_file", a.APIv3KeyFile),
 		PublicKeyID:        a.WechatpayPublicKeyID,

@@ -93,6 +93,7 @@ func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Write
 	date := fs.String("date", "", "business day to emulate, YYYY-MM-DD (default: yesterday, Beijing time)")
 	trades := fs.Int("trades", 40, "trades per provider")
 	faults := fs.Bool("faults", true, "dropped, duplicated, tampered, forged and ghost notifications, an amount mismatch, a cross-midnight trade")
+	apps := fs.Bool("apps", true, "spread the WeChat Pay trades over the merchant's apps (its appid and appids)")
 	notifyURL := fs.String("notify", "", "payrecon base URL to deliver the day's notifications to (e.g. http://127.0.0.1:8080)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -112,7 +113,11 @@ func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	d := sb.GenerateDay(day.Start(), sandbox.DayOptions{Trades: *trades, Seed: day.Start().Unix(), Faults: *faults})
+	opt := sandbox.DayOptions{Trades: *trades, Seed: day.Start().Unix(), Faults: *faults}
+	if *apps {
+		opt.AppIDs = append([]string{sb.ID.WeChat.AppID}, sb.ID.WeChat.AppIDs...)
+	}
+	d := sb.GenerateDay(day.Start(), opt)
 	sv.AddDay(d)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {

@@ -116,8 +116,9 @@ func (c *Client) verifyResponse(op, method string, body []byte) (json.RawMessage
 			break
 		}
 	}
-	// Gateway-level errors (bad app_id, bad signature of ours) come
-	// unsigned; everything else must verify.
+	// Gateway-level errors that name no app (an unknown app_id or
+	// method) come unsigned as error_response; everything else, our own
+	// bad signature (isv.invalid-signature) included, must verify.
 	if !verified && !(sig == "" && head.Code != "10000" && head.Code != "40004") {
 		return nil, &provider.Error{Op: op, Message: "response signature does not verify", Err: provider.ErrBadResponse}
 	}

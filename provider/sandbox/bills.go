@@ -26,6 +26,7 @@ type BillRow struct {
 	Created          time.Time    // trade creation (Alipay repeats it on refund rows)
 	At               time.Time    // payment or refund time
 	Subject          string
+	AppID            string // WeChat Pay: the row's app (empty: the bill's default)
 }
 
 // feeFen is the sandbox's 0.6% fee, rounded to the fen.
@@ -121,7 +122,8 @@ const wechatSummaryHeader = "总交易单数,应结订单总金额,退款总金�
 // WriteWeChatBill writes a WeChat Pay ALL trade bill as the download URL
 // serves it (before gzip): UTF-8, a header row, detail rows whose every
 // value starts with a backtick, fees with five decimals (negative on refund
-// rows), then the summary header and row.
+// rows), then the summary header and row. appID fills 公众账号ID on rows
+// that name no app of their own.
 func WriteWeChatBill(w io.Writer, mchID, appID string, rows iter.Seq[BillRow], opt BillOptions) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	fmt.Fprintf(bw, "%s\r\n", wechatAllHeader)
@@ -134,12 +136,12 @@ func WriteWeChatBill(w io.Writer, mchID, appID string, rows iter.Seq[BillRow], o
 		if r.Kind == payrecon.EntryRefund {
 			f = -f
 			fmt.Fprintf(bw, "`%s,`%s,`%s,`0,`,`%s,`%s,`oSandbox,`NATIVE,`REFUND,`OTHERS,`CNY,`0.00,`0.00,`%s,`%s,`%s,`0.00,`ORIGINAL,`SUCCESS,`%s,`,`%s,`0.60%%,`0.00,`%s,`\r\n",
-				bjTime(r.At), appID, mchID, r.ProviderTradeNo, r.OutTradeNo, r.ProviderRefundNo, r.OutRefundNo, r.AmountFen.Yuan(), subject, e5(f), r.AmountFen.Yuan())
+				bjTime(r.At), cmp.Or(r.AppID, appID), mchID, r.ProviderTradeNo, r.OutTradeNo, r.ProviderRefundNo, r.OutRefundNo, r.AmountFen.Yuan(), subject, e5(f), r.AmountFen.Yuan())
 			refund += int64(r.AmountFen)
 			applied += int64(r.AmountFen)
 		} else {
 			fmt.Fprintf(bw, "`%s,`%s,`%s,`0,`,`%s,`%s,`oSandbox,`NATIVE,`SUCCESS,`OTHERS,`CNY,`%s,`0.00,`0,`0,`0.00,`0.00,`,`,`%s,`,`%s,`0.60%%,`%s,`0.00,`\r\n",
-				bjTime(r.At), appID, mchID, r.ProviderTradeNo, r.OutTradeNo, r.AmountFen.Yuan(), subject, e5(f), r.AmountFen.Yuan())
+				bjTime(r.At), cmp.Or(r.AppID, appID), mchID, r.ProviderTradeNo, r.OutTradeNo, r.AmountFen.Yuan(), subject, e5(f), r.AmountFen.Yuan())
 			settle += int64(r.AmountFen)
 			order += int64(r.AmountFen)
 		}

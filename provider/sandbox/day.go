@@ -20,6 +20,9 @@ type Trade struct {
 	Created         time.Time
 	PaidAt          time.Time // zero: never paid (closed)
 	Refunds         []Refund
+	// AppID is the WeChat Pay app the trade was made in (empty: the
+	// sandbox's appid); the bill row and the callbacks carry it.
+	AppID string
 
 	// Notification faults (what the merchant is told, not what happened).
 	DropNotify      bool          // the payment callback never arrives
@@ -83,6 +86,11 @@ type DayOptions struct {
 	// tampered callbacks, a forged and a ghost notification, an amount
 	// mismatch, a dropped refund callback, and trades across midnight.
 	Faults bool
+	// AppIDs spreads the WeChat Pay trades over these apps in turn, as one
+	// merchant number serving a mini-program, an official account and an
+	// app sees them (default: all in the sandbox's appid). It draws no
+	// random numbers, so a seed's day is otherwise unchanged.
+	AppIDs []string
 }
 
 // GenerateDay builds a day for date (any instant of it, Beijing time).
@@ -110,6 +118,9 @@ func (s *Sandbox) GenerateDay(date time.Time, opt DayOptions) *Day {
 				t.ProviderTradeNo = fmt.Sprintf("%s22001%019d", tag, rng.Uint64()%1e18)
 			} else {
 				t.ProviderTradeNo = fmt.Sprintf("4200%s%016d", tag, rng.Uint64()%1e16)
+				if len(opt.AppIDs) > 0 {
+					t.AppID = opt.AppIDs[i%len(opt.AppIDs)]
+				}
 			}
 			if i%9 == 4 { // a partial refund an hour later
 				t.Refunds = append(t.Refunds, Refund{OutRefundNo: t.OutTradeNo + "-R1", ProviderRefundNo: fmt.Sprintf("5030%s%012d", tag, i),
@@ -173,12 +184,12 @@ func (d *Day) BillRows(p payrecon.Provider) iter.Seq[BillRow] {
 		}
 		if on(t.PaidAt) {
 			rows = append(rows, BillRow{Kind: payrecon.EntryPayment, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-				AmountFen: t.AmountFen, Created: t.Created, At: t.PaidAt})
+				AmountFen: t.AmountFen, Created: t.Created, At: t.PaidAt, AppID: t.AppID})
 		}
 		for _, r := range t.Refunds {
 			if on(r.At) {
 				rows = append(rows, BillRow{Kind: payrecon.EntryRefund, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-					OutRefundNo: r.OutRefundNo, ProviderRefundNo: r.ProviderRefundNo, AmountFen: r.AmountFen, Created: t.Created, At: r.At})
+					OutRefundNo: r.OutRefundNo, ProviderRefundNo: r.ProviderRefundNo, AmountFen: r.AmountFen, Created: t.Created, At: r.At, AppID: t.AppID})
 			}
 		}
 	}
@@ -212,7 +223,7 @@ func (s *Sandbox) Deliveries(d *Day) ([]Delivery, error) {
 				Status: "TRADE_SUCCESS", Created: t.Created, Paid: paid}, opt)
 		}
 		return s.wxPay("TRANSACTION.SUCCESS "+t.OutTradeNo, WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo,
-			Amount: amount, Paid: paid}, wopt)
+			Amount: amount, Paid: paid, AppID: t.AppID}, wopt)
 	}
 	for _, t := range d.Trades {
 		if t.PaidAt.IsZero() || t.DelayNotify {
@@ -304,7 +315,7 @@ func (s *Sandbox) LateDeliveries(d *Day) ([]Delivery, error) {
 				Status: "TRADE_SUCCESS", Created: t.Created, Paid: t.PaidAt}, AlipayOptions{})
 		} else {
 			dl, err = s.wxPay("late TRANSACTION.SUCCESS "+t.OutTradeNo, WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo,
-				Amount: t.AmountFen, Paid: t.PaidAt}, WeChatV3Options{})
+				Amount: t.AmountFen, Paid: t.PaidAt, AppID: t.AppID}, WeChatV3Options{})
 		}
 		if err != nil {
 			return nil, err

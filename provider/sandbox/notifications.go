@@ -158,7 +158,7 @@ type WeChatTransaction struct {
 	Amount        payrecon.Fen
 	State         string // SUCCESS (default), CLOSED, NOTPAY …
 	Paid          time.Time
-	MchID, AppID  string // override the sandbox merchant (forgery)
+	MchID, AppID  string // override the sandbox merchant (forgery, or another of its apps)
 }
 
 // WeChatRefund describes a WeChat Pay refund.

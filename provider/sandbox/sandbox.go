@@ -41,12 +41,15 @@ type Identity struct {
 		SellerID string `json:"seller_id"`
 	} `json:"alipay"`
 	WeChat struct {
-		Account        string `json:"account"`
-		MchID          string `json:"mchid"`
-		AppID          string `json:"appid"`
-		MerchantSerial string `json:"merchant_serial"`
-		PublicKeyID    string `json:"public_key_id"`
-		PlatformSerial string `json:"platform_serial"`
+		Account string `json:"account"`
+		MchID   string `json:"mchid"`
+		AppID   string `json:"appid"`
+		// AppIDs are the merchant's further apps on the same merchant
+		// number (a mini-program beside the official account).
+		AppIDs         []string `json:"appids,omitempty"`
+		MerchantSerial string   `json:"merchant_serial"`
+		PublicKeyID    string   `json:"public_key_id"`
+		PlatformSerial string   `json:"platform_serial"`
 	} `json:"wechatpay"`
 }
 
@@ -109,6 +112,7 @@ func Init(dir string, opt InitOptions) (string, error) {
 	id.WeChat.Account = "sandbox-wx"
 	id.WeChat.MchID = "1900000001"
 	id.WeChat.AppID = "wx0000000000000001"
+	id.WeChat.AppIDs = []string{"wx0000000000000002"}
 	id.WeChat.MerchantSerial = strings.ToUpper(randHex(20))
 	id.WeChat.PublicKeyID = "PUB_KEY_ID_" + strings.ToUpper(randHex(18))
 
@@ -182,6 +186,7 @@ accounts:
     provider: wechatpay
     mchid: "{{.ID.WeChat.MchID}}"
     appid: {{.ID.WeChat.AppID}}
+    appids: [{{range $i, $a := .ID.WeChat.AppIDs}}{{if $i}}, {{end}}{{$a}}{{end}}]   # further apps on this merchant number
     base_url: {{.Server}}
     merchant_serial: "{{.ID.WeChat.MerchantSerial}}"
     merchant_private_key_file: keys/wechatpay_apiclient_key.pem
@@ -249,7 +254,7 @@ func randAlnum(n int) string {
 func (s *Sandbox) Verifiers(now func() time.Time) (*alipay.Verifier, *wechatpay.Verifier) {
 	a := &alipay.Verifier{Account: s.ID.Alipay.Account, AppID: s.ID.Alipay.AppID, SellerID: s.ID.Alipay.SellerID,
 		Keys: []alipay.Key{{Name: "public-key", Pub: &s.alipayKey.PublicKey}}}
-	w := &wechatpay.Verifier{Account: s.ID.WeChat.Account, MchID: s.ID.WeChat.MchID, AppID: s.ID.WeChat.AppID,
+	w := &wechatpay.Verifier{Account: s.ID.WeChat.Account, MchID: s.ID.WeChat.MchID, AppID: s.ID.WeChat.AppID, AppIDs: s.ID.WeChat.AppIDs,
 		APIv3Key: s.apiv3Key, APIv2Key: s.apiv2Key, Now: now,
 		Keys: map[string]*rsa.PublicKey{
 			s.ID.WeChat.PublicKeyID:    &s.wxPubKey.PublicKey,
@@ -279,6 +284,6 @@ func (s *Sandbox) Clients(baseURL string, hc *http.Client, now func() time.Time)
 	}
 	av, wv := s.Verifiers(now)
 	return &alipay.Client{AppID: s.ID.Alipay.AppID, Gateway: baseURL + "/gateway.do", Key: appKey, Keys: av.Keys, HTTP: hc, Now: now},
-		&wechatpay.Client{MchID: s.ID.WeChat.MchID, Serial: s.ID.WeChat.MerchantSerial, Key: mchKey, BaseURL: baseURL, Verifier: wv, HTTP: hc},
+		&wechatpay.Client{MchID: s.ID.WeChat.MchID, Serial: s.ID.WeChat.MerchantSerial, PublicKeyID: s.ID.WeChat.PublicKeyID, Key: mchKey, BaseURL: baseURL, Verifier: wv, HTTP: hc},
 		nil
 }

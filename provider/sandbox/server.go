@@ -149,29 +149,88 @@ func (sv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // --- Alipay
 
-func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
+// gatewayParams returns the request's parameters as the gateway reads
+// them: the form body and the query string together (the official SDKs
+// put app_id, method, sign, … in the query and biz_content in the body).
+// A key in both keeps the body's value.
+func gatewayParams(r *http.Request) (url.Values, error) {
 	if err := r.ParseForm(); err != nil {
+		return nil, err
+	}
+	p := url.Values{}
+	for k, v := range r.PostForm {
+		p[k] = v
+	}
+	for k, v := range r.URL.Query() {
+		if _, ok := p[k]; !ok {
+			p[k] = v
+		}
+	}
+	return p, nil
+}
+
+// gatewayError answers a gateway-level failure the way the gateway does:
+// under the method's own *_response key, signed, when the method is known
+// (isv.invalid-signature is answered so: alipay-sdk's exec comments and
+// yansongda/pay#160 show it), and as an unsigned top-level error_response
+// when no method or app can be named.
+func (sv *Server) gatewayError(w http.ResponseWriter, method, code, msg, subCode, subMsg string) {
+	body := map[string]any{"code": code, "msg": msg, "sub_code": subCode, "sub_msg": subMsg}
+	if method == "" {
+		raw, _ := json.Marshal(map[string]any{"error_response": body})
+		w.Header().Set("Content-Type", "text/html;charset=utf-8")
+		w.Write(raw)
+		return
+	}
+	sv.alipayReply(w, strings.ReplaceAll(method, ".", "_")+"_response", body)
+}
+
+func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
+	p, err := gatewayParams(r)
+	if err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	method := r.PostForm.Get("method")
+	method := p.Get("method")
 	sv.called(method)
 	if sv.fault("alipay-5xx", sv.faults.Errors5xx) {
 		http.Error(w, "service unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	resp := strings.ReplaceAll(method, ".", "_") + "_response"
+	switch {
+	case method == "":
+		sv.gatewayError(w, "", "40001", "Missing Required Arguments", "isv.missing-method", "缺少方法名参数")
+		return
+	case !gatewayMethod(method):
+		sv.gatewayError(w, "", "40002", "Invalid Arguments", "isv.invalid-method", "不存在的方法名")
+		return
+	case p.Get("app_id") != sv.sb.ID.Alipay.AppID:
+		sv.gatewayError(w, "", "40002", "Invalid Arguments", "isv.invalid-app-id", "无效的AppID参数")
+		return
+	}
 	// Requests are signed over every parameter but sign (sign_type kept).
-	if alipay.Verify(sv.appPub, alipay.RSA2, []byte(alipay.SignContent(r.PostForm, true)), r.PostForm.Get("sign")) != nil {
-		w.Write([]byte(`{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-signature","sub_msg":"验签出错"}}`))
+	if alipay.Verify(sv.appPub, alipay.RSA2, []byte(alipay.SignContent(p, true)), p.Get("sign")) != nil {
+		sv.gatewayError(w, method, "40002", "Invalid Arguments", "isv.invalid-signature", "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配")
 		return
 	}
-	if r.PostForm.Get("app_id") != sv.sb.ID.Alipay.AppID {
-		w.Write([]byte(`{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id","sub_msg":"无效的AppID参数"}}`))
-		return
+	sv.alipayMethod(w, method, p.Get("biz_content"))
+}
+
+// gatewayMethod reports whether the emulator implements method.
+func gatewayMethod(method string) bool {
+	switch method {
+	case "alipay.trade.query", "alipay.trade.fastpay.refund.query",
+		"alipay.fund.trans.common.query", "alipay.data.dataservice.bill.downloadurl.query":
+		return true
 	}
+	return false
+}
+
+// alipayMethod answers one verified gateway call.
+func (sv *Server) alipayMethod(w http.ResponseWriter, method, bizContent string) {
+	resp := strings.ReplaceAll(method, ".", "_") + "_response"
 	var biz map[string]any
-	json.Unmarshal([]byte(r.PostForm.Get("biz_content")), &biz)
+	json.Unmarshal([]byte(bizContent), &biz)
 	str := func(k string) string { s, _ := biz[k].(string); return s }
 	notExist := map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}
 	var body map[string]any
@@ -199,17 +258,7 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	case "alipay.fund.trans.common.query":
-		body = map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "ORDER_NOT_EXIST", "sub_msg": "转账订单不存在"}
-		sv.mu.Lock()
-		for _, d := range sv.days {
-			for _, tr := range d.Transfers {
-				if tr.OutBizNo == str("out_biz_no") {
-					body = map[string]any{"code": "10000", "msg": "Success", "order_id": tr.OrderID, "out_biz_no": tr.OutBizNo,
-						"pay_fund_order_id": tr.OrderID + "9", "status": tr.Status, "trans_amount": tr.AmountFen.Yuan(), "pay_date": alipay.FormatTime(tr.PaidAt)}
-				}
-			}
-		}
-		sv.mu.Unlock()
+		body = sv.alipayTransferQuery(str("out_biz_no"))
 	case "alipay.data.dataservice.bill.downloadurl.query":
 		date := str("bill_date")
 		if sv.fault("alipay-bill-not-ready", sv.faults.BillNotReady) || sv.day(date) == nil {
@@ -218,10 +267,24 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 		}
 		body = map[string]any{"code": "10000", "msg": "Success",
 			"bill_download_url": sv.base + "/alipay/bill?bizType=trade&fileType=csv.zip&bizDates=" + strings.ReplaceAll(date, "-", "") + "&token=" + randHex(8)}
-	default:
-		body = map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "isv.method-not-supported", "sub_msg": method}
 	}
 	sv.alipayReply(w, resp, body)
+}
+
+// alipayTransferQuery answers alipay.fund.trans.common.query.
+func (sv *Server) alipayTransferQuery(outBizNo string) map[string]any {
+	body := map[string]any{"code": "40004", "msg": "Business Failed", "sub_code": "ORDER_NOT_EXIST", "sub_msg": "转账订单不存在"}
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	for _, d := range sv.days {
+		for _, tr := range d.Transfers {
+			if tr.OutBizNo == outBizNo {
+				body = map[string]any{"code": "10000", "msg": "Success", "order_id": tr.OrderID, "out_biz_no": tr.OutBizNo,
+					"pay_fund_order_id": tr.OrderID + "9", "status": tr.Status, "trans_amount": tr.AmountFen.Yuan(), "pay_date": alipay.FormatTime(tr.PaidAt)}
+			}
+		}
+	}
+	return body
 }
 
 // alipayTradeQuery answers alipay.trade.query as the gateway does:
@@ -279,8 +342,13 @@ func (sv *Server) alipayBillFile(w http.ResponseWriter, r *http.Request) {
 
 func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 	sv.called("wechatpay " + r.URL.Path)
+	sg, ok := sv.responseSigner(r.Header.Get(wechatpay.HeaderSerial))
+	if !ok {
+		sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": "Wechatpay-Serial 无效"}, sg)
+		return
+	}
 	if err := sv.checkAuthorization(r); err != nil {
-		sv.wxJSON(w, http.StatusUnauthorized, map[string]string{"code": "SIGN_ERROR", "message": err.Error()}, true)
+		sv.wxJSON(w, http.StatusUnauthorized, map[string]string{"code": "SIGN_ERROR", "message": err.Error()}, sg)
 		return
 	}
 	if r.URL.Path != "/v3/billdownload/file" && sv.fault("wechat-proxy-502", sv.faults.Proxy502) {
@@ -290,7 +358,7 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sv.fault("wechat-5xx", sv.faults.Errors5xx) {
-		sv.wxJSON(w, http.StatusInternalServerError, map[string]string{"code": "SYSTEM_ERROR", "message": "系统错误"}, true)
+		sv.wxJSON(w, http.StatusInternalServerError, map[string]string{"code": "SYSTEM_ERROR", "message": "系统错误"}, sg)
 		return
 	}
 	path := r.URL.Path
@@ -298,12 +366,12 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(path, "/v3/pay/transactions/out-trade-no/"):
 		no, _ := url.PathUnescape(strings.TrimPrefix(path, "/v3/pay/transactions/out-trade-no/"))
 		if r.URL.Query().Get("mchid") != sv.sb.ID.WeChat.MchID {
-			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": "mchid"}, true)
+			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": "mchid"}, sg)
 			return
 		}
 		t := sv.find(payrecon.WeChatPay, no)
 		if t == nil {
-			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, true)
+			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, sg)
 			return
 		}
 		state := "SUCCESS"
@@ -313,11 +381,11 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		if t.PaidAt.IsZero() {
 			state = "CLOSED"
 		}
-		res := sv.sb.transactionResource(WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo, Amount: t.AmountFen, State: state, Paid: t.PaidAt})
+		res := sv.sb.transactionResource(WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo, Amount: t.AmountFen, State: state, Paid: t.PaidAt, AppID: t.AppID})
 		if state == "REFUND" {
 			res["success_time"] = t.PaidAt.In(payrecon.ShanghaiFixed).Format(time.RFC3339)
 		}
-		sv.wxJSON(w, http.StatusOK, res, true)
+		sv.wxJSON(w, http.StatusOK, res, sg)
 	case strings.HasPrefix(path, "/v3/refund/domestic/refunds/"):
 		no, _ := url.PathUnescape(strings.TrimPrefix(path, "/v3/refund/domestic/refunds/"))
 		sv.mu.Lock()
@@ -336,19 +404,19 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		}
 		sv.mu.Unlock()
 		if found == nil {
-			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}, true)
+			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}, sg)
 			return
 		}
-		sv.wxJSON(w, http.StatusOK, found, true)
+		sv.wxJSON(w, http.StatusOK, found, sg)
 	case path == "/v3/bill/tradebill":
 		date := r.URL.Query().Get("bill_date")
 		if sv.fault("wechat-bill-not-ready", sv.faults.BillNotReady) {
-			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "STATEMENT_CREATING", "message": "账单生成中"}, true)
+			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "STATEMENT_CREATING", "message": "账单生成中"}, sg)
 			return
 		}
 		day := sv.day(date)
 		if day == nil {
-			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "NO_STATEMENT_EXIST", "message": "请求的账单文件不存在"}, true)
+			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "NO_STATEMENT_EXIST", "message": "请求的账单文件不存在"}, sg)
 			return
 		}
 		plain := sv.wechatBill(day)
@@ -358,7 +426,7 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 			hash = strings.Repeat("0", 40)
 		}
 		sv.wxJSON(w, http.StatusOK, map[string]string{"hash_type": "SHA1", "hash_value": hash,
-			"download_url": sv.base + "/v3/billdownload/file?token=" + strings.ReplaceAll(date, "-", "") + randHex(6) + "&tartype=gzip"}, true)
+			"download_url": sv.base + "/v3/billdownload/file?token=" + strings.ReplaceAll(date, "-", "") + randHex(6) + "&tartype=gzip"}, sg)
 	case path == "/v3/billdownload/file":
 		tok := r.URL.Query().Get("token")
 		if sv.fault("wechat-download-expired", sv.faults.ExpiredDownload) {
@@ -383,7 +451,7 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		zw.Write(sv.wechatBill(day))
 		zw.Close()
 	default:
-		sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "NOT_FOUND", "message": "no such API"}, true)
+		sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "NOT_FOUND", "message": "no such API"}, sg)
 	}
 }
 
@@ -430,20 +498,41 @@ func readAllLimit(r *http.Request, n int64) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// wxJSON writes a JSON response signed with the WeChat Pay public key
-// (Wechatpay-Serial: PUB_KEY_ID_…), as APIv3 responses are.
-func (sv *Server) wxJSON(w http.ResponseWriter, status int, v any, sign bool) {
+// wxSigner is the WeChat Pay key an answer is signed with and the
+// Wechatpay-Serial that names it.
+type wxSigner struct {
+	serial string
+	key    *rsa.PrivateKey
+}
+
+// responseSigner picks the key WeChat Pay signs an API answer with from
+// the request's Wechatpay-Serial: the public key when the request names
+// its PUB_KEY_ID_…, the platform certificate when it names that or
+// nothing. An unknown serial is refused (ok false; the refusal is signed
+// with the platform certificate). [U] the real refusal's code and text.
+func (sv *Server) responseSigner(serial string) (wxSigner, bool) {
+	platform := wxSigner{serial: sv.sb.ID.WeChat.PlatformSerial, key: sv.sb.wxPlatformKey}
+	switch serial {
+	case sv.sb.ID.WeChat.PublicKeyID:
+		return wxSigner{serial: serial, key: sv.sb.wxPubKey}, true
+	case "", sv.sb.ID.WeChat.PlatformSerial:
+		return platform, true
+	}
+	return platform, false
+}
+
+// wxJSON writes a JSON response signed as APIv3 responses are, with the
+// key sg names.
+func (sv *Server) wxJSON(w http.ResponseWriter, status int, v any, sg wxSigner) {
 	body, _ := json.Marshal(v)
-	if sign {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		nonce := randAlnum(32)
-		sig, err := wechatpay.SignSHA256(sv.sb.wxPubKey, wechatpay.Message(ts, nonce, body))
-		if err == nil {
-			w.Header().Set(wechatpay.HeaderTimestamp, ts)
-			w.Header().Set(wechatpay.HeaderNonce, nonce)
-			w.Header().Set(wechatpay.HeaderSignature, sig)
-			w.Header().Set(wechatpay.HeaderSerial, sv.sb.ID.WeChat.PublicKeyID)
-		}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	nonce := randAlnum(32)
+	sig, err := wechatpay.SignSHA256(sg.key, wechatpay.Message(ts, nonce, body))
+	if err == nil {
+		w.Header().Set(wechatpay.HeaderTimestamp, ts)
+		w.Header().Set(wechatpay.HeaderNonce, nonce)
+		w.Header().Set(wechatpay.HeaderSignature, sig)
+		w.Header().Set(wechatpay.HeaderSerial, sg.serial)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Request-ID", randHex(16))

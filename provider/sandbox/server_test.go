@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"errors"
 	"testing"
 	"time"
@@ -193,5 +194,40 @@ func TestAlipayTradeClosed(t *testing.T) {
 	}
 	if rq, err := ac.QueryRefund(t.Context(), refunded.OutTradeNo, refunded.OutTradeNo+"-R"); err != nil || rq.Event.Refund.AmountFen != refunded.AmountFen {
 		t.Fatalf("the full refund: %+v %v", rq, err)
+	}
+}
+
+// TestWeChatResponseKeyFollowsSerial checks that the emulator signs its
+// answers with the WeChat Pay public key when the request names it in
+// Wechatpay-Serial, and with the platform certificate otherwise, so a
+// client holding only the key it names verifies.
+func TestWeChatResponseKeyFollowsSerial(t *testing.T) {
+	f := sandboxtest.New(t)
+	f.Serve(t, sandbox.ServerFaults{})
+	_, wc := f.Clients(t)
+	only := func(serial string) *wechatpay.Client {
+		c := *wc
+		v := *wc.Verifier
+		v.Keys = map[string]*rsa.PublicKey{serial: wc.Verifier.Keys[serial]}
+		c.Verifier = &v
+		return &c
+	}
+	pub, platform := f.ID.WeChat.PublicKeyID, f.ID.WeChat.PlatformSerial
+	for _, c := range []struct {
+		name, sends, holds string
+		ok                 bool
+	}{
+		{"public key named", pub, pub, true},
+		{"nothing named", "", platform, true},
+		{"platform named", platform, platform, true},
+		{"nothing named, only the public key held", "", pub, false},
+		{"unknown serial", "PUB_KEY_ID_0000", pub, false},
+	} {
+		cl := only(c.holds)
+		cl.PublicKeyID = c.sends
+		_, err := cl.QueryPayment(t.Context(), "NO-SUCH-ORDER", "")
+		if got := errors.Is(err, provider.ErrNotFound); got != c.ok {
+			t.Errorf("%s: %v", c.name, err)
+		}
 	}
 }

@@ -70,6 +70,7 @@ var scenarios = map[string]scenarioFunc{
 	"wechatpay-refund-abnormal": wxRefundAbnormal,
 	"wechatpay-refund-closed":   wxRefundClosed,
 	"wechatpay-v2":              wxV2,
+	"wechatpay-other-app":       wxOtherApp,
 	"duplicate":                 duplicate,
 	"out-of-order":              outOfOrder,
 	"tampered":                  tampered,
@@ -348,6 +349,23 @@ func wxPayment(s *Sandbox, run string) (Scenario, error) {
 	d, err := s.wxPay("TRANSACTION.SUCCESS (public key)", t, WeChatV3Options{})
 	st, err := steps([]Delivery{d}, err)
 	return Scenario{Steps: st, Expect: []Expectation{{s.wxAcct(), t.OutTradeNo, payrecon.StatusPaid, 4200, 0}}}, err
+}
+
+// wxOtherApp: one merchant number serves several apps. A callback for
+// another of the merchant's apps is accepted; one for an app that is not
+// the merchant's is quarantined.
+func wxOtherApp(s *Sandbox, run string) (Scenario, error) {
+	if len(s.ID.WeChat.AppIDs) == 0 {
+		return Scenario{}, fmt.Errorf("wechatpay-other-app: the sandbox merchant has no further appids")
+	}
+	t := s.wxTrade(run, "21", 4400)
+	t.AppID = s.ID.WeChat.AppIDs[0]
+	d, e1 := s.wxPay("TRANSACTION.SUCCESS from the merchant's second app", t, WeChatV3Options{})
+	x := s.wxTrade(run, "22", 4500)
+	x.AppID = "wx9999999999999999"
+	y, e2 := s.wxPay("validly signed, an appid not the merchant's", x, WeChatV3Options{})
+	st, err := steps([]Delivery{d, reject(y, "account_mismatch")}, e1, e2)
+	return Scenario{Steps: st, Expect: []Expectation{{s.wxAcct(), t.OutTradeNo, payrecon.StatusPaid, 4400, 0}, {Account: s.wxAcct(), OutTradeNo: x.OutTradeNo}}}, err
 }
 
 func wxPaymentCert(s *Sandbox, run string) (Scenario, error) {

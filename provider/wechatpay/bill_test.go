@@ -101,7 +101,7 @@ func TestPublicBills(t *testing.T) {
 		return b
 	}
 	got, tot, err := parse(t, read("tradebill_ALL_gunsluo_2021-01-28.csv"))
-	if err != nil || len(got) != 3 || tot.PaymentFen != 3 || got[0].OutTradeNo != "S20210128170702357723" {
+	if err != nil || len(got) != 3 || tot.PaymentFen != 3 || got[0].OutTradeNo != "S20210128170702357723" || got[0].AppID != "wx81be3101902f7cb2" {
 		t.Fatalf("gunsluo ALL: %v %+v", err, tot)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(read("tradebill_ALL_gunsluo_2021-01-28.csv.gz")))

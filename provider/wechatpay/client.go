@@ -33,6 +33,10 @@ type Client struct {
 	BaseURL  string
 	Verifier *Verifier // response keys and clock
 	HTTP     *http.Client
+	// PublicKeyID (PUB_KEY_ID_…), when set, is sent as Wechatpay-Serial
+	// on every request, so WeChat Pay signs its answers with the public
+	// key rather than a platform certificate.
+	PublicKeyID string
 }
 
 var _ provider.Client = (*Client)(nil)
@@ -58,6 +62,9 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string) (*http.R
 	}
 	req.Header.Set("Authorization", auth)
 	req.Header.Set("User-Agent", "payrecon")
+	if c.PublicKeyID != "" {
+		req.Header.Set(HeaderSerial, c.PublicKeyID)
+	}
 	return req, nil
 }
 

@@ -23,9 +23,11 @@ type Config struct {
 	// Account is payrecon's name for the merchant; notifications carry it.
 	Account string
 	MchID   string
-	// AppID is optional; when set, notifications for other apps are
-	// rejected.
-	AppID string
+	// AppID and AppIDs are optional: when either is set, notifications
+	// for an app that is neither are rejected. One merchant number commonly
+	// serves several apps (a mini-program, an official account, an app).
+	AppID  string
+	AppIDs []string
 	// BaseURL defaults to [DefaultBaseURL].
 	BaseURL string
 	// MerchantSerial is the serial of the merchant API certificate.
@@ -79,7 +81,7 @@ func New(cfg Config, hc *http.Client, now func() time.Time) (*Client, *Verifier,
 	fail := func(key string, i int, reason string) {
 		errs = append(errs, &KeyError{Key: key, Index: i, Reason: reason})
 	}
-	v := &Verifier{Account: cfg.Account, MchID: cfg.MchID, AppID: cfg.AppID, Now: now, Keys: map[string]*rsa.PublicKey{}}
+	v := &Verifier{Account: cfg.Account, MchID: cfg.MchID, AppID: cfg.AppID, AppIDs: cfg.AppIDs, Now: now, Keys: map[string]*rsa.PublicKey{}}
 	mchKey, err := keyfile.ParsePrivateKey(cfg.MerchantPrivateKey)
 	if err != nil {
 		fail("MerchantPrivateKey", 0, "not an RSA private key (PEM PKCS#1/PKCS#8 or base64)")
@@ -129,5 +131,8 @@ func New(cfg Config, hc *http.Client, now func() time.Time) (*Client, *Verifier,
 		base = DefaultBaseURL
 	}
 	cl := &Client{MchID: cfg.MchID, Serial: cfg.MerchantSerial, Key: mchKey, BaseURL: base, Verifier: v, HTTP: hc}
+	if cfg.PublicKey != nil {
+		cl.PublicKeyID = cfg.PublicKeyID
+	}
 	return cl, v, nil
 }

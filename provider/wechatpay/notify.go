@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,7 +42,10 @@ const (
 type Verifier struct {
 	Account string
 	MchID   string
-	AppID   string
+	// AppID and AppIDs are the merchant's apps; when either is set, a
+	// callback for another app is rejected ([payrecon.ErrAccountMismatch]).
+	AppID  string
+	AppIDs []string
 	// APIv3Key is the 32-byte APIv3 key.
 	APIv3Key []byte
 	// Keys maps a Wechatpay-Serial value (a platform certificate serial in
@@ -52,6 +56,15 @@ type Verifier struct {
 	APIv2Key []byte
 	// Now is the clock for the skew check.
 	Now func() time.Time
+}
+
+// AppOK reports whether appid is one of the merchant's apps (any appid
+// when none is configured).
+func (v *Verifier) AppOK(appid string) bool {
+	if v.AppID == "" && len(v.AppIDs) == 0 {
+		return true
+	}
+	return appid != "" && (appid == v.AppID || slices.Contains(v.AppIDs, appid))
 }
 
 // Verify checks one callback and returns the event it carries. An XML body
@@ -181,7 +194,7 @@ func (v *Verifier) transactionEvent(pt []byte, n *payrecon.Notification) error {
 // transactionEventFrom maps a transaction (callback resource or order
 // query response) to its ledger event, checking the merchant.
 func (v *Verifier) transactionEventFrom(t Transaction, n *payrecon.Notification) error {
-	if t.MchID != v.MchID || (v.AppID != "" && t.AppID != v.AppID) {
+	if t.MchID != v.MchID || !v.AppOK(t.AppID) {
 		return fmt.Errorf("wechatpay: mchid %q appid %q: %w", t.MchID, t.AppID, payrecon.ErrAccountMismatch)
 	}
 	if t.OutTradeNo == "" || t.Amount.Total == nil || *t.Amount.Total < 0 {
@@ -270,7 +283,7 @@ func (v *Verifier) verifyV2(body []byte) (*payrecon.Notification, error) {
 	n := &payrecon.Notification{Account: v.Account, Provider: payrecon.WeChatPay, Protocol: payrecon.ProtocolWeChatV2}
 	if ri := p["req_info"]; ri != "" {
 		// Refund notification: no sign; authenticity comes from the key.
-		if p["mch_id"] != v.MchID || (v.AppID != "" && p["appid"] != v.AppID) {
+		if p["mch_id"] != v.MchID || !v.AppOK(p["appid"]) {
 			return nil, fmt.Errorf("wechatpay: mch_id %q appid %q: %w", p["mch_id"], p["appid"], payrecon.ErrAccountMismatch)
 		}
 		pt, err := DecryptReqInfo(v.APIv2Key, ri)
@@ -286,7 +299,7 @@ func (v *Verifier) verifyV2(body []byte) (*payrecon.Notification, error) {
 	if err := verifyV2(p, v.APIv2Key); err != nil {
 		return nil, fmt.Errorf("wechatpay: v2: %v: %w", err, payrecon.ErrBadSignature)
 	}
-	if p["mch_id"] != v.MchID || (v.AppID != "" && p["appid"] != v.AppID) {
+	if p["mch_id"] != v.MchID || !v.AppOK(p["appid"]) {
 		return nil, fmt.Errorf("wechatpay: mch_id %q appid %q: %w", p["mch_id"], p["appid"], payrecon.ErrAccountMismatch)
 	}
 	if p["return_code"] != "SUCCESS" || p["result_code"] != "SUCCESS" {

@@ -149,3 +149,29 @@ func TestParseXML(t *testing.T) {
 		}
 	}
 }
+
+func TestAppOK(t *testing.T) {
+	for _, c := range []struct {
+		appID  string
+		appIDs []string
+		yes    []string
+		no     []string
+	}{
+		{"", nil, []string{"wxA", ""}, nil},
+		{"wxA", nil, []string{"wxA"}, []string{"wxB", ""}},
+		{"wxA", []string{"wxB", "wxC"}, []string{"wxA", "wxB", "wxC"}, []string{"wxD", ""}},
+		{"", []string{"wxB"}, []string{"wxB"}, []string{"wxA", ""}},
+	} {
+		v := &wechatpay.Verifier{AppID: c.appID, AppIDs: c.appIDs}
+		for _, a := range c.yes {
+			if !v.AppOK(a) {
+				t.Errorf("appid %q appids %v: %q refused", c.appID, c.appIDs, a)
+			}
+		}
+		for _, a := range c.no {
+			if v.AppOK(a) {
+				t.Errorf("appid %q appids %v: %q accepted", c.appID, c.appIDs, a)
+			}
+		}
+	}
+}
