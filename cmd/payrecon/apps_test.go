@@ -4,11 +4,8 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/xuri/excelize/v2"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider/sandbox"
@@ -40,20 +37,7 @@ func TestSeveralAppsEndToEnd(t *testing.T) {
 	stop()
 
 	out := runBin(t, bin, "reconcile", "-config", fx.Config, "-date", e2eDay.Format("2006-01-02"))
-	f, err := excelize.OpenFile(filepath.Join(fx.Dir, "var", "reports", "sandbox-wx", e2eDay.Format("2006-01-02")+".xlsx"))
-	if err != nil {
-		t.Fatalf("workbook: %v\n%s", err, out)
-	}
-	rows, err := f.GetRows("差异")
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]bool{}
-	for _, r := range rows[1:] {
-		r = append(r, make([]string, 12)...)
-		got[strings.Join([]string{r[0], r[2], r[3], r[5], r[6], r[7], r[10]}, "|")] = true
-	}
+	got := discrepancyRows(t, filepath.Join(fx.Dir, "var", "reports", "sandbox-wx", e2eDay.Format("2006-01-02")+".xlsx"), out)
 	want := expectedDiscrepancies(day, payrecon.WeChatPay)
 	for _, w := range want {
 		if !got[w] {

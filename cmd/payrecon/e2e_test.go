@@ -60,22 +60,7 @@ func TestEndToEnd(t *testing.T) {
 		if acct == "sandbox-wx" {
 			p = payrecon.WeChatPay
 		}
-		f, err := excelize.OpenFile(filepath.Join(dir, "var", "reports", acct, "2026-11-20.xlsx"))
-		if err != nil {
-			t.Fatalf("%s workbook: %v\n%s", acct, err, out)
-		}
-		rows, err := f.GetRows("差异")
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[string]bool{}
-		for _, r := range rows[1:] {
-			// code, kind code, order, refund, bill, ledger (shown as ¥1,234.50), resolution code
-			r = append(r, make([]string, 15)...)
-			yuan := func(s string) string { return strings.ReplaceAll(strings.TrimPrefix(s, "¥"), ",", "") }
-			got[strings.Join([]string{r[0], r[14], r[3], r[5], yuan(r[6]), yuan(r[7]), r[13]}, "|")] = true
-		}
+		got := discrepancyRows(t, filepath.Join(dir, "var", "reports", acct, "2026-11-20.xlsx"), out)
 		want := expectedDiscrepancies(day, p)
 		for _, w := range want {
 			if !got[w] {
@@ -294,4 +279,28 @@ func serveProviders(t *testing.T, sb *sandbox.Sandbox, cfgPath string, faults sa
 	t.Helper()
 	_, url := sandboxtest.Serve(t, sb, faults, days...)
 	sandboxtest.PointConfig(t, cfgPath, url)
+}
+
+// discrepancyRows reads the workbook's 差异 sheet as keys
+// code|kind|order|refund|bill|ledger|resolution, amounts in yuan as
+// expectedDiscrepancies writes them (out is shown if the file is missing).
+func discrepancyRows(t *testing.T, path, out string) map[string]bool {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatalf("workbook: %v\n%s", err, out)
+	}
+	rows, err := f.GetRows("差异")
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	yuan := func(s string) string { return strings.ReplaceAll(strings.TrimPrefix(s, "¥"), ",", "") }
+	for _, r := range rows[1:] {
+		// code, kind code, order, refund, bill, ledger (shown as ¥1,234.50), resolution code
+		r = append(r, make([]string, 15)...)
+		got[strings.Join([]string{r[0], r[14], r[3], r[5], yuan(r[6]), yuan(r[7]), r[13]}, "|")] = true
+	}
+	return got
 }
