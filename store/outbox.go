@@ -97,25 +97,54 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]
 // RecordAttempt stores the outcome of one delivery attempt. Only a pending
 // delivery changes: an attempt racing a replay or a sync changes nothing.
 func (db *DB) RecordAttempt(ctx context.Context, a payrecon.Attempt) error {
-	var deliveredAt any
-	if a.Status == payrecon.DeliveryDelivered {
-		deliveredAt = fmtTime(a.At)
-	}
-	next := a.NextAt
-	if next.IsZero() {
-		next = a.At
+	return db.RecordAttempts(ctx, []payrecon.Attempt{a})
+}
+
+// RecordAttempts stores the outcomes of several delivery attempts in one
+// write, all or none, as [DB.RecordAttempt] stores one.
+func (db *DB) RecordAttempts(ctx context.Context, as []payrecon.Attempt) error {
+	if len(as) == 0 {
+		return nil
 	}
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE event_deliveries
+		st, err := tx.PreparexContext(ctx, `UPDATE event_deliveries
 			SET status = ?, attempts = attempts + 1, next_at = ?, last_error = ?, delivered_at = ?
-			WHERE endpoint = ? AND seq = ? AND status = 'pending'`,
-			a.Status, fmtTime(next), a.Error, deliveredAt, a.Endpoint, a.Seq)
-		return err
+			WHERE endpoint = ? AND seq = ? AND status = 'pending'`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, a := range as {
+			var deliveredAt any
+			if a.Status == payrecon.DeliveryDelivered {
+				deliveredAt = fmtTime(a.At)
+			}
+			next := a.NextAt
+			if next.IsZero() {
+				next = a.At
+			}
+			if _, err := st.ExecContext(ctx, a.Status, fmtTime(next), a.Error, deliveredAt, a.Endpoint, a.Seq); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
 	return nil
+}
+
+// EventsWritten receives after a commit that wrote outbox deliveries (new
+// events, or a replay), so the delivery worker need not poll to hear of
+// them. It has one receiver; signals that come while one is unread merge.
+func (db *DB) EventsWritten() <-chan struct{} { return db.events }
+
+func (db *DB) wakeOutbox() {
+	select {
+	case db.events <- struct{}{}:
+	default:
+	}
 }
 
 // DisableEndpoint stops deliveries to an endpoint (it answered 410 Gone);
@@ -182,6 +211,7 @@ func (db *DB) Replay(ctx context.Context, ids []string, since time.Time) (int, e
 	if err != nil {
 		return 0, fmt.Errorf("replay: %w", err)
 	}
+	db.wakeOutbox()
 	return n, nil
 }
 
