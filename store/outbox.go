@@ -67,6 +67,19 @@ type dueRow struct {
 // head is delivered or failed), skipping disabled endpoints and the
 // lanes in busy (see [payrecon.Delivery.Lane]).
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]payrecon.Delivery, error) {
+	// The busy lanes are left out before the event (and its body) is read:
+	// they are the heads in flight, the oldest due, and would fill the
+	// LIMIT only to be dropped.
+	args := make([]any, 0, len(busy)+2)
+	args = append(args, fmtTime(now))
+	for lane := range busy {
+		args = append(args, lane)
+	}
+	args = append(args, limit)
+	notBusy := ""
+	if len(busy) > 0 { // NOT IN (NULL) would leave nothing
+		notBusy = `AND d.endpoint || char(0) || d.stream NOT IN (` + placeholders(len(busy)) + `)`
+	}
 	var rows []dueRow
 	err := db.read.SelectContext(ctx, &rows, `
 		SELECT d.endpoint, d.seq, e.event_id, d.stream, e.body, d.attempts, e.created_at
@@ -74,9 +87,10 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]
 		JOIN events e ON e.seq = d.seq
 		JOIN endpoints p ON p.name = d.endpoint
 		WHERE d.status = 'pending' AND d.next_at <= ? AND p.disabled_at IS NULL
+		  `+notBusy+`
 		  AND d.seq = (SELECT min(x.seq) FROM event_deliveries x
 		               WHERE x.endpoint = d.endpoint AND x.stream = d.stream AND x.status = 'pending')
-		ORDER BY d.next_at, d.seq LIMIT ?`, fmtTime(now), limit+len(busy))
+		ORDER BY d.next_at, d.seq LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("due deliveries: %w", err)
 	}
