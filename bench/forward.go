@@ -107,6 +107,9 @@ func (r *intakeRunner) forwardPair(ctx context.Context, opt IntakeOptions, p str
 	}
 	on := *r
 	on.start, on.tag = fstart, "forward"
+	if r.fwdprofile != "" {
+		on.cpuprofile, r.fwdprofile = r.fwdprofile, "" // the first forwarding run only
+	}
 	var drained time.Duration
 	var sendStart time.Time
 	on.before = func() { rec.reset(); sendStart = time.Now() }

@@ -48,7 +48,8 @@ type IntakeOptions struct {
 	// Naive also measures the naive handler.
 	Naive bool
 	// CPUProfile, when set, is a file to write a CPU profile of the first
-	// run to.
+	// run to (and, with Forward, one of the first run with forwarding on
+	// to the same name plus ".forward").
 	CPUProfile string
 	// Forward also measures forwarding: the same run with every event
 	// forwarded to a verifying merchant app on loopback (notifications/s
@@ -94,6 +95,9 @@ func Intake(ctx context.Context, opt IntakeOptions, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "%-10s %-14s %7s %10s %9s %9s %9s\n", "provider", "handler", "n", "notif/s", "p50", "p99", "max")
 	r := intakeRunner{sb: sb, start: start, dir: dir, senders: opt.Senders, cpuprofile: opt.CPUProfile}
+	if opt.CPUProfile != "" && opt.Forward {
+		r.fwdprofile = opt.CPUProfile + ".forward"
+	}
 	for _, p := range opt.Providers {
 		if err := r.provider(ctx, opt, p, w); err != nil {
 			return err
@@ -112,6 +116,7 @@ type intakeRunner struct {
 	dir        string
 	senders    int
 	cpuprofile string // for the next run only
+	fwdprofile string // for the first run with forwarding on
 	// tag names the runs' ledger files apart from other runs'.
 	tag string
 	// before, when set, is called just before the sending starts; after,

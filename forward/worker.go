@@ -20,8 +20,9 @@ type Outbox interface {
 	// DueDeliveries returns deliveries due at now, at most one per lane,
 	// skipping the lanes in busy. Errors are the ledger's.
 	DueDeliveries(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]payrecon.Delivery, error)
-	// RecordAttempt stores an attempt's outcome.
-	RecordAttempt(ctx context.Context, a payrecon.Attempt) error
+	// RecordAttempts stores attempts' outcomes in one write, all or
+	// none.
+	RecordAttempts(ctx context.Context, as []payrecon.Attempt) error
 	// DisableEndpoint stops deliveries to an endpoint.
 	DisableEndpoint(ctx context.Context, name, reason string) error
 }
@@ -60,9 +61,11 @@ type Worker struct {
 	Alert         Alerter
 	AlertChannels []string
 	Now           func() time.Time
-	// Poll is how often the outbox is read when idle (default 100ms).
+	// Poll is how often the outbox is read when idle (default 100ms), for
+	// retries coming due; when DB has EventsWritten (as *store.DB does),
+	// the worker also wakes after each commit that wrote events.
 	Poll time.Duration
-	// Concurrency caps the deliveries in flight (default 16).
+	// Concurrency caps the deliveries in flight (default 32).
 	Concurrency int
 	// MaxAge is how long an event is retried before it is failed
 	// (default 72h).
@@ -83,7 +86,7 @@ func (w *Worker) defaults() {
 		w.Poll = 100 * time.Millisecond
 	}
 	if w.Concurrency <= 0 {
-		w.Concurrency = 16
+		w.Concurrency = 32
 	}
 	if w.MaxAge <= 0 {
 		w.MaxAge = 72 * time.Hour
@@ -100,23 +103,47 @@ func (w *Worker) defaults() {
 	w.busy = map[string]bool{}
 }
 
+// outcome is a finished attempt waiting to be recorded.
+type outcome struct {
+	ep     *Endpoint
+	d      payrecon.Delivery
+	a      payrecon.Attempt
+	result string
+}
+
+// eventsNotifier is an Outbox that says when events were committed.
+type eventsNotifier interface {
+	EventsWritten() <-chan struct{}
+}
+
 // Run delivers until ctx ends, then waits for the attempts in flight. An
 // attempt cut short by shutdown is not recorded: the event is sent again,
 // under the same webhook-id, after the restart.
+//
+// Attempts post concurrently (one per lane at most: a lane stays busy
+// until its attempt is recorded, so its next event cannot overtake it);
+// their outcomes are recorded in batches, one write for all the outcomes
+// that finished meanwhile.
 func (w *Worker) Run(ctx context.Context) {
 	w.defaults()
 	eps := make(map[string]*Endpoint, len(w.Endpoints))
 	for i := range w.Endpoints {
 		eps[w.Endpoints[i].Name] = &w.Endpoints[i]
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	var written <-chan struct{}
+	if n, ok := w.DB.(eventsNotifier); ok {
+		written = n.EventsWritten()
+	}
+	results := make(chan outcome, w.Concurrency)
 	wake := make(chan struct{}, 1)
+	var attempts, followUps sync.WaitGroup
+	recorded := make(chan struct{})
+	go func() { w.record(ctx, results, wake, &followUps); close(recorded) }()
+	defer func() { attempts.Wait(); close(results); <-recorded; followUps.Wait() }()
 	t := time.NewTicker(w.Poll)
 	defer t.Stop()
 	for {
-		n := w.dispatch(ctx, eps, &wg, wake)
-		if n > 0 {
+		if w.dispatch(ctx, eps, &attempts, results) > 0 {
 			continue // more may be due at once
 		}
 		select {
@@ -124,13 +151,14 @@ func (w *Worker) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		case <-wake:
+		case <-written:
 		}
 	}
 }
 
 // dispatch starts an attempt for each due delivery, up to the free
 // concurrency, and returns how many it started.
-func (w *Worker) dispatch(ctx context.Context, eps map[string]*Endpoint, wg *sync.WaitGroup, wake chan struct{}) int {
+func (w *Worker) dispatch(ctx context.Context, eps map[string]*Endpoint, wg *sync.WaitGroup, results chan<- outcome) int {
 	if ctx.Err() != nil {
 		return 0
 	}
@@ -161,80 +189,136 @@ func (w *Worker) dispatch(ctx context.Context, eps map[string]*Endpoint, wg *syn
 		w.busy[d.Lane()] = true
 		w.mu.Unlock()
 		started++
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w.attempt(ctx, ep, d)
-			w.mu.Lock()
-			delete(w.busy, d.Lane())
-			w.mu.Unlock()
-			select {
-			case wake <- struct{}{}:
-			default:
+		wg.Go(func() {
+			if o, ok := w.attempt(ctx, ep, d); ok {
+				results <- o // the recorder frees the lane
+				return
 			}
-		}()
+			w.free(d)
+		})
 	}
 	return started
 }
 
-// attempt posts d once and records the outcome.
-func (w *Worker) attempt(ctx context.Context, ep *Endpoint, d payrecon.Delivery) {
-	status, err := w.post(ctx, ep, d)
-	if ctx.Err() != nil {
-		return // shutting down: resent after the restart
-	}
-	now := w.Now()
-	a := payrecon.Attempt{Endpoint: ep.Name, Seq: d.Seq, At: now, Status: payrecon.DeliveryPending}
-	result := ResultRetry
-	log := w.Log.With("endpoint", ep.Name, "event_id", d.EventID, "attempt", d.Attempts+1)
-	switch {
-	case err == nil && status >= 200 && status < 300:
-		a.Status, result = payrecon.DeliveryDelivered, ResultDelivered
-	case err == nil && status == http.StatusGone:
-		a.Error, result = "410 Gone", ResultGone
-		a.NextAt = now.Add(w.wait(ep, d.Attempts+1))
-	default:
-		a.Error = fmt.Sprintf("HTTP %d", status)
+func (w *Worker) free(d payrecon.Delivery) {
+	w.mu.Lock()
+	delete(w.busy, d.Lane())
+	w.mu.Unlock()
+}
+
+// record writes the outcomes as they come, each write holding every
+// outcome that finished meanwhile, then frees their lanes and wakes the
+// dispatcher, until results is closed. Outcomes already sent are recorded
+// even after ctx ends (the attempts happened).
+func (w *Worker) record(ctx context.Context, results <-chan outcome, wake chan<- struct{}, followUps *sync.WaitGroup) {
+	batch := make([]outcome, 0, w.Concurrency)
+	as := make([]payrecon.Attempt, 0, w.Concurrency)
+	for o := range results {
+		batch = append(batch[:0], o)
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case o, ok := <-results:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		as = as[:0]
+		for _, o := range batch {
+			as = append(as, o.a)
+		}
+		err := w.DB.RecordAttempts(context.WithoutCancel(ctx), as)
 		if err != nil {
-			a.Error = err.Error()
+			w.Log.Error("record delivery attempts", "attempts", len(as), "err", err)
 		}
-		a.NextAt = now.Add(w.wait(ep, d.Attempts+1))
-		if now.Sub(d.CreatedAt) >= w.MaxAge {
-			a.Status, result = payrecon.DeliveryFailed, ResultFailed
+		for _, o := range batch {
+			if err == nil {
+				w.report(ctx, o, followUps)
+			}
+			w.free(o.d)
 		}
-	}
-	if err := w.DB.RecordAttempt(ctx, a); err != nil {
-		log.Error("record delivery attempt", "err", err)
-		return
-	}
-	if w.OnAttempt != nil {
-		var latency time.Duration
-		if result == ResultDelivered {
-			latency = now.Sub(d.CreatedAt)
+		select {
+		case wake <- struct{}{}:
+		default:
 		}
-		w.OnAttempt(ep.Name, result, latency)
-	}
-	switch result {
-	case ResultRetry:
-		log.Warn("event delivery failed, will retry", "err", a.Error, "next_at", a.NextAt)
-	case ResultFailed:
-		log.Error("event delivery failed for good", "err", a.Error)
-		w.alert(ctx, "forward-failed:"+ep.Name+":"+now.UTC().Format("2006-01-02"), "critical",
-			fmt.Sprintf("payrecon: events to %s failed after retrying for %s", ep.Name, w.MaxAge),
-			fmt.Sprintf("event %s (and maybe others) is failed: %s; fix the endpoint, then payrecon events replay", d.EventID, a.Error))
-	case ResultGone:
-		w.gone(ctx, ep)
 	}
 }
 
-// gone disables an endpoint that answered 410 and tells ops.
-func (w *Worker) gone(ctx context.Context, ep *Endpoint) {
-	if err := w.DB.DisableEndpoint(ctx, ep.Name, "410 Gone"); err != nil {
+// attempt posts d once and returns the outcome to record; false when
+// shutdown cut it short.
+func (w *Worker) attempt(ctx context.Context, ep *Endpoint, d payrecon.Delivery) (outcome, bool) {
+	status, err := w.post(ctx, ep, d)
+	if ctx.Err() != nil {
+		return outcome{}, false // shutting down: resent after the restart
+	}
+	now := w.Now()
+	o := outcome{ep: ep, d: d, result: ResultRetry,
+		a: payrecon.Attempt{Endpoint: ep.Name, Seq: d.Seq, At: now, Status: payrecon.DeliveryPending}}
+	switch {
+	case err == nil && status >= 200 && status < 300:
+		o.a.Status, o.result = payrecon.DeliveryDelivered, ResultDelivered
+	case err == nil && status == http.StatusGone:
+		o.a.Error, o.result = "410 Gone", ResultGone
+		o.a.NextAt = now.Add(w.wait(ep, d.Attempts+1))
+	default:
+		o.a.Error = fmt.Sprintf("HTTP %d", status)
+		if err != nil {
+			o.a.Error = err.Error()
+		}
+		o.a.NextAt = now.Add(w.wait(ep, d.Attempts+1))
+		if now.Sub(d.CreatedAt) >= w.MaxAge {
+			o.a.Status, o.result = payrecon.DeliveryFailed, ResultFailed
+		}
+	}
+	return o, true
+}
+
+// report counts a recorded outcome, logs a failed one, and starts what a
+// failure for good or a 410 calls for (alerts, disabling the endpoint)
+// without holding up the recorder.
+func (w *Worker) report(ctx context.Context, o outcome, followUps *sync.WaitGroup) {
+	if w.OnAttempt != nil {
+		var latency time.Duration
+		if o.result == ResultDelivered {
+			latency = o.a.At.Sub(o.d.CreatedAt)
+		}
+		w.OnAttempt(o.ep.Name, o.result, latency)
+	}
+	if o.result == ResultDelivered {
+		return
+	}
+	log := w.Log.With("endpoint", o.ep.Name, "event_id", o.d.EventID, "attempt", o.d.Attempts+1)
+	switch o.result {
+	case ResultRetry:
+		log.Warn("event delivery failed, will retry", "err", o.a.Error, "next_at", o.a.NextAt)
+	case ResultFailed:
+		log.Error("event delivery failed for good", "err", o.a.Error)
+		ep, d, a := o.ep, o.d, o.a
+		followUps.Go(func() {
+			w.alert(ctx, "forward-failed:"+ep.Name+":"+a.At.UTC().Format("2006-01-02"), "critical",
+				fmt.Sprintf("payrecon: events to %s failed after retrying for %s", ep.Name, w.MaxAge),
+				fmt.Sprintf("event %s (and maybe others) is failed: %s; fix the endpoint, then payrecon events replay", d.EventID, a.Error))
+		})
+	case ResultGone:
+		w.gone(ctx, o.ep, followUps)
+	}
+}
+
+// gone disables an endpoint that answered 410 (before the lane is freed,
+// so nothing more is dispatched to it) and tells ops in the background.
+func (w *Worker) gone(ctx context.Context, ep *Endpoint, followUps *sync.WaitGroup) {
+	if err := w.DB.DisableEndpoint(context.WithoutCancel(ctx), ep.Name, "410 Gone"); err != nil {
 		w.Log.Error("disable endpoint", "endpoint", ep.Name, "err", err)
 	}
 	w.Log.Error("endpoint answered 410 Gone: disabled", "endpoint", ep.Name)
-	w.alert(ctx, "forward-gone:"+ep.Name, "critical", fmt.Sprintf("payrecon: endpoint %s answered 410 Gone and is disabled", ep.Name),
-		"its events stay pending; payrecon events replay enables it again")
+	followUps.Go(func() {
+		w.alert(ctx, "forward-gone:"+ep.Name, "critical", fmt.Sprintf("payrecon: endpoint %s answered 410 Gone and is disabled", ep.Name),
+			"its events stay pending; payrecon events replay enables it again")
+	})
 }
 
 func (w *Worker) alert(ctx context.Context, key, severity, title, text string) {

@@ -75,6 +75,7 @@ func writeEvent(ctx context.Context, tx *sqlx.Tx, e outEvent, now time.Time) err
 		seq, e.stream, fmtTime(now), e.account); err != nil {
 		return fmt.Errorf("write event deliveries: %w", err)
 	}
+	noteEvents(ctx)
 	return nil
 }
 

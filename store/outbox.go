@@ -67,6 +67,19 @@ type dueRow struct {
 // head is delivered or failed), skipping disabled endpoints and the
 // lanes in busy (see [payrecon.Delivery.Lane]).
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]payrecon.Delivery, error) {
+	// The busy lanes are left out before the event (and its body) is read:
+	// they are the heads in flight, the oldest due, and would fill the
+	// LIMIT only to be dropped.
+	args := make([]any, 0, len(busy)+2)
+	args = append(args, fmtTime(now))
+	for lane := range busy {
+		args = append(args, lane)
+	}
+	args = append(args, limit)
+	notBusy := ""
+	if len(busy) > 0 { // NOT IN (NULL) would leave nothing
+		notBusy = `AND d.endpoint || char(0) || d.stream NOT IN (` + placeholders(len(busy)) + `)`
+	}
 	var rows []dueRow
 	err := db.read.SelectContext(ctx, &rows, `
 		SELECT d.endpoint, d.seq, e.event_id, d.stream, e.body, d.attempts, e.created_at
@@ -74,9 +87,10 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]
 		JOIN events e ON e.seq = d.seq
 		JOIN endpoints p ON p.name = d.endpoint
 		WHERE d.status = 'pending' AND d.next_at <= ? AND p.disabled_at IS NULL
+		  `+notBusy+`
 		  AND d.seq = (SELECT min(x.seq) FROM event_deliveries x
 		               WHERE x.endpoint = d.endpoint AND x.stream = d.stream AND x.status = 'pending')
-		ORDER BY d.next_at, d.seq LIMIT ?`, fmtTime(now), limit+len(busy))
+		ORDER BY d.next_at, d.seq LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("due deliveries: %w", err)
 	}
@@ -97,25 +111,54 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]
 // RecordAttempt stores the outcome of one delivery attempt. Only a pending
 // delivery changes: an attempt racing a replay or a sync changes nothing.
 func (db *DB) RecordAttempt(ctx context.Context, a payrecon.Attempt) error {
-	var deliveredAt any
-	if a.Status == payrecon.DeliveryDelivered {
-		deliveredAt = fmtTime(a.At)
-	}
-	next := a.NextAt
-	if next.IsZero() {
-		next = a.At
+	return db.RecordAttempts(ctx, []payrecon.Attempt{a})
+}
+
+// RecordAttempts stores the outcomes of several delivery attempts in one
+// write, all or none, as [DB.RecordAttempt] stores one.
+func (db *DB) RecordAttempts(ctx context.Context, as []payrecon.Attempt) error {
+	if len(as) == 0 {
+		return nil
 	}
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE event_deliveries
+		st, err := tx.PreparexContext(ctx, `UPDATE event_deliveries
 			SET status = ?, attempts = attempts + 1, next_at = ?, last_error = ?, delivered_at = ?
-			WHERE endpoint = ? AND seq = ? AND status = 'pending'`,
-			a.Status, fmtTime(next), a.Error, deliveredAt, a.Endpoint, a.Seq)
-		return err
+			WHERE endpoint = ? AND seq = ? AND status = 'pending'`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, a := range as {
+			var deliveredAt any
+			if a.Status == payrecon.DeliveryDelivered {
+				deliveredAt = fmtTime(a.At)
+			}
+			next := a.NextAt
+			if next.IsZero() {
+				next = a.At
+			}
+			if _, err := st.ExecContext(ctx, a.Status, fmtTime(next), a.Error, deliveredAt, a.Endpoint, a.Seq); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
 	return nil
+}
+
+// EventsWritten receives after a commit that wrote outbox deliveries (new
+// events, or a replay), so the delivery worker need not poll to hear of
+// them. It has one receiver; signals that come while one is unread merge.
+func (db *DB) EventsWritten() <-chan struct{} { return db.events }
+
+func (db *DB) wakeOutbox() {
+	select {
+	case db.events <- struct{}{}:
+	default:
+	}
 }
 
 // DisableEndpoint stops deliveries to an endpoint (it answered 410 Gone);
@@ -182,6 +225,7 @@ func (db *DB) Replay(ctx context.Context, ids []string, since time.Time) (int, e
 	if err != nil {
 		return 0, fmt.Errorf("replay: %w", err)
 	}
+	db.wakeOutbox()
 	return n, nil
 }
 

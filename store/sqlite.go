@@ -161,6 +161,7 @@ func (db *DB) update(ctx context.Context, fn func(ctx context.Context, tx *sqlx.
 		return ErrClosed
 	}
 	if db.opt.NoGroupCommit {
+		ctx, notes := withTxNotes(ctx)
 		tx, err := db.write.BeginTxx(ctx, nil)
 		if err != nil {
 			return err
@@ -169,7 +170,11 @@ func (db *DB) update(ctx context.Context, fn func(ctx context.Context, tx *sqlx.
 		if err := fn(ctx, tx); err != nil {
 			return err
 		}
-		return tx.Commit()
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		db.committed(notes)
+		return nil
 	}
 	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
@@ -237,7 +242,7 @@ func (db *DB) commit(batch []writeReq) {
 var errReplay = errors.New("replay batch with savepoints")
 
 func (db *DB) runBatch(batch []writeReq, errs []error, savepoints bool) error {
-	ctx := context.Background()
+	ctx, notes := withTxNotes(context.Background())
 	tx, err := db.write.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -275,7 +280,38 @@ func (db *DB) runBatch(batch []writeReq, errs []error, savepoints bool) error {
 		db.log.Error("group commit failed", "batch", len(batch), "err", err)
 		return fmt.Errorf("commit: %w", err)
 	}
+	db.committed(notes)
 	return nil
+}
+
+// txNotes is what a write transaction's requests did that someone waits
+// to hear of once it commits. It travels in the transaction's context.
+type txNotes struct {
+	events bool // outbox deliveries were written
+}
+
+type txNotesKey struct{}
+
+func withTxNotes(ctx context.Context) (context.Context, *txNotes) {
+	n := &txNotes{}
+	return context.WithValue(ctx, txNotesKey{}, n), n
+}
+
+// noteEvents records, in the transaction ctx belongs to, that it wrote
+// outbox deliveries.
+func noteEvents(ctx context.Context) {
+	if n, ok := ctx.Value(txNotesKey{}).(*txNotes); ok {
+		n.events = true
+	}
+}
+
+// committed tells the outbox's reader, after a commit, that deliveries
+// were written (a request rolled back to its savepoint may cause a wake
+// for nothing, which is harmless).
+func (db *DB) committed(n *txNotes) {
+	if n.events {
+		db.wakeOutbox()
+	}
 }
 
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"

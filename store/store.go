@@ -79,6 +79,7 @@ type DB struct {
 	opt   Options
 
 	reqs     chan writeReq
+	events   chan struct{} // see EventsWritten
 	stop     chan struct{}
 	done     chan struct{}
 	closeMu  sync.RWMutex
@@ -97,7 +98,7 @@ func Open(ctx context.Context, path string, opt Options, logger *slog.Logger) (*
 	}
 	opt.Quarantine = opt.Quarantine.withDefaults()
 	db := &DB{log: logger.With("component", "store"), opt: opt,
-		reqs: make(chan writeReq, 4096), stop: make(chan struct{}), done: make(chan struct{})}
+		reqs: make(chan writeReq, 4096), events: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	if err := db.openSQLite(ctx, path); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}

@@ -21,7 +21,7 @@ func cmdBenchIntake(ctx context.Context, args []string, getenv func(string) stri
 	conc := fs.Int("c", 64, "concurrent senders")
 	providers := fs.String("providers", "alipay,wechatpay", "comma-separated: alipay, wechatpay")
 	naiveToo := fs.Bool("naive", true, "also measure the naive handler")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the first run to this file (with -forward, of the first forwarding run to FILE.forward too)")
 	fwd := fs.Bool("forward", true, "also measure forwarding to a loopback merchant app: throughput on vs off, and delivery latency at a paced rate")
 	pacedRate := fs.Int("paced-rate", 1000, "notifications/s of the forwarding latency run")
 	pacedFor := fs.Duration("paced-for", 10*time.Second, "length of the forwarding latency run")
