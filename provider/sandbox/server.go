@@ -364,95 +364,115 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	switch {
 	case strings.HasPrefix(path, "/v3/pay/transactions/out-trade-no/"):
-		no, _ := url.PathUnescape(strings.TrimPrefix(path, "/v3/pay/transactions/out-trade-no/"))
-		if r.URL.Query().Get("mchid") != sv.sb.ID.WeChat.MchID {
-			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": "mchid"}, sg)
-			return
-		}
-		t := sv.find(payrecon.WeChatPay, no)
-		if t == nil {
-			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, sg)
-			return
-		}
-		state := "SUCCESS"
-		if len(t.Refunds) > 0 {
-			state = "REFUND"
-		}
-		if t.PaidAt.IsZero() {
-			state = "CLOSED"
-		}
-		res := sv.sb.transactionResource(WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo, Amount: t.AmountFen, State: state, Paid: t.PaidAt, AppID: t.AppID})
-		if state == "REFUND" {
-			res["success_time"] = t.PaidAt.In(payrecon.ShanghaiFixed).Format(time.RFC3339)
-		}
-		sv.wxJSON(w, http.StatusOK, res, sg)
+		sv.wechatTransaction(w, r, sg)
 	case strings.HasPrefix(path, "/v3/refund/domestic/refunds/"):
-		no, _ := url.PathUnescape(strings.TrimPrefix(path, "/v3/refund/domestic/refunds/"))
-		sv.mu.Lock()
-		var found map[string]any
-		for _, d := range sv.days {
-			for _, t := range d.Trades {
-				for _, rf := range t.Refunds {
-					if t.Provider == payrecon.WeChatPay && rf.OutRefundNo == no {
-						found = map[string]any{"refund_id": rf.ProviderRefundNo, "out_refund_no": rf.OutRefundNo, "transaction_id": t.ProviderTradeNo,
-							"out_trade_no": t.OutTradeNo, "channel": "ORIGINAL", "status": "SUCCESS",
-							"success_time": rf.At.In(payrecon.ShanghaiFixed).Format(time.RFC3339), "create_time": rf.At.Add(-3 * time.Second).In(payrecon.ShanghaiFixed).Format(time.RFC3339),
-							"amount": map[string]any{"total": int64(t.AmountFen), "refund": int64(rf.AmountFen), "payer_total": int64(t.AmountFen), "payer_refund": int64(rf.AmountFen), "currency": "CNY"}}
-					}
-				}
-			}
-		}
-		sv.mu.Unlock()
-		if found == nil {
-			sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}, sg)
-			return
-		}
-		sv.wxJSON(w, http.StatusOK, found, sg)
+		sv.wechatRefund(w, r, sg)
 	case path == "/v3/bill/tradebill":
-		date := r.URL.Query().Get("bill_date")
-		if sv.fault("wechat-bill-not-ready", sv.faults.BillNotReady) {
-			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "STATEMENT_CREATING", "message": "账单生成中"}, sg)
-			return
-		}
-		day := sv.day(date)
-		if day == nil {
-			sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "NO_STATEMENT_EXIST", "message": "请求的账单文件不存在"}, sg)
-			return
-		}
-		plain := sv.wechatBill(day)
-		sum := sha1.Sum(plain)
-		hash := hex.EncodeToString(sum[:])
-		if sv.faults.BadHash {
-			hash = strings.Repeat("0", 40)
-		}
-		sv.wxJSON(w, http.StatusOK, map[string]string{"hash_type": "SHA1", "hash_value": hash,
-			"download_url": sv.base + "/v3/billdownload/file?token=" + strings.ReplaceAll(date, "-", "") + randHex(6) + "&tartype=gzip"}, sg)
+		sv.wechatTradeBill(w, r, sg)
 	case path == "/v3/billdownload/file":
-		tok := r.URL.Query().Get("token")
-		if sv.fault("wechat-download-expired", sv.faults.ExpiredDownload) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, `{"code":"NOT_FOUND","message":"下载链接已过期"}`)
-			return
-		}
-		if len(tok) < 8 {
-			http.NotFound(w, r)
-			return
-		}
-		d, err := time.ParseInLocation("20060102", tok[:8], payrecon.ShanghaiFixed)
-		day := sv.day(d.Format("2006-01-02"))
-		if err != nil || day == nil {
-			http.NotFound(w, r)
-			return
-		}
-		// The file itself is not signed.
-		w.Header().Set("Content-Type", "application/octet-stream")
-		zw := gzip.NewWriter(w)
-		zw.Write(sv.wechatBill(day))
-		zw.Close()
+		sv.wechatBillDownload(w, r)
 	default:
 		sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "NOT_FOUND", "message": "no such API"}, sg)
 	}
+}
+
+// wechatTransaction answers a query of a trade by merchant order number.
+func (sv *Server) wechatTransaction(w http.ResponseWriter, r *http.Request, sg wxSigner) {
+	no, _ := url.PathUnescape(strings.TrimPrefix(r.URL.Path, "/v3/pay/transactions/out-trade-no/"))
+	if r.URL.Query().Get("mchid") != sv.sb.ID.WeChat.MchID {
+		sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "PARAM_ERROR", "message": "mchid"}, sg)
+		return
+	}
+	t := sv.find(payrecon.WeChatPay, no)
+	if t == nil {
+		sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "ORDER_NOT_EXIST", "message": "订单不存在"}, sg)
+		return
+	}
+	state := "SUCCESS"
+	if len(t.Refunds) > 0 {
+		state = "REFUND"
+	}
+	if t.PaidAt.IsZero() {
+		state = "CLOSED"
+	}
+	res := sv.sb.transactionResource(WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo, Amount: t.AmountFen, State: state, Paid: t.PaidAt, AppID: t.AppID})
+	if state == "REFUND" {
+		res["success_time"] = t.PaidAt.In(payrecon.ShanghaiFixed).Format(time.RFC3339)
+	}
+	sv.wxJSON(w, http.StatusOK, res, sg)
+}
+
+// wechatRefund answers a query of one refund.
+func (sv *Server) wechatRefund(w http.ResponseWriter, r *http.Request, sg wxSigner) {
+	no, _ := url.PathUnescape(strings.TrimPrefix(r.URL.Path, "/v3/refund/domestic/refunds/"))
+	sv.mu.Lock()
+	var found map[string]any
+	for _, d := range sv.days {
+		for _, t := range d.Trades {
+			for _, rf := range t.Refunds {
+				if t.Provider == payrecon.WeChatPay && rf.OutRefundNo == no {
+					found = map[string]any{"refund_id": rf.ProviderRefundNo, "out_refund_no": rf.OutRefundNo, "transaction_id": t.ProviderTradeNo,
+						"out_trade_no": t.OutTradeNo, "channel": "ORIGINAL", "status": "SUCCESS",
+						"success_time": rf.At.In(payrecon.ShanghaiFixed).Format(time.RFC3339), "create_time": rf.At.Add(-3 * time.Second).In(payrecon.ShanghaiFixed).Format(time.RFC3339),
+						"amount": map[string]any{"total": int64(t.AmountFen), "refund": int64(rf.AmountFen), "payer_total": int64(t.AmountFen), "payer_refund": int64(rf.AmountFen), "currency": "CNY"}}
+				}
+			}
+		}
+	}
+	sv.mu.Unlock()
+	if found == nil {
+		sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "RESOURCE_NOT_EXISTS", "message": "退款单不存在"}, sg)
+		return
+	}
+	sv.wxJSON(w, http.StatusOK, found, sg)
+}
+
+// wechatTradeBill applies for a day's trade bill: its hash and a
+// short-lived download URL.
+func (sv *Server) wechatTradeBill(w http.ResponseWriter, r *http.Request, sg wxSigner) {
+	date := r.URL.Query().Get("bill_date")
+	if sv.fault("wechat-bill-not-ready", sv.faults.BillNotReady) {
+		sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "STATEMENT_CREATING", "message": "账单生成中"}, sg)
+		return
+	}
+	day := sv.day(date)
+	if day == nil {
+		sv.wxJSON(w, http.StatusBadRequest, map[string]string{"code": "NO_STATEMENT_EXIST", "message": "请求的账单文件不存在"}, sg)
+		return
+	}
+	plain := sv.wechatBill(day)
+	sum := sha1.Sum(plain)
+	hash := hex.EncodeToString(sum[:])
+	if sv.faults.BadHash {
+		hash = strings.Repeat("0", 40)
+	}
+	sv.wxJSON(w, http.StatusOK, map[string]string{"hash_type": "SHA1", "hash_value": hash,
+		"download_url": sv.base + "/v3/billdownload/file?token=" + strings.ReplaceAll(date, "-", "") + randHex(6) + "&tartype=gzip"}, sg)
+}
+
+// wechatBillDownload serves the bill file itself (gzip, not signed).
+func (sv *Server) wechatBillDownload(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	if sv.fault("wechat-download-expired", sv.faults.ExpiredDownload) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"code":"NOT_FOUND","message":"下载链接已过期"}`)
+		return
+	}
+	if len(tok) < 8 {
+		http.NotFound(w, r)
+		return
+	}
+	d, err := time.ParseInLocation("20060102", tok[:8], payrecon.ShanghaiFixed)
+	day := sv.day(d.Format("2006-01-02"))
+	if err != nil || day == nil {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	zw := gzip.NewWriter(w)
+	zw.Write(sv.wechatBill(day))
+	zw.Close()
 }
 
 func (sv *Server) wechatBill(d *Day) []byte {
