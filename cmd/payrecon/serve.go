@@ -152,38 +152,47 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if err := s.startWork(ctx, cfg, accts, logger, getenv); err != nil {
+		s.Close()
+		return err
+	}
+	s.ready.Store(true)
+	logger.Info("serving", "addr", s.Addr(), "admin_addr", s.AdminAddr(), "accounts", len(accts), "database", cfg.Path(cfg.Database), "version", version)
+	select {
+	case <-ctx.Done():
+	case err := <-s.served:
+		s.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("shutting down")
+	return s.Close()
+}
+
+// startWork starts what serve runs beside the intake: alerts and the
+// reject monitor, forwarding, the reconciliation schedule and the sweep.
+// Each is stopped (in reverse) by Close.
+func (s *server) startWork(ctx context.Context, cfg config.Config, accts []Account, logger *slog.Logger, getenv func(string) string) error {
 	daily, err := newDaily(cfg, accts, s.db, logger)
 	if err != nil {
-		s.Close()
 		return err
 	}
 	daily.OnRun = s.metrics.ObserveRun
 	disp, alerting, err := newDeliverer(cfg, s.db, getenv, &http.Client{Timeout: 30 * time.Second}, logger)
 	if err != nil {
-		s.Close()
 		return err
-	}
-	if disp != nil {
-		disp.OnDelivery = s.metrics.ObserveDelivery
-		daily.Deliver, daily.Alerts = disp, alerting
-		mon := &jobs.RejectMonitor{DB: s.db, Deliver: disp, Channels: alerting.Channels, Threshold: cfg.Delivery.Alerts.RejectedBurst,
-			Window: time.Duration(cfg.Delivery.Alerts.RejectedWindow), Now: time.Now, Log: logger}
-		mctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { mon.Run(mctx); close(done) }()
-		s.cleanups = append(s.cleanups, func() error { stop(); <-done; return nil })
 	}
 	var alert forward.Alerter
 	if disp != nil {
-		alert = disp
+		disp.OnDelivery = s.metrics.ObserveDelivery
+		daily.Deliver, daily.Alerts, alert = disp, alerting, disp
+		s.goLoop(ctx, (&jobs.RejectMonitor{DB: s.db, Deliver: disp, Channels: alerting.Channels, Threshold: cfg.Delivery.Alerts.RejectedBurst,
+			Window: time.Duration(cfg.Delivery.Alerts.RejectedWindow), Now: time.Now, Log: logger}).Run)
 	}
 	if err := startForwarding(ctx, cfg, s, alert, alerting.Channels, getenv, logger); err != nil {
-		s.Close()
 		return err
 	}
 	if sched := newScheduler(cfg, daily, logger); sched != nil {
 		if err := sched.Start(ctx); err != nil {
-			s.Close()
 			return err
 		}
 		// Stop scheduling (waiting for a running job) before the HTTP
@@ -196,20 +205,15 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		logger.Info("reconciliation scheduled", "accounts", len(sched.Specs), "catch_up_days", sched.CatchUpDays)
 	}
 	if cfg.Sweep.Enabled {
-		sw := &jobs.Sweeper{DB: s.db, Accounts: daily.Accounts, Tiers: cfg.Sweep.Tiers, Interval: time.Duration(cfg.Sweep.Interval), Now: time.Now, Log: logger}
-		sctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { sw.Run(sctx); close(done) }()
-		s.cleanups = append(s.cleanups, func() error { stop(); <-done; return nil })
+		s.goLoop(ctx, (&jobs.Sweeper{DB: s.db, Accounts: daily.Accounts, Tiers: cfg.Sweep.Tiers, Interval: time.Duration(cfg.Sweep.Interval), Now: time.Now, Log: logger}).Run)
 	}
-	s.ready.Store(true)
-	logger.Info("serving", "addr", s.Addr(), "admin_addr", s.AdminAddr(), "accounts", len(accts), "database", cfg.Path(cfg.Database), "version", version)
-	select {
-	case <-ctx.Done():
-	case err := <-s.served:
-		s.Close()
-		return fmt.Errorf("serve: %w", err)
-	}
-	logger.Info("shutting down")
-	return s.Close()
+	return nil
+}
+
+// goLoop runs loop until Close, which cancels it and waits for it.
+func (s *server) goLoop(ctx context.Context, loop func(context.Context)) {
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { loop(lctx); close(done) }()
+	s.cleanups = append(s.cleanups, func() error { stop(); <-done; return nil })
 }
