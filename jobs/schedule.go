@@ -51,7 +51,10 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		s.locks[account] = &sync.Mutex{}
 		account := account
 		s.cron.Schedule(sched, cron.FuncJob(func() {
-			s.runDay(ctx, account, payrecon.DayOf(s.Daily.Now()).AddDays(-1), "cron")
+			yesterday := payrecon.DayOf(s.Daily.Now()).AddDays(-1)
+			s.runDay(ctx, account, yesterday, "cron")
+			// A day that failed on an earlier window is tried again on this one.
+			s.catchUpAccount(ctx, account, sched, yesterday, "retry")
 		}))
 	}
 	s.cron.Start()
@@ -84,24 +87,32 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 // catchUp runs, oldest first, every day within CatchUpDays whose bill was
 // due (its schedule fired since) and that has no successful run.
 func (s *Scheduler) catchUp(ctx context.Context, scheds map[string]cron.Schedule) {
-	now := s.Daily.Now()
+	today := payrecon.DayOf(s.Daily.Now())
 	for account, sched := range scheds {
-		done, err := s.Daily.DB.SucceededDays(ctx, JobName, account)
-		if err != nil {
-			s.Log.Error("catch-up failed", "account", account, "err", err)
+		s.catchUpAccount(ctx, account, sched, today, "catch-up")
+	}
+}
+
+// catchUpAccount runs, oldest first, each day of the account within
+// CatchUpDays and before the day before that is due and has no successful
+// run, recorded under trigger.
+func (s *Scheduler) catchUpAccount(ctx context.Context, account string, sched cron.Schedule, before payrecon.Day, trigger string) {
+	now := s.Daily.Now()
+	done, err := s.Daily.DB.SucceededDays(ctx, JobName, account)
+	if err != nil {
+		s.Log.Error("catch-up failed", "account", account, "err", err)
+		return
+	}
+	for i := s.CatchUpDays; i >= 1; i-- {
+		day := payrecon.DayOf(now).AddDays(-i)
+		// The day's job is due once its schedule has fired after the day ended.
+		if !day.Before(before) || done[day] || sched.Next(day.End()).After(now) {
 			continue
 		}
-		for i := s.CatchUpDays; i >= 1; i-- {
-			day := payrecon.DayOf(now).AddDays(-i)
-			// The day's job is due once its schedule has fired after the day ended.
-			if done[day] || sched.Next(day.End()).After(now) {
-				continue
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			s.runDay(ctx, account, day, "catch-up")
+		if ctx.Err() != nil {
+			return
 		}
+		s.runDay(ctx, account, day, trigger)
 	}
 }
 

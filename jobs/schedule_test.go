@@ -82,3 +82,39 @@ func waitRuns(t *testing.T, db *store.DB, ok func([]payrecon.JobRun) bool) []pay
 	t.Fatalf("job runs never reached the expected state: %+v", rs)
 	return nil
 }
+
+// TestSchedulerRetriesFailedDay: a day whose run failed (its bill was not
+// ready by the deadline) is run again on the schedule's next window, not
+// only after a restart.
+func TestSchedulerRetriesFailedDay(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{BillNotReady: 1})
+	e.daily.Opt.BillDeadline = 0 // give up at the first "not ready"
+	// Noon two days after the sandbox day: the 20th is two days back, the
+	// 21st (no bill in the emulator) is yesterday.
+	e.daily.Now = func() time.Time { return day.Add(60 * time.Hour) }
+	acct := e.sb.ID.WeChat.Account
+	s := &jobs.Scheduler{Daily: e.daily, Specs: map[string]string{acct: "@every 1s"}, CatchUpDays: 2, Log: e.daily.Log}
+	if err := s.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	runs := waitRuns(t, e.db, func(rs []payrecon.JobRun) bool {
+		for _, r := range rs {
+			if r.Day.String() == "2026-11-20" && r.Trigger == "retry" && r.Status == payrecon.RunOK {
+				return true
+			}
+		}
+		return false
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var firstFailed bool
+	for _, r := range runs {
+		firstFailed = firstFailed || (r.Day.String() == "2026-11-20" && r.Trigger == "catch-up" && r.Status == payrecon.RunFailed)
+	}
+	if !firstFailed {
+		t.Fatalf("the 20th did not fail first: %+v", runs)
+	}
+}
