@@ -1,16 +1,33 @@
 package payrecon
 
-import "time"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // RunStatus is the state of a reconciliation or job run.
 type RunStatus string
 
 // The run states.
 const (
-	RunRunning RunStatus = "running"
-	RunOK      RunStatus = "ok"
-	RunFailed  RunStatus = "failed"
+	RunRunning   RunStatus = "running"
+	RunOK        RunStatus = "ok"
+	RunFailed    RunStatus = "failed"
+	RunCancelled RunStatus = "cancelled" // stopped by the operator (Ctrl-C, serve stopping): not a failure
 )
+
+// RunStatusOf is how a run that ended with err is recorded: ok, cancelled
+// when err is (or wraps) context.Canceled, otherwise failed.
+func RunStatusOf(err error) RunStatus {
+	switch {
+	case err == nil:
+		return RunOK
+	case errors.Is(err, context.Canceled):
+		return RunCancelled
+	}
+	return RunFailed
+}
 
 // Run is one reconciliation of an (account, day).
 type Run struct {

@@ -39,7 +39,7 @@ func NewMetrics() *Metrics {
 		ack: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "payrecon_notification_ack_seconds",
 			Help: "Time from receiving a notification to replying (after the ledger commit).", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"account"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "payrecon_reconcile_runs_total",
-			Help: "Reconciliation runs by account and outcome (ok, failed)."}, []string{"account", "outcome"}),
+			Help: "Reconciliation runs by account and outcome (ok, failed, cancelled)."}, []string{"account", "outcome"}),
 		discrepancies: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "payrecon_discrepancies",
 			Help: "Rows per reconciliation code in the account's latest run."}, []string{"account", "code"}),
 		billDownload: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "payrecon_bill_download_seconds",
@@ -74,10 +74,7 @@ func (m *Metrics) ObserveNotification(account, result, reason string, elapsed ti
 
 // ObserveRun records a finished reconciliation run.
 func (m *Metrics) ObserveRun(rep jobs.Report, err error) {
-	outcome := "ok"
-	if err != nil {
-		outcome = "failed"
-	}
+	outcome := string(payrecon.RunStatusOf(err))
 	m.runs.WithLabelValues(rep.Account, outcome).Inc()
 	m.billDownload.WithLabelValues(rep.Account).Observe(rep.BillDownload.Seconds())
 	if err != nil {

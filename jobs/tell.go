@@ -36,7 +36,9 @@ const EmailChannel = "email"
 // failures are logged and recorded by the dispatcher; they never fail the
 // run or block the next day.
 func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA string, runErr error) {
-	if d.Deliver == nil {
+	// A cancelled run (Ctrl-C, serve stopping) is nobody's failure: no
+	// alert, and so no dedup entry that would swallow a real failure later.
+	if d.Deliver == nil || payrecon.RunStatusOf(runErr) == payrecon.RunCancelled {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)

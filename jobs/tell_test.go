@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"net/mail"
 	"strings"
@@ -99,5 +101,50 @@ func TestRejectMonitor(t *testing.T) {
 	m.Check(t.Context()) // same window: not again
 	if got := robot.Received(); len(got) != 1 {
 		t.Fatalf("%d alerts", len(got))
+	}
+}
+
+// TestCancelledRunIsNotAFailure: a run stopped by its context (Ctrl-C,
+// serve stopping) is recorded as cancelled and alerts nobody; a real
+// failure of the same day afterwards still alerts (the cancellation used
+// up no dedup window).
+func TestCancelledRunIsNotAFailure(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{BillNotReady: 1000})
+	robot := loopback.StartRobot()
+	defer robot.Close()
+	e.daily.Deliver = &deliver.Dispatcher{Log: e.db, Backoff: time.Millisecond, Window: 24 * time.Hour, Channels: map[string]deliver.Notifier{
+		"ops": &wecom.Notifier{URL: robot.URL, HTTP: robot.Client()},
+	}}
+	e.daily.Alerts = jobs.Alerting{Channels: []string{"ops"}}
+	e.daily.Opt.BillDeadline = time.Minute // the bill stays "not ready": the run waits until cancelled
+	acct := e.sb.ID.WeChat.Account
+
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	if _, err := e.daily.Run(ctx, acct, payrecon.DayOf(day), jobs.RunOptions{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	runs, _ := e.db.Runs(t.Context(), 1)
+	if len(runs) != 1 || runs[0].Status != payrecon.RunCancelled {
+		t.Fatalf("runs %+v, want one cancelled", runs)
+	}
+	if got := robot.Received(); len(got) != 0 {
+		t.Fatalf("a cancellation alerted: %v", got)
+	}
+
+	e.daily.Opt.BillDeadline = 0 // a real failure: not ready and past the deadline
+	if _, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{}); !errors.Is(err, jobs.ErrBillUnavailable) {
+		t.Fatalf("err = %v, want ErrBillUnavailable", err)
+	}
+	got := robot.Received()
+	if len(got) != 1 {
+		t.Fatalf("the real failure sent %d alerts, want 1: %v", len(got), got)
+	}
+	md, _ := got[0]["markdown"].(map[string]any)
+	if content, _ := md["content"].(string); !strings.Contains(content, "对账失败") {
+		t.Fatalf("alert %q is not the run failure", content)
+	}
+	if runs, _ := e.db.Runs(t.Context(), 1); len(runs) != 1 || runs[0].Status != payrecon.RunFailed {
+		t.Fatalf("runs %+v, want the last failed", runs)
 	}
 }

@@ -66,11 +66,12 @@ func (db *DB) StartRun(ctx context.Context, account string, day payrecon.Day, tr
 	return id, nil
 }
 
-// FinishRun records how a run ended: ok, or failed with runErr.
+// FinishRun records how a run ended: ok, cancelled, or failed with runErr
+// (see [payrecon.RunStatusOf]).
 func (db *DB) FinishRun(ctx context.Context, id int64, billID int64, counts map[payrecon.Code]int, workbook string, runErr error) error {
-	status, msg := payrecon.RunOK, ""
+	status, msg := payrecon.RunStatusOf(runErr), ""
 	if runErr != nil {
-		status, msg = payrecon.RunFailed, runErr.Error()
+		msg = runErr.Error()
 	}
 	c, err := json.Marshal(counts)
 	if err != nil {
@@ -140,9 +141,9 @@ func (db *DB) StartJob(ctx context.Context, job, account string, day payrecon.Da
 
 // FinishJob records a job run's end.
 func (db *DB) FinishJob(ctx context.Context, id int64, runErr error) error {
-	status, msg := payrecon.RunOK, ""
+	status, msg := payrecon.RunStatusOf(runErr), ""
 	if runErr != nil {
-		status, msg = payrecon.RunFailed, runErr.Error()
+		msg = runErr.Error()
 	}
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE job_runs SET finished_at = ?, status = ?, error = ? WHERE id = ?`, fmtTime(db.opt.Now()), status, msg, id)
