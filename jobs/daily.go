@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -144,7 +145,9 @@ type run struct {
 	// of the items the diff matched.
 	prior   history
 	matched []payrecon.ReconMark
-	totals  tieOut
+	// cleanups run when the run ends (a dry run's temp files).
+	cleanups []func()
+	totals   tieOut
 }
 
 // Run reconciles one account's bill day. A run never half-completes: if the
@@ -223,6 +226,9 @@ func (r *run) finish(ctx context.Context, err *error) {
 		*err = r.wrap("panic", fmt.Errorf("%v", p))
 		r.log.Error("reconcile panicked", "err", *err)
 	}
+	for _, c := range r.cleanups {
+		c()
+	}
 	if r.o.DryRun {
 		return
 	}
@@ -240,6 +246,14 @@ func (r *run) finish(ctx context.Context, err *error) {
 func (r *run) obtainBill(ctx context.Context) error {
 	bills := &archive.Bills{Dir: r.Opt.ArchiveDir, Ledger: r.DB, Now: r.Now, Retry: r.Opt.BillRetry, Deadline: r.Opt.BillDeadline,
 		MaxBytes: r.Opt.BillMaxBytes, MaxRatio: r.Opt.BillMaxRatio}
+	if r.o.DryRun { // a dry run writes nothing: the bill goes to a temp dir and is not recorded
+		tmp, err := os.MkdirTemp("", "payrecon-dry-run-")
+		if err != nil {
+			return err
+		}
+		r.cleanups = append(r.cleanups, func() { os.RemoveAll(tmp) })
+		bills.Dir, bills.Ledger = tmp, unrecorded{r.DB}
+	}
 	start := time.Now()
 	var err error
 	if r.o.BillFile != "" {
@@ -251,6 +265,12 @@ func (r *run) obtainBill(ctx context.Context) error {
 	r.rep.BillPath, r.rep.EmptyDay = r.bill.Path, r.bill.Empty()
 	return err
 }
+
+// unrecorded is the ledger of a dry run's bills: it reads the archive's
+// records and records nothing.
+type unrecorded struct{ archive.Ledger }
+
+func (unrecorded) RecordBill(context.Context, payrecon.Bill) (int64, error) { return 0, nil }
 
 // holdDays is how far facts may sit on an adjacent day (default 2).
 func (r *run) holdDays() int {

@@ -243,6 +243,20 @@ func TestImportBill(t *testing.T) {
 	// notified: every row (5 payments, 1 refund) is MISSING_LOCAL and its query
 	// NEEDS_REVIEW.
 	serveProviders(t, sb, cfgPath, sandbox.ServerFaults{})
+	// A dry run diffs and queries, and writes nothing at all: no archived
+	// bill, no run, no workbook.
+	dry := runBin(t, bin, "import-bill", "-config", cfgPath, "-account", "sandbox-ali", "-date", "2026-11-20", "-dry-run", aliZip)
+	if !strings.Contains(dry, "MISSING_LOCAL=6") || !strings.Contains(dry, "dry run: ledger, discrepancies and workbook left unchanged") {
+		t.Fatalf("dry-run import:\n%s", dry)
+	}
+	for _, p := range []string{"bills", "reports"} {
+		if _, err := os.Stat(filepath.Join(dir, "var", p)); !os.IsNotExist(err) {
+			t.Fatalf("dry-run import wrote var/%s (%v)", p, err)
+		}
+	}
+	if runs := runBin(t, bin, "runs", "-config", cfgPath, "-json"); strings.TrimSpace(runs) != "" {
+		t.Fatalf("dry-run import recorded runs: %s", runs)
+	}
 	out := runBin(t, bin, "import-bill", "-config", cfgPath, "-account", "sandbox-ali", "-date", "2026-11-20", aliZip)
 	if !strings.Contains(out, "MISSING_LOCAL=6") || !strings.Contains(out, "NEEDS_REVIEW=6") {
 		t.Fatalf("alipay import:\n%s", out)
