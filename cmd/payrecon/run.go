@@ -130,17 +130,24 @@ func loadConfig(path string, getenv func(string) string) (config.Config, []Accou
 	if err != nil {
 		return config.Config{}, nil, err
 	}
-	accts, err := loadAccounts(&cfg, getenv, time.Now, provider.NewHTTPClient(10*time.Second, 60*time.Second))
+	accts, err := loadKeys(path, &cfg, getenv)
+	return cfg, accts, err
+}
+
+// loadKeys loads every account's keys and checks the forwarding secrets of
+// a config already read from path, then applies its memory limit.
+func loadKeys(path string, cfg *config.Config, getenv func(string) string) ([]Account, error) {
+	accts, err := loadAccounts(cfg, getenv, time.Now, provider.NewHTTPClient(10*time.Second, 60*time.Second))
 	if err != nil {
-		return config.Config{}, nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if _, err := cfg.ForwardSecrets(getenv); err != nil {
-		return config.Config{}, nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	if cfg.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimit))
 	}
-	return cfg, accts, nil
+	return accts, nil
 }
 
 // newLogger logs at level in format (text or json) to w.
@@ -180,7 +187,7 @@ func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	if err != nil {
 		return fmt.Errorf("config %s: %w", *path, err)
 	}
-	cfg, accts, err := loadConfig(*path, getenv)
+	accts, err := loadKeys(*path, &cfg, getenv) // the same config: read once
 	if err != nil {
 		return err
 	}
