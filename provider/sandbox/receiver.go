@@ -76,6 +76,7 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "told to fail", http.StatusServiceUnavailable)
 		return
 	}
+	time.Sleep(rc.opt.Delay) // a slow app: outside the lock, so deliveries overlap as they would
 	if rc.opt.OnEvent != nil {
 		rc.opt.OnEvent(ev, time.Now())
 	}
@@ -92,7 +93,6 @@ func (rc *Receiver) accept(ev payrecon.AppEvent) bool {
 		fmt.Fprintf(rc.opt.Out, "FAILING  %s (%d of %d)\n", ev.ID, rc.calls, rc.opt.Fail)
 		return false
 	}
-	time.Sleep(rc.opt.Delay)
 	rc.seen[ev.ID]++
 	again := ""
 	if rc.seen[ev.ID] > 1 {
