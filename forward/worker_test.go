@@ -189,7 +189,10 @@ func TestOrderPerTrade(t *testing.T) {
 	}
 	run(t, db, srv.URL, &alerts{}, nil)
 	waitFor(t, "all delivered", func() bool { return status(t, db, payrecon.DeliveryDelivered) == 6 })
-	evs, _ := db.Events(t.Context(), store.EventFilter{})
+	evs, err := db.Events(t.Context(), store.EventFilter{})
+	if err != nil || len(evs) != 6 {
+		t.Fatalf("events: %d, %v", len(evs), err)
+	}
 	order := map[string]int{}
 	for i, e := range evs {
 		order[e.ID] = i

@@ -93,7 +93,7 @@ func TestDayNotOverRefused(t *testing.T) {
 			t.Fatalf("%s: err = %v, want ErrDayNotOver", d, err)
 		}
 	}
-	if runs, _ := e.db.Runs(t.Context(), 10); len(runs) != 0 {
+	if runs := mustOK(e.db.Runs(t.Context(), 10)); len(runs) != 0 {
 		t.Fatalf("refused days recorded runs: %+v", runs)
 	}
 }
