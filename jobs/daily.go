@@ -24,9 +24,6 @@ import (
 	"github.com/payrecon/payrecon/reports"
 )
 
-// ErrUnknownAccount is returned for an account the job does not know.
-var ErrUnknownAccount = errors.New("unknown account")
-
 // ErrDayNotOver is returned for a bill day that has not ended yet in
 // Beijing time: the providers publish a day's bill the morning after.
 var ErrDayNotOver = errors.New("the bill day has not ended yet (bills are published the morning after, Beijing time)")
@@ -139,6 +136,7 @@ type run struct {
 	rep         Report
 	log         *slog.Logger
 	bill        payrecon.Bill
+	bills       *archive.Bills // the run's archive (a temp one for a dry run)
 	wb          *reports.Workbook
 	workbookSHA string
 	// prior is what earlier runs of the day settled; matched the marks
@@ -156,14 +154,15 @@ type run struct {
 func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o RunOptions) (rep Report, err error) {
 	acct, ok := d.Accounts[account]
 	if !ok {
-		return Report{Account: account, Day: day}, fmt.Errorf("reconcile %s %s: %w %q", account, day, ErrUnknownAccount, account)
+		return Report{Account: account, Day: day}, fmt.Errorf("reconcile %s %s: %w", account, day, payrecon.ErrUnknownAccount)
 	}
 	if !day.Before(payrecon.DayOf(d.Now())) {
 		return Report{Account: account, Day: day}, fmt.Errorf("reconcile %s %s: %w", account, day, ErrDayNotOver)
 	}
 	o.Trigger = cmp.Or(o.Trigger, "cli")
 	r := &run{Daily: d, acct: acct, o: o, log: d.Log.With("job", "reconcile", "account", account, "bill_date", day.String()),
-		rep: Report{Account: account, Day: day, Counts: map[payrecon.Code]int{}, Outcomes: map[payrecon.Outcome]int{}}}
+		rep:   Report{Account: account, Day: day, Counts: map[payrecon.Code]int{}, Outcomes: map[payrecon.Outcome]int{}},
+		bills: &archive.Bills{Dir: d.Opt.ArchiveDir, Ledger: d.DB, Now: d.Now, Retry: d.Opt.BillRetry, Deadline: d.Opt.BillDeadline, MaxBytes: d.Opt.BillMaxBytes, MaxRatio: d.Opt.BillMaxRatio}}
 	if !o.DryRun {
 		if r.rep.RunID, err = d.DB.StartRun(ctx, account, day, o.Trigger); err != nil {
 			return r.rep, r.wrap("start", err)
@@ -182,8 +181,7 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 	if err != nil {
 		return r.rep, r.wrap("diff", err)
 	}
-	stored, err := r.chase(ctx, pending)
-	if err != nil || o.DryRun {
+	if err := r.chase(ctx, pending); err != nil || o.DryRun {
 		return r.rep, r.wrap("query", err)
 	}
 	if err := r.measureHealth(ctx); err != nil {
@@ -195,7 +193,7 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 	if err := r.writeWorkbook(); err != nil {
 		return r.rep, r.wrap("workbook", err)
 	}
-	if err := d.DB.SaveReconciliation(ctx, r.rep.RunID, account, day, stored, marks(r.matched, stored)); err != nil {
+	if err := d.DB.SaveReconciliation(ctx, r.rep.RunID, account, day, r.rep.Discrepancies, marks(r.matched, r.rep.Discrepancies)); err != nil {
 		return r.rep, r.wrap("store", err)
 	}
 	if err := d.DB.SaveRunTotals(ctx, r.rep.RunID, r.rep.Totals); err != nil {
@@ -232,8 +230,8 @@ func (r *run) finish(ctx context.Context, err *error) {
 	if r.o.DryRun {
 		return
 	}
-	if ferr := r.DB.FinishRun(context.WithoutCancel(ctx), r.rep.RunID, r.bill.ID, r.rep.Counts, r.rep.Workbook, *err); ferr != nil && *err == nil {
-		*err = r.wrap("finish", ferr)
+	if ferr := r.DB.FinishRun(context.WithoutCancel(ctx), r.rep.RunID, r.bill.ID, r.rep.Counts, r.rep.Workbook, *err); ferr != nil {
+		*err = errors.Join(*err, r.wrap("finish", ferr)) // a failed run whose end is not recorded says both
 	}
 	r.tell(ctx, r.acct, r.rep, r.workbookSHA, *err)
 	if r.OnRun != nil {
@@ -244,8 +242,7 @@ func (r *run) finish(ctx context.Context, err *error) {
 // obtainBill archives the day's bill: the given file, or a download
 // retried until the deadline.
 func (r *run) obtainBill(ctx context.Context) error {
-	bills := &archive.Bills{Dir: r.Opt.ArchiveDir, Ledger: r.DB, Now: r.Now, Retry: r.Opt.BillRetry, Deadline: r.Opt.BillDeadline,
-		MaxBytes: r.Opt.BillMaxBytes, MaxRatio: r.Opt.BillMaxRatio}
+	bills := r.bills
 	if r.o.DryRun { // a dry run writes nothing: the bill goes to a temp dir and is not recorded
 		tmp, err := os.MkdirTemp("", "payrecon-dry-run-")
 		if err != nil {
@@ -292,8 +289,7 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	if r.totals.before, err = r.DB.LedgerTotals(ctx, r.acct.Name, day.Start(), day.End()); err != nil {
 		return nil, err
 	}
-	bills := &archive.Bills{Dir: r.Opt.ArchiveDir, Ledger: r.DB, Now: r.Now}
-	adjacent, err := bills.Neighbours(ctx, r.acct.Name, day, hold)
+	adjacent, err := r.bills.Neighbours(ctx, r.acct.Name, day, hold)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +328,7 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 // confirms; it returns the discrepancies as they are to be stored. An
 // item an earlier run settled (carried from the history) is not chased
 // again.
-func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) ([]payrecon.Discrepancy, error) {
+func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) error {
 	res := &reconcile.Resolver{Query: r.acct.Client, DryRun: r.o.DryRun, Interval: r.Opt.QueryInterval, Backoff: r.Opt.QueryBackoff,
 		Repair: func(ctx context.Context, ev *payrecon.Event, reason, evidence string) (bool, error) {
 			return r.DB.ApplyQuery(ctx, payrecon.Repair{Account: r.acct.Name, Provider: r.acct.Provider, Day: r.rep.Day,
@@ -346,7 +342,7 @@ func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) ([]payr
 		}
 		got, err := res.Resolve(ctx, it)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if got.Outcome != "" {
 			r.rep.Outcomes[got.Outcome]++
@@ -354,7 +350,7 @@ func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) ([]payr
 		}
 		it.QueryResult, it.Resolution = got.QueryResult, got.Outcome
 		if err := r.dispute(ctx, it); err != nil {
-			return nil, err
+			return err
 		}
 		r.rep.Discrepancies = append(r.rep.Discrepancies, it)
 		if r.o.DryRun && got.Changed {
@@ -365,7 +361,7 @@ func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) ([]payr
 	if r.o.DryRun {
 		r.progress("  dry run: ledger, discrepancies and workbook left unchanged")
 	}
-	return r.rep.Discrepancies, nil
+	return nil
 }
 
 // dispute writes trade.disputed for a paid trade the provider denies
