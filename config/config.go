@@ -196,7 +196,7 @@ func FieldErr(field, format string, args ...any) error {
 
 // Read parses path strictly over the defaults and validates it.
 // An unknown key or a value of the wrong form is an error naming the file,
-// the line and the field. It does not read key files; see [Config.Load].
+// the line and the field. It does not read key files; see [Config.Secret].
 func Read(path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -225,7 +225,7 @@ func (c *Config) Path(p string) string {
 	return filepath.Join(c.dir, p)
 }
 
-// secret reads a key file, or the environment variable NAME when the value
+// Secret reads a key file, or the environment variable NAME when the value
 // is "env:NAME". Errors name the field and never the content.
 func (c *Config) Secret(field, value string, getenv func(string) string) ([]byte, error) {
 	if name, ok := strings.CutPrefix(value, "env:"); ok {

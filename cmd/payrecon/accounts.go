@@ -25,7 +25,7 @@ type Account struct {
 	Client provider.Client
 }
 
-// Load reads every key file and builds each account's verifier and client
+// loadAccounts reads every key file and builds each account's verifier and client
 // with the provider package's constructor. now is the providers' clock
 // (request timestamps, WeChat Pay's callback skew check). Every problem is
 // reported, joined, each naming its field.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -457,4 +458,42 @@ func TestCheckConfigReportsEveryFile(t *testing.T) {
 	if !strings.Contains(stderr.String(), "apiv3_key_file: ") || !strings.Contains(stderr.String(), "readable by other users (mode 0644)") {
 		t.Fatalf("no warning for a world-readable key: %q", stderr.String())
 	}
+}
+
+// TestServeFailedStartReleasesAdmin: when the public listener cannot be
+// bound, serve fails and releases what it had started: the admin listener
+// can be bound again at once.
+func TestServeFailedStartReleasesAdmin(t *testing.T) {
+	dir, cfgPath := copySandbox(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminAddr := free.Addr().String()
+	free.Close()
+	if err := os.WriteFile(filepath.Join(dir, "keys", "admin.token"), []byte("tok"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), "accounts:", "admin:\n  listen: "+adminAddr+"\n  token_file: keys/admin.token\naccounts:", 1))
+	if err := os.WriteFile(cfgPath, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = run(t.Context(), []string{"serve", "-config", cfgPath, "-listen", busy.Addr().String()}, noenv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("serve on a busy address: %v", err)
+	}
+	again, err := net.Listen("tcp", adminAddr)
+	if err != nil {
+		t.Fatalf("the failed serve still holds the admin listener: %v", err)
+	}
+	again.Close()
 }

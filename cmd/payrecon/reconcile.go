@@ -167,7 +167,9 @@ func cmdRuns(ctx context.Context, args []string, getenv func(string) string, std
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		for _, r := range runs {
-			enc.Encode(r)
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
 		}
 		return nil
 	}

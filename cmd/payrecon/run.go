@@ -187,7 +187,7 @@ func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	if err != nil {
 		return fmt.Errorf("config %s: %w", *path, err)
 	}
-	accts, err := loadKeys(*path, &cfg, getenv) // the same config: read once
+	accts, err := loadKeys(*path, &cfg, getenv) // the config file is read once; the key files a second time, to parse them
 	if err != nil {
 		return err
 	}

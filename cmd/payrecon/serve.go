@@ -57,8 +57,7 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	if cfg.Admin.TokenFile != "" {
 		b, err := cfg.Secret("admin.token_file", cfg.Admin.TokenFile, getenv)
 		if err != nil {
-			db.Close()
-			return nil, err
+			return nil, errors.Join(err, s.Close())
 		}
 		token = []byte(strings.TrimSpace(string(b)))
 	}
@@ -78,8 +77,7 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	if cfg.Admin.Listen != "" {
 		publicAdmin = nil
 		if s.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("serve: admin: %w", err)
+			return nil, errors.Join(fmt.Errorf("serve: admin: %w", err), s.Close())
 		}
 		asrv := &http.Server{Handler: adminMux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 		go asrv.Serve(s.adminLn)
@@ -99,9 +97,8 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	s.ln, err = net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("serve: %w", err)
+	if err != nil { // close what started: the admin listener too, the ledger last
+		return nil, errors.Join(fmt.Errorf("serve: %w", err), s.Close())
 	}
 	go func() { s.served <- s.srv.Serve(s.ln) }()
 	s.cleanups = append(s.cleanups, func() error {
@@ -153,16 +150,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if err := s.startWork(ctx, cfg, accts, logger, getenv); err != nil {
-		s.Close()
-		return err
+		return errors.Join(err, s.Close())
 	}
 	s.ready.Store(true)
 	logger.Info("serving", "addr", s.Addr(), "admin_addr", s.AdminAddr(), "accounts", len(accts), "database", cfg.Path(cfg.Database), "version", version)
 	select {
 	case <-ctx.Done():
 	case err := <-s.served:
-		s.Close()
-		return fmt.Errorf("serve: %w", err)
+		return errors.Join(fmt.Errorf("serve: %w", err), s.Close())
 	}
 	logger.Info("shutting down")
 	return s.Close()
