@@ -23,10 +23,6 @@ const (
 	TradeDisputed AppEventType = "trade.disputed"
 )
 
-// AppEventTypes lists every event type.
-var AppEventTypes = []AppEventType{PaymentSucceeded, PaymentClosed, RefundSucceeded, RefundFailed,
-	TransferSucceeded, TransferFailed, TradeDisputed}
-
 // AppEvent is the body of a forwarded event. Field names are a contract
 // with the merchant's app. Data is frozen when the event is written, so a
 // retry or a replay sends the same bytes under the same ID.

@@ -100,9 +100,11 @@ func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payre
 	refundBefore := ""
 	if ev.Kind == payrecon.EventRefund {
 		if ev.Refund != nil {
-			refundBefore = storedRefundStatus(ctx, tx, account, ev.Refund.OutRefundNo)
+			if refundBefore, err = storedRefundStatus(ctx, tx, account, ev.Refund.OutRefundNo); err != nil {
+				return nil, err
+			}
 		}
-		if err := upsertRefund(ctx, tx, account, ev, src, ref, now); err != nil {
+		if err := upsertRefund(ctx, tx, account, ev, refundBefore, src, ref, now); err != nil {
 			return nil, err
 		}
 		if t.RefundedFen, err = refundedTotal(ctx, tx, account, ev.OutTradeNo); err != nil {
@@ -164,7 +166,8 @@ type refundRow struct {
 	RefundedAt  sql.NullString `db:"refunded_at"`
 }
 
-func upsertRefund(ctx context.Context, tx *sqlx.Tx, account string, ev *payrecon.Event, src payrecon.Source, ref string, now time.Time) error {
+// upsertRefund merges the event's refund; before is its stored status ("" when new).
+func upsertRefund(ctx context.Context, tx *sqlx.Tx, account string, ev *payrecon.Event, before string, src payrecon.Source, ref string, now time.Time) error {
 	r := ev.Refund
 	if r == nil || r.OutRefundNo == "" {
 		return errors.New("apply refund: no refund number")
@@ -178,7 +181,7 @@ func upsertRefund(ctx context.Context, tx *sqlx.Tx, account string, ev *payrecon
 	}
 	// A terminal status is never replaced; a later-ranked one replaces an
 	// earlier-ranked one.
-	replace := refundRank(r.Status) > storedRefundRank(ctx, tx, account, r.OutRefundNo)
+	replace := before == "" || refundRank(r.Status) > refundRank(payrecon.RefundStatus(before))
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO refunds (account, out_refund_no, out_trade_no, provider_refund_no, amount_fen, total_fen,
 			status, refunded_at, source, source_ref, created_at, updated_at)
@@ -199,22 +202,19 @@ func upsertRefund(ctx context.Context, tx *sqlx.Tx, account string, ev *payrecon
 	return deriveAlipayAmounts(ctx, tx, account, ev.OutTradeNo)
 }
 
-// storedRefundRank is the rank of the stored refund status, or -1 when absent.
-func storedRefundRank(ctx context.Context, tx *sqlx.Tx, account, outRefundNo string) int {
-	s := storedRefundStatus(ctx, tx, account, outRefundNo)
-	if s == "" {
-		return -1
-	}
-	return refundRank(payrecon.RefundStatus(s))
-}
-
-// storedRefundStatus is the stored refund status, or "" when absent.
-func storedRefundStatus(ctx context.Context, tx *sqlx.Tx, account, outRefundNo string) string {
+// storedRefundStatus is the stored refund status, or "" when there is none.
+// Any other read error is returned: it must not pass for "absent", which
+// would let a stale status replace a terminal one.
+func storedRefundStatus(ctx context.Context, tx *sqlx.Tx, account, outRefundNo string) (string, error) {
 	var s string
-	if err := tx.GetContext(ctx, &s, `SELECT status FROM refunds WHERE account = ? AND out_refund_no = ?`, account, outRefundNo); err != nil {
-		return ""
+	err := tx.GetContext(ctx, &s, `SELECT status FROM refunds WHERE account = ? AND out_refund_no = ?`, account, outRefundNo)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
-	return s
+	if err != nil {
+		return "", fmt.Errorf("refund status: %w", err)
+	}
+	return s, nil
 }
 
 // deriveAlipayAmounts sets each Alipay refund's own amount from the running

@@ -37,8 +37,12 @@ func Lock(path string, now time.Time) (release func() error, err error) {
 		return nil, fmt.Errorf("lock ledger: %w", err)
 	}
 	stamp := fmt.Sprintf("pid %d since %s\n", os.Getpid(), now.Format(time.RFC3339))
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt([]byte(stamp), 0)
+	}
+	if err != nil { // a stale stamp would name the wrong holder to the next process
+		return nil, errors.Join(fmt.Errorf("lock ledger: %w", err), syscall.Flock(int(f.Fd()), syscall.LOCK_UN), f.Close())
 	}
 	return func() error {
 		uerr := syscall.Flock(int(f.Fd()), syscall.LOCK_UN)

@@ -97,9 +97,6 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]
 	out := make([]payrecon.Delivery, 0, len(rows))
 	for _, r := range rows {
 		d := payrecon.Delivery{Endpoint: r.Endpoint, Seq: r.Seq, EventID: r.EventID, Stream: r.Stream, Body: r.Body, Attempts: r.Attempts}
-		if busy[d.Lane()] || len(out) == limit {
-			continue
-		}
 		if d.CreatedAt, err = parseTime(r.CreatedAt); err != nil {
 			return nil, fmt.Errorf("due deliveries: %w", err)
 		}
@@ -173,22 +170,6 @@ func (db *DB) DisableEndpoint(ctx context.Context, name, reason string) error {
 		return fmt.Errorf("disable endpoint: %w", err)
 	}
 	return nil
-}
-
-// DisabledEndpoints lists the disabled endpoints and why.
-func (db *DB) DisabledEndpoints(ctx context.Context) (map[string]string, error) {
-	var rows []struct {
-		Name   string `db:"name"`
-		Reason string `db:"disabled_reason"`
-	}
-	if err := db.read.SelectContext(ctx, &rows, `SELECT name, disabled_reason FROM endpoints WHERE disabled_at IS NOT NULL`); err != nil {
-		return nil, fmt.Errorf("disabled endpoints: %w", err)
-	}
-	out := map[string]string{}
-	for _, r := range rows {
-		out[r.Name] = r.Reason
-	}
-	return out, nil
 }
 
 // Replay makes events pending again at every configured endpoint that

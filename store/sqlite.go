@@ -357,6 +357,7 @@ func (db *DB) Backup(ctx context.Context, dest string) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	if err := os.Chmod(dest, 0o600); err != nil {
+		os.Remove(dest)
 		return fmt.Errorf("backup: %w", err)
 	}
 	if err := integrityCheck(ctx, dest); err != nil {
