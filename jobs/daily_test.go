@@ -97,7 +97,7 @@ func TestDailyRun(t *testing.T) {
 			if rep.Health != want.health {
 				t.Fatalf("callback health %+v, want %+v", rep.Health, want.health)
 			}
-			audit := mustOK(e.db.Audit(t.Context(), acct))
+			audit := storetest.Must(e.db.Audit(t.Context(), acct))
 			if len(audit) == 0 {
 				t.Fatal("no audit rows for the repairs")
 			}
@@ -153,11 +153,11 @@ func TestDailyRun(t *testing.T) {
 			if !equalCounts(rep2.Counts, want.counts) {
 				t.Fatalf("re-run counts %v, want %v", rep2.Counts, want.counts)
 			}
-			audit2 := mustOK(e.db.Audit(t.Context(), acct))
+			audit2 := storetest.Must(e.db.Audit(t.Context(), acct))
 			if len(audit2) != len(audit) {
 				t.Fatalf("re-run added %d audit rows", len(audit2)-len(audit))
 			}
-			ds := mustOK(e.db.Discrepancies(t.Context(), acct, payrecon.NewDay(2026, 11, 20)))
+			ds := storetest.Must(e.db.Discrepancies(t.Context(), acct, payrecon.NewDay(2026, 11, 20)))
 			if len(ds) != want.problems() {
 				t.Fatalf("stored discrepancies after re-run: %d, want %d", len(ds), want.problems())
 			}
@@ -187,7 +187,7 @@ func TestDailyRun(t *testing.T) {
 func TestDailyDryRunChangesNothing(t *testing.T) {
 	e := setup(t, sandbox.ServerFaults{})
 	acct := e.sb.ID.WeChat.Account
-	before := mustOK(e.db.Count(t.Context()))
+	before := storetest.Must(e.db.Count(t.Context()))
 	var out bytes.Buffer
 	rep, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{DryRun: true, Progress: &out})
 	if err != nil {
@@ -196,11 +196,11 @@ func TestDailyDryRunChangesNothing(t *testing.T) {
 	if want := expect(e.day, payrecon.WeChatPay).outcomes[payrecon.OutcomeRecovered]; want == 0 || rep.Outcomes[payrecon.OutcomeRecovered] != want || rep.Workbook != "" {
 		t.Fatalf("dry run report %+v", rep)
 	}
-	after := mustOK(e.db.Count(t.Context()))
+	after := storetest.Must(e.db.Count(t.Context()))
 	if after != before {
 		t.Fatalf("dry run changed the ledger: %+v -> %+v", before, after)
 	}
-	if runs := mustOK(e.db.Runs(t.Context(), 10)); len(runs) != 0 {
+	if runs := storetest.Must(e.db.Runs(t.Context(), 10)); len(runs) != 0 {
 		t.Fatalf("dry run recorded runs: %+v", runs)
 	}
 	if !bytes.Contains(out.Bytes(), []byte("would repair")) {
@@ -216,7 +216,7 @@ func TestDailyBadBills(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := setup(t, faults)
-			before := mustOK(e.db.Count(t.Context()))
+			before := storetest.Must(e.db.Count(t.Context()))
 			_, err := e.daily.Run(t.Context(), e.sb.ID.WeChat.Account, payrecon.DayOf(day), jobs.RunOptions{})
 			if err == nil {
 				t.Fatal("run succeeded")
@@ -224,11 +224,11 @@ func TestDailyBadBills(t *testing.T) {
 			if name == "never ready" && !errors.Is(err, jobs.ErrBillUnavailable) {
 				t.Fatalf("err = %v", err)
 			}
-			after := mustOK(e.db.Count(t.Context()))
+			after := storetest.Must(e.db.Count(t.Context()))
 			if after != before {
 				t.Fatalf("failed run changed the ledger")
 			}
-			runs := mustOK(e.db.Runs(t.Context(), 1))
+			runs := storetest.Must(e.db.Runs(t.Context(), 1))
 			if len(runs) != 1 || runs[0].Status != "failed" || runs[0].Workbook != "" {
 				t.Fatalf("runs %+v", runs)
 			}
@@ -367,18 +367,8 @@ func TestDailyPanicFailsTheRun(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "panic") {
 		t.Fatalf("err = %v", err)
 	}
-	runs := mustOK(e.db.Runs(t.Context(), 1))
+	runs := storetest.Must(e.db.Runs(t.Context(), 1))
 	if len(runs) != 1 || runs[0].Status != "failed" {
 		t.Fatalf("runs %+v", runs)
 	}
-}
-
-// mustOK returns v, failing the test (by panic, which the test runner
-// reports with the stack) when the ledger call that produced it failed:
-// an assertion on a value read with an error would prove nothing.
-func mustOK[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/payrecon/payrecon/provider"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
 )
 
 // deafClient serves the real bill but answers every query "not found",
@@ -49,7 +50,7 @@ func TestDailyRerunKeepsHistory(t *testing.T) {
 			}
 			checkItems(t, "first run", rep1.Discrepancies, want, rep1.RunID, rep1.RunID)
 			checkStates(t, e.db, acct, want, rep1.RunID)
-			audit1 := mustOK(e.db.Audit(t.Context(), acct))
+			audit1 := storetest.Must(e.db.Audit(t.Context(), acct))
 			ledger1 := trades(t, e.db, acct)
 
 			rep2, err := e.daily.Run(t.Context(), acct, payrecon.DayOf(day), jobs.RunOptions{})
@@ -66,7 +67,7 @@ func TestDailyRerunKeepsHistory(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkItems(t, "stored after the re-run", stored, want, rep1.RunID, rep2.RunID)
-			if audit2 := mustOK(e.db.Audit(t.Context(), acct)); len(audit2) != len(audit1) {
+			if audit2 := storetest.Must(e.db.Audit(t.Context(), acct)); len(audit2) != len(audit1) {
 				t.Fatalf("the re-run repaired again: %d new audit rows", len(audit2)-len(audit1))
 			}
 			if got := trades(t, e.db, acct); got != ledger1 {

@@ -10,6 +10,7 @@ import (
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
 )
 
 func TestSchedulerCatchUpAndCron(t *testing.T) {
@@ -53,7 +54,7 @@ func TestSchedulerCatchUpAndCron(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	s2.Stop(ctx)
-	if after := mustOK(e.db.JobRuns(t.Context(), 100)); len(after) != n {
+	if after := storetest.Must(e.db.JobRuns(t.Context(), 100)); len(after) != n {
 		t.Fatalf("restart re-ran a succeeded day: %d -> %d runs", n, len(after))
 	}
 }
@@ -78,7 +79,7 @@ func waitRuns(t *testing.T, db *store.DB, ok func([]payrecon.JobRun) bool) []pay
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	rs := mustOK(db.JobRuns(t.Context(), 100))
+	rs := storetest.Must(db.JobRuns(t.Context(), 100))
 	t.Fatalf("job runs never reached the expected state: %+v", rs)
 	return nil
 }

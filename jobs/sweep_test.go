@@ -10,6 +10,7 @@ import (
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
 )
 
 func TestSweeper(t *testing.T) {
@@ -61,10 +62,10 @@ func TestSweeper(t *testing.T) {
 		}
 	}
 	// A waiting order is not checked again before its next time.
-	if due := mustOK(e.db.DueOrders(t.Context(), now, 10)); len(due) != 0 {
+	if due := storetest.Must(e.db.DueOrders(t.Context(), now, 10)); len(due) != 0 {
 		t.Fatalf("due right after a sweep: %+v", due)
 	}
-	if due := mustOK(e.db.DueOrders(t.Context(), now.Add(61*time.Second), 10)); len(due) != 1 || due[0].OutTradeNo != "NOT-YET" {
+	if due := storetest.Must(e.db.DueOrders(t.Context(), now.Add(61*time.Second), 10)); len(due) != 1 || due[0].OutTradeNo != "NOT-YET" {
 		t.Fatalf("due after a minute: %+v", due)
 	}
 

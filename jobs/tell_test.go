@@ -124,7 +124,7 @@ func TestCancelledRunIsNotAFailure(t *testing.T) {
 	if _, err := e.daily.Run(ctx, acct, payrecon.DayOf(day), jobs.RunOptions{}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	runs := mustOK(e.db.Runs(t.Context(), 1))
+	runs := storetest.Must(e.db.Runs(t.Context(), 1))
 	if len(runs) != 1 || runs[0].Status != payrecon.RunCancelled {
 		t.Fatalf("runs %+v, want one cancelled", runs)
 	}
@@ -144,7 +144,7 @@ func TestCancelledRunIsNotAFailure(t *testing.T) {
 	if content, _ := md["content"].(string); !strings.Contains(content, "对账失败") {
 		t.Fatalf("alert %q is not the run failure", content)
 	}
-	if runs := mustOK(e.db.Runs(t.Context(), 1)); len(runs) != 1 || runs[0].Status != payrecon.RunFailed {
+	if runs := storetest.Must(e.db.Runs(t.Context(), 1)); len(runs) != 1 || runs[0].Status != payrecon.RunFailed {
 		t.Fatalf("runs %+v, want the last failed", runs)
 	}
 }

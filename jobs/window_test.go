@@ -9,6 +9,7 @@ import (
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
 )
 
 // TestDayWindowIgnoresDisplayZone reconciles two bill days with the
@@ -93,7 +94,7 @@ func TestDayNotOverRefused(t *testing.T) {
 			t.Fatalf("%s: err = %v, want ErrDayNotOver", d, err)
 		}
 	}
-	if runs := mustOK(e.db.Runs(t.Context(), 10)); len(runs) != 0 {
+	if runs := storetest.Must(e.db.Runs(t.Context(), 10)); len(runs) != 0 {
 		t.Fatalf("refused days recorded runs: %+v", runs)
 	}
 }

@@ -277,7 +277,7 @@ func testOutboxReplayAndDisable(t *testing.T, db Ledger) {
 		t.Fatalf("due = %+v", ds)
 	}
 	attempt(t, db, ds[0], payrecon.DeliveryDelivered, time.Time{})
-	if evs, _ := db.Events(t.Context(), store.EventFilter{Status: payrecon.DeliveryDelivered}); len(evs) != 1 || evs[0].Seq != ds[0].Seq {
+	if evs := Must(db.Events(t.Context(), store.EventFilter{Status: payrecon.DeliveryDelivered})); len(evs) != 1 || evs[0].Seq != ds[0].Seq {
 		t.Fatalf("delivered events %+v", evs)
 	}
 	Record(t, db, Pay("p2", "o2", 100))
@@ -298,7 +298,7 @@ func testOutboxReplayAndDisable(t *testing.T, db Ledger) {
 	if n, err := db.Replay(t.Context(), []string{evs[0].ID}, time.Time{}); err != nil || n != 1 {
 		t.Fatalf("replay by id: %d, %v", n, err)
 	}
-	if page, _ := db.Events(t.Context(), store.EventFilter{After: evs[0].Seq, Limit: 1}); len(page) != 1 || page[0].Seq != evs[1].Seq {
+	if page := Must(db.Events(t.Context(), store.EventFilter{After: evs[0].Seq, Limit: 1})); len(page) != 1 || page[0].Seq != evs[1].Seq {
 		t.Fatalf("page after %d: %+v", evs[0].Seq, page)
 	}
 }

@@ -191,7 +191,7 @@ func testConcurrentDeliveries(t *testing.T, db Ledger) {
 	if c.Deliveries != 100 || c.Trades != 50 {
 		t.Fatalf("counts = %+v, want 100 deliveries of 50 trades", c)
 	}
-	ts, _ := db.Trades(t.Context(), store.TradeFilter{Account: "ali"})
+	ts := Must(db.Trades(t.Context(), store.TradeFilter{Account: "ali"}))
 	for _, tr := range ts {
 		if tr.Status != payrecon.StatusPaid {
 			t.Fatalf("%s is %s after a paid notification: a stale close moved it back", tr.OutTradeNo, tr.Status)
@@ -285,17 +285,17 @@ func testAuditedRepairOnce(t *testing.T, db Ledger) {
 	if changed, err := db.ApplyQuery(t.Context(), r, ev); err != nil || changed {
 		t.Fatalf("second apply: changed %v, %v", changed, err)
 	}
-	if a2, _ := db.Audit(t.Context(), "ali"); len(a2) != len(a) {
+	if a2 := Must(db.Audit(t.Context(), "ali")); len(a2) != len(a) {
 		t.Fatalf("audit grew from %d to %d rows on a no-op repair", len(a), len(a2))
 	}
-	if ev, _ := db.LedgerEvents(t.Context(), "ali", "Q1"); len(ev) != 1 || ev[0].Source != "query" || ev[0].SourceRef != "query:run:7" {
+	if ev := Must(db.LedgerEvents(t.Context(), "ali", "Q1")); len(ev) != 1 || ev[0].Source != "query" || ev[0].SourceRef != "query:run:7" {
 		t.Fatalf("provenance after a repair and a no-op repair: %+v", ev)
 	}
 	Record(t, db, Pay("k", "Q1", 500)) // late notification: provenance, no change
 	if tr := Trade(t, db, "Q1"); tr.Source != payrecon.SourceQuery {
 		t.Fatalf("source changed to %s", tr.Source)
 	}
-	if ev, _ := db.LedgerEvents(t.Context(), "ali", "Q1"); len(ev) != 2 || ev[1].Source != "notify" || ev[1].StatusBefore != "PAID" {
+	if ev := Must(db.LedgerEvents(t.Context(), "ali", "Q1")); len(ev) != 2 || ev[1].Source != "notify" || ev[1].StatusBefore != "PAID" {
 		t.Fatalf("provenance after the late notification: %+v", ev)
 	}
 }
@@ -305,7 +305,7 @@ func testRunRecords(t *testing.T, db Ledger) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs, _ := db.Runs(t.Context(), 10)
+	runs := Must(db.Runs(t.Context(), 10))
 	if len(runs) != 1 || runs[0].Status != payrecon.RunRunning || !runs[0].FinishedAt.IsZero() || runs[0].Day != Day {
 		t.Fatalf("running: %+v", runs)
 	}
@@ -313,7 +313,7 @@ func testRunRecords(t *testing.T, db Ledger) {
 	if err := db.FinishRun(t.Context(), id, 0, counts, "/r/ali/2026-11-20.xlsx", nil); err != nil {
 		t.Fatal(err)
 	}
-	id2, _ := db.StartRun(t.Context(), "ali", Day, "cron")
+	id2 := Must(db.StartRun(t.Context(), "ali", Day, "cron"))
 	if err := db.FinishRun(t.Context(), id2, 0, nil, "", errors.New("bill: not ready")); err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +363,7 @@ func testDiscrepancyReplacement(t *testing.T, db Ledger) {
 			t.Fatalf("row %d: got %+v, want %+v", i, got[i], want[i])
 		}
 	}
-	if other, _ := db.Discrepancies(t.Context(), "ali", Day.AddDays(1)); len(other) != 0 {
+	if other := Must(db.Discrepancies(t.Context(), "ali", Day.AddDays(1))); len(other) != 0 {
 		t.Fatalf("another day has %d rows", len(other))
 	}
 }
@@ -412,10 +412,10 @@ func testReconStateOnlyRises(t *testing.T, db Ledger) {
 	if err != nil || len(rs) != 1 || rs[0].ReconState != payrecon.StateMatched || rs[0].ReconRun != run2 {
 		t.Fatalf("refund: %+v, %v", rs, err)
 	}
-	if ts, _ := db.Trades(t.Context(), store.TradeFilter{Account: "ali"}); len(ts) != 2 {
+	if ts := Must(db.Trades(t.Context(), store.TradeFilter{Account: "ali"})); len(ts) != 2 {
 		t.Fatalf("a mark for an absent trade created one: %+v", ts)
 	}
-	id, _ := db.StartRun(t.Context(), "ali", Day, "cli")
+	id := Must(db.StartRun(t.Context(), "ali", Day, "cli"))
 	if err := db.SaveReconciliation(t.Context(), id, "ali", Day, nil, []payrecon.ReconMark{pay("S1", payrecon.StateConfirmedAbsent), pay("S2", "PAID")}); err == nil {
 		t.Fatal("an unknown state was accepted")
 	}
@@ -429,7 +429,8 @@ func testReconStateOnlyRises(t *testing.T, db Ledger) {
 func testReconStateFilter(t *testing.T, db Ledger) {
 	Record(t, db, Pay("p1", "G1", 6666))
 	Record(t, db, Pay("p2", "M1", 100))
-	id, _ := db.StartRun(t.Context(), "ali", Day, "cli")
+	Record(t, db, Pay("p3", "U1", 100)) // no run marks it
+	id := Must(db.StartRun(t.Context(), "ali", Day, "cli"))
 	if err := db.SaveReconciliation(t.Context(), id, "ali", Day, nil, []payrecon.ReconMark{
 		{Kind: payrecon.EntryPayment, OutTradeNo: "G1", State: payrecon.StateConfirmedAbsent},
 		{Kind: payrecon.EntryPayment, OutTradeNo: "M1", State: payrecon.StateMatched}}); err != nil {
@@ -439,7 +440,7 @@ func testReconStateFilter(t *testing.T, db Ledger) {
 	if err != nil || len(got) != 1 || got[0].OutTradeNo != "G1" || got[0].Status != payrecon.StatusPaid || got[0].ReconRun != id {
 		t.Fatalf("CONFIRMED_ABSENT trades: %+v, %v", got, err)
 	}
-	if got, _ := db.Trades(t.Context(), store.TradeFilter{State: payrecon.StateUnreconciled}); len(got) != 0 {
+	if got := Must(db.Trades(t.Context(), store.TradeFilter{State: payrecon.StateUnreconciled})); len(got) != 1 || got[0].OutTradeNo != "U1" {
 		t.Fatalf("UNRECONCILED trades: %+v", got)
 	}
 }
@@ -474,19 +475,19 @@ func testDeliveriesDedup(t *testing.T, db Ledger) {
 	if err := db.RecordDelivery(t.Context(), "ops", "k", 3, errors.New("robot down")); err != nil {
 		t.Fatal(err)
 	}
-	if sent, _ := db.Delivered(t.Context(), "ops", "k", since); sent {
+	if sent := Must(db.Delivered(t.Context(), "ops", "k", since)); sent {
 		t.Fatal("a failed delivery counts as sent")
 	}
 	if err := db.RecordDelivery(t.Context(), "ops", "k", 1, nil); err != nil {
 		t.Fatal(err)
 	}
-	if sent, _ := db.Delivered(t.Context(), "ops", "k", time.Time{}); !sent {
+	if sent := Must(db.Delivered(t.Context(), "ops", "k", time.Time{})); !sent {
 		t.Fatal("sent delivery not found")
 	}
-	if sent, _ := db.Delivered(t.Context(), "mail", "k", time.Time{}); sent {
+	if sent := Must(db.Delivered(t.Context(), "mail", "k", time.Time{})); sent {
 		t.Fatal("dedup leaks across channels")
 	}
-	if sent, _ := db.Delivered(t.Context(), "ops", "k", time.Now().Add(time.Hour)); sent {
+	if sent := Must(db.Delivered(t.Context(), "ops", "k", time.Now().Add(time.Hour))); sent {
 		t.Fatal("a delivery before the window counts")
 	}
 }
@@ -502,7 +503,7 @@ func testExpectedOrders(t *testing.T, db Ledger) {
 	if n, err := db.RegisterOrders(t.Context(), again, payrecon.ExpectedOrder{Account: "ali", OutTradeNo: "E2", AmountFen: 5, CreatedAt: created.Add(-48 * time.Hour), NextCheckAt: created.Add(time.Hour)}); err != nil || n != 1 {
 		t.Fatalf("re-register with a new order: %d new, %v; want 1", n, err)
 	}
-	if due, _ := db.DueOrders(t.Context(), created, 10); len(due) != 0 {
+	if due := Must(db.DueOrders(t.Context(), created, 10)); len(due) != 0 {
 		t.Fatalf("due before its first check: %+v", due)
 	}
 	due, err := db.DueOrders(t.Context(), created.Add(time.Minute), 10)
@@ -510,13 +511,13 @@ func testExpectedOrders(t *testing.T, db Ledger) {
 		t.Fatalf("due %+v, %v", due, err)
 	}
 	Record(t, db, Pay("p", "E1", 990))
-	if due, _ := db.DueOrders(t.Context(), created.Add(time.Minute), 10); len(due) != 1 || due[0].LedgerStatus != payrecon.StatusPaid {
+	if due := Must(db.DueOrders(t.Context(), created.Add(time.Minute), 10)); len(due) != 1 || due[0].LedgerStatus != payrecon.StatusPaid {
 		t.Fatalf("due after payment %+v", due)
 	}
 	if err := db.UpdateOrder(t.Context(), "ali", "E1", payrecon.OrderPaid, created, "notified"); err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := db.DueOrders(t.Context(), created.Add(time.Hour), 10); len(due) != 1 || due[0].OutTradeNo != "E2" {
+	if due := Must(db.DueOrders(t.Context(), created.Add(time.Hour), 10)); len(due) != 1 || due[0].OutTradeNo != "E2" {
 		t.Fatalf("due an hour later: %+v; want only E2 (E1 is paid)", due)
 	}
 	os, err := db.Orders(t.Context(), "ali", Day.Start(), Day.End())
@@ -526,11 +527,11 @@ func testExpectedOrders(t *testing.T, db Ledger) {
 }
 
 func testJobRuns(t *testing.T, db Ledger) {
-	ok, _ := db.StartJob(t.Context(), "reconcile", "ali", Day, "cron")
+	ok := Must(db.StartJob(t.Context(), "reconcile", "ali", Day, "cron"))
 	if err := db.FinishJob(t.Context(), ok, nil); err != nil {
 		t.Fatal(err)
 	}
-	bad, _ := db.StartJob(t.Context(), "reconcile", "ali", Day.AddDays(1), "cron")
+	bad := Must(db.StartJob(t.Context(), "reconcile", "ali", Day.AddDays(1), "cron"))
 	if err := db.FinishJob(t.Context(), bad, errors.New("boom")); err != nil {
 		t.Fatal(err)
 	}

@@ -54,3 +54,13 @@ func FailOrderInsert(tb testing.TB, path, outTradeNo string) {
 		tb.Fatal(err)
 	}
 }
+
+// Must returns v, and panics (which fails the running test with its stack)
+// when the ledger call that produced it failed: an assertion on a value read
+// with an error would prove nothing.
+func Must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
