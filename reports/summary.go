@@ -2,7 +2,6 @@ package reports
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/xuri/excelize/v2"
@@ -215,12 +214,15 @@ func (s *summaryWriter) orders() {
 }
 
 // resolutions counts the discrepancies by how they were resolved, in
-// outcome order ("n/a" for none).
+// outcome order, then those without one ("n/a").
 func (s *summaryWriter) resolutions() {
 	counts := s.wb.sum.Resolutions
 	s.blank()
 	s.header("resolution", "count", "code")
-	for _, r := range slices.Sorted(maps.Keys(counts)) {
+	for _, r := range append(slices.Clone(payrecon.Outcomes), "") {
+		if _, ok := counts[r]; !ok {
+			continue
+		}
 		name := s.wb.value("outcome", string(r))
 		if name == "" {
 			name = s.wb.t("n/a")
