@@ -12,6 +12,7 @@ FUZZ_TARGETS := \
 	./provider/wechatpay:FuzzParseXML \
 	./notify:FuzzHandler \
 	.:FuzzParseYuan \
+	.:FuzzParseRatePPM \
 	.:FuzzParseBeijingTime
 
 export CGO_ENABLED := 1
