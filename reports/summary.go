@@ -302,7 +302,8 @@ type Attention struct {
 // [payrecon.Code.IsProblem]) not recovered. Only items held for the next
 // day (PENDING) warn; anything else (NEEDS_REVIEW, CONFIRMED_ABSENT, not
 // chased) asks for action. The amount at stake of an item is the
-// difference when both sides have it, else the side that has it.
+// difference when both sides have it, else the side that has it; an item
+// in another currency than CNY adds nothing to it.
 func attention(ds []payrecon.Discrepancy) Attention {
 	var a Attention
 	for _, d := range ds {
@@ -311,6 +312,7 @@ func attention(ds []payrecon.Discrepancy) Attention {
 		}
 		a.Items++
 		switch {
+		case payrecon.IsForeignCurrency(d.Currency): // not fen: counted, never added to a yuan amount
 		case d.HasBill && d.HasLedger:
 			a.AtStake += absFen(d.DiffFen())
 		case d.HasBill:
