@@ -24,6 +24,8 @@
 //	events            (account, fact_key); event_id  the outbox: one event per ledger fact, for the merchant's app
 //	endpoints         name                           the configured forward endpoints (synced by serve)
 //	event_deliveries  (endpoint, seq)                each event's delivery state at each endpoint
+//	golive            account                        when the account went live (serve's first start)
+//	run_leases        (account, bill_date)           which run reconciles the day now, until when
 //	schema_migrations name                           applied migration files
 //
 // Files follow the tables: notifications.go, ledger.go (applying events),
