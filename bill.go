@@ -38,6 +38,10 @@ type BillEntry struct {
 	// (WeChat Pay 公众账号ID: one merchant number serves several apps);
 	// empty for Alipay.
 	AppID string
+	// Merchant is whose bill the row is on, where the bill says: the
+	// Alipay account of the #账号 line (the PID followed by four digits),
+	// the WeChat Pay 商户号 (mchid).
+	Merchant string
 }
 
 // BillTotals are counts and sums over a bill's rows, as the parser counted
