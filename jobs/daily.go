@@ -259,6 +259,9 @@ func (r *run) finish(ctx context.Context, err *error) {
 	for _, c := range r.cleanups {
 		c()
 	}
+	if cause := context.Cause(ctx); *err != nil && errors.Is(cause, payrecon.ErrLeaseLost) {
+		*err = r.wrap("lease", cause) // another run took the day over: a failure, not a cancel
+	}
 	if r.o.DryRun {
 		return
 	}
