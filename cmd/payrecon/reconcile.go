@@ -91,7 +91,7 @@ func cmdImportBill(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	if fs.NArg() != 1 || *account == "" || *date == "" {
-		return fmt.Errorf("%w: payrecon import-bill -config F -account A -date D FILE", errUsage)
+		return fmt.Errorf("%w: payrecon import-bill -config F -account A -date D [-backfill] FILE", errUsage)
 	}
 	return reconcileWith(ctx, *path, *account, *date, fs.Arg(0), runFlags{dry: *dry, backfill: *backfill}, getenv, stdout, stderr)
 }
