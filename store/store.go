@@ -31,7 +31,8 @@
 // Files follow the tables: notifications.go, ledger.go (applying events),
 // trades.go, quarantine.go, bills.go, runs.go, discrepancies.go, repair.go
 // (audited repairs), health.go, deliveries.go, orders.go, events.go (writing
-// events) and outbox.go (delivering them). Everything
+// events), outbox.go (delivering them) and golive.go (go-live and the
+// run leases). Everything
 // SQLite-specific (DSN, pragmas, migrations, the single-writer group
 // commit, time storage) is in sqlite.go: all writes go through one writer
 // goroutine that groups concurrent requests into one transaction, each
