@@ -56,6 +56,10 @@ type BillEntry struct {
 	// 货币种类); empty when the bill has no such column (Alipay's trade
 	// bill, which is CNY).
 	Currency string
+	// Merchant is whose bill the row is on, where the bill says: the
+	// Alipay account of the #账号 line (the PID followed by four digits),
+	// the WeChat Pay 商户号 (mchid).
+	Merchant string
 }
 
 // SettleFen is what the row settles to the merchant before fees: the

@@ -24,10 +24,14 @@ const (
 	CurrencyMismatch Code = "CURRENCY_MISMATCH"
 	Duplicate        Code = "DUPLICATE"
 	CrossDay         Code = "CROSS_DAY" // found on an adjacent day within the hold window: carried over
+	// BeforeStart is a bill row missing from the ledger that happened
+	// before payrecon went live: not a dropped callback. Confirmed by a
+	// query, it is backfilled with source=bill (see golive.go).
+	BeforeStart Code = "BEFORE_START"
 )
 
 // Codes lists every code in report order.
-var Codes = []Code{Matched, MissingLocal, MissingChannel, AmountMismatch, StatusMismatch, FeeMismatch, CurrencyMismatch, Duplicate, CrossDay}
+var Codes = []Code{Matched, MissingLocal, MissingChannel, AmountMismatch, StatusMismatch, FeeMismatch, CurrencyMismatch, Duplicate, CrossDay, BeforeStart}
 
 var codeLabels = map[Code][2]string{
 	Matched:          {"已匹配", "Matched"},
@@ -39,6 +43,7 @@ var codeLabels = map[Code][2]string{
 	CurrencyMismatch: {"币种非人民币", "Currency is not CNY"},
 	Duplicate:        {"账单重复", "Duplicate bill row"},
 	CrossDay:         {"跨日结转", "Cross-day, carried over"},
+	BeforeStart:      {"上线前交易（按账单补录）", "Before go-live (backfilled from the bill)"},
 }
 
 // Label returns the code's label in locale "zh" (default) or "en".

@@ -109,4 +109,7 @@ type Repair struct {
 	RunID    int64 // 0 outside a reconciliation run (the same-day sweep)
 	Reason   string
 	Evidence string
+	// Source is how the ledger learns a fact it did not hold (default
+	// [SourceQuery]; [SourceBill] for a fact from before go-live).
+	Source Source
 }

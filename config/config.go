@@ -66,6 +66,10 @@ type Reconcile struct {
 	BillDeadline      Duration `yaml:"bill_deadline"`
 	CatchUpDays       int      `yaml:"catch_up_days"`
 	QueryInterval     Duration `yaml:"query_interval"`
+	// StartDate, when set, is the go-live date of every account (a date
+	// in Beijing time): days before it are reconciled only with -backfill.
+	// Unset, an account goes live at serve's first start on the ledger.
+	StartDate Date `yaml:"start_date"`
 }
 
 // Delivery configures e-mail to accountants and alerts to ops.

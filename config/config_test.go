@@ -48,6 +48,7 @@ func TestConfigLineErrors(t *testing.T) {
 		{"nested typo", "app_id:", "app_idd:", []string{`payrecon.yaml:9: accounts[0]: unknown field "app_idd"`}},
 		{"wrong type", "hold_days: 2", "hold_days: abc", []string{`payrecon.yaml:5: reconcile.hold_days: want an integer (got "abc")`}},
 		{"typed value", "hold_days: 2", "hold_days: 2\n  bill_deadline: 4 hours", []string{`payrecon.yaml:6: reconcile.bill_deadline: want a duration such as 10m or 200ms (got "4 hours")`}},
+		{"bad start date", "hold_days: 2", "hold_days: 2\n  start_date: 2026/11/20", []string{`payrecon.yaml:6: reconcile.start_date: want a date such as 2026-11-20 (got "2026/11/20")`}},
 		{"bad rate in a list", "provider: alipay", "provider: alipay\n    fee_rate: 0.6", []string{`payrecon.yaml:9: accounts[0].fee_rate: want a percentage such as 0.60% (got "0.6")`}},
 		{"list where a value goes", "timezone: Asia/Shanghai", "timezone: [Asia/Shanghai]", []string{`payrecon.yaml:3: timezone: want a string (got a list)`}},
 		{"set twice", "timezone: Asia/Shanghai", "timezone: Asia/Shanghai\ntimezone: UTC", []string{`payrecon.yaml:4: field "timezone" is set twice`}},

@@ -117,3 +117,24 @@ func shown(n *yaml.Node) string {
 	}
 	return strconv.Quote(n.Value)
 }
+
+// Date is a bill day written YYYY-MM-DD, a date in Beijing time; empty is
+// the zero [payrecon.Day] (unset).
+type Date payrecon.Day
+
+// UnmarshalYAML implements [yaml.Unmarshaler].
+func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a date such as 2026-11-20 (got %s)", shown(n))
+	}
+	if n.Value == "" {
+		*d = Date{}
+		return nil
+	}
+	v, err := payrecon.ParseDay(strings.TrimSpace(n.Value))
+	if err != nil {
+		return fmt.Errorf("want a date such as 2026-11-20 (got %s)", shown(n))
+	}
+	*d = Date(v)
+	return nil
+}

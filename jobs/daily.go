@@ -41,6 +41,11 @@ type Account struct {
 	FeeRateE4 int64
 	// EmailTo receives the workbook after each run.
 	EmailTo []string
+	// MerchantID is the account's Alipay seller id (PID) or WeChat Pay
+	// mchid, and AppIDs its WeChat Pay apps: a bill imported by hand must
+	// be theirs ("" or none: not checked).
+	MerchantID string
+	AppIDs     []string
 }
 
 // Options configure the daily job.
@@ -60,6 +65,12 @@ type Options struct {
 	// QueryInterval rate-limits provider queries.
 	QueryInterval time.Duration
 	QueryBackoff  time.Duration
+	// StartDate, when set, is every account's go-live date (see
+	// [Daily.GoLive]).
+	StartDate payrecon.Day
+	// LeaseTTL is how long a run's lease of its day lasts unrenewed
+	// (default [DefaultLeaseTTL]).
+	LeaseTTL time.Duration
 }
 
 // Daily is the daily reconciliation.
@@ -83,6 +94,8 @@ type RunOptions struct {
 	Progress io.Writer // human progress lines (may be nil)
 	// BillFile reconciles this file instead of downloading (import-bill).
 	BillFile string
+	// Backfill allows a day before go-live (see [ErrBeforeGoLive]).
+	Backfill bool
 }
 
 // Report is what a run did.
@@ -146,11 +159,17 @@ type run struct {
 	// cleanups run when the run ends (a dry run's temp files).
 	cleanups []func()
 	totals   tieOut
+	// goLive is when the account went live (zero: unknown); rows the
+	// ledger lacks from before it are BEFORE_START.
+	goLive time.Time
 }
 
 // Run reconciles one account's bill day. A run never half-completes: if the
 // bill cannot be had or fails its own totals check, no workbook is written
 // and the ledger is untouched. Errors read "reconcile ACCOUNT DAY: step: …".
+// A day before go-live is refused ([ErrBeforeGoLive]) unless o.Backfill;
+// a day another run is reconciling fails at once with a
+// [*payrecon.LeaseHeldError]: any caller is guarded by the day's lease.
 func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o RunOptions) (rep Report, err error) {
 	acct, ok := d.Accounts[account]
 	if !ok {
@@ -158,6 +177,19 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 	}
 	if !day.Before(payrecon.DayOf(d.Now())) {
 		return Report{Account: account, Day: day}, fmt.Errorf("reconcile %s %s: %w", account, day, ErrDayNotOver)
+	}
+	goLive, err := d.checkGoLive(ctx, account, day, o)
+	if err == nil && o.BillFile != "" {
+		err = d.checkImport(acct, day, o.BillFile)
+	}
+	if err == nil && !o.DryRun {
+		var release func()
+		if ctx, release, err = d.takeLease(ctx, account, day); err == nil {
+			defer release()
+		}
+	}
+	if err != nil {
+		return Report{Account: account, Day: day}, fmt.Errorf("reconcile %s %s: %w", account, day, err)
 	}
 	o.Trigger = cmp.Or(o.Trigger, "cli")
 	r := &run{Daily: d, acct: acct, o: o, log: d.Log.With("job", "reconcile", "account", account, "bill_date", day.String()),
@@ -168,7 +200,7 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 			return r.rep, r.wrap("start", err)
 		}
 	}
-	r.totals = tieOut{day: day, runID: r.rep.RunID}
+	r.totals, r.goLive = tieOut{day: day, runID: r.rep.RunID}, goLive
 	defer r.finish(ctx, &err)
 	r.log.Info("reconcile start", "dry_run", o.DryRun, "trigger", o.Trigger)
 	if r.prior, err = loadHistory(ctx, d.DB, account, day); err != nil {
@@ -226,6 +258,9 @@ func (r *run) finish(ctx context.Context, err *error) {
 	}
 	for _, c := range r.cleanups {
 		c()
+	}
+	if cause := context.Cause(ctx); *err != nil && errors.Is(cause, payrecon.ErrLeaseLost) {
+		*err = r.wrap("lease", cause) // another run took the day over: a failure, not a cancel
 	}
 	if r.o.DryRun {
 		return
@@ -302,7 +337,7 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	var pending []payrecon.Discrepancy
 	var wbErr error
 	diff := reconcile.New(day, reconcile.Options{HoldDays: hold, FeeRateE4: r.acct.FeeRateE4}, trades, refunds, adjacent, func(it payrecon.Discrepancy) {
-		it = r.prior.carry(it)
+		it = r.prior.carry(r.beforeStart(it))
 		r.totals.add(it)
 		r.rep.Counts[it.Code]++
 		if it.Code != payrecon.Matched {
@@ -329,12 +364,14 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 // item an earlier run settled (carried from the history) is not chased
 // again.
 func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) error {
+	var src payrecon.Source // how the ledger learns the item being resolved
 	res := &reconcile.Resolver{Query: r.acct.Client, DryRun: r.o.DryRun, Interval: r.Opt.QueryInterval, Backoff: r.Opt.QueryBackoff,
 		Repair: func(ctx context.Context, ev *payrecon.Event, reason, evidence string) (bool, error) {
 			return r.DB.ApplyQuery(ctx, payrecon.Repair{Account: r.acct.Name, Provider: r.acct.Provider, Day: r.rep.Day,
-				RunID: r.rep.RunID, Reason: reason, Evidence: evidence}, ev)
+				RunID: r.rep.RunID, Reason: reason, Evidence: evidence, Source: src}, ev)
 		}}
 	for _, it := range pending {
+		src = sourceOf(it)
 		if it.Resolution != "" { // settled by an earlier run
 			r.rep.Outcomes[it.Resolution]++
 			r.rep.Discrepancies = append(r.rep.Discrepancies, it)

@@ -14,6 +14,7 @@ import (
 type ledger interface {
 	archive.Ledger
 	windowReader
+	goLiveLedger
 	// StartRun and FinishRun record a reconciliation run.
 	StartRun(ctx context.Context, account string, day payrecon.Day, trigger string) (int64, error)
 	FinishRun(ctx context.Context, id, billID int64, counts map[payrecon.Code]int, workbook string, runErr error) error

@@ -117,12 +117,20 @@ func (s *Scheduler) catchUpAccount(ctx context.Context, account string, sched cr
 }
 
 // runDay runs one reconciliation, recording it in job_runs. One account
-// never runs two days at once.
+// never runs two days at once. A day before the account went live is not
+// reconciled on a schedule (only by hand, with -backfill).
 func (s *Scheduler) runDay(ctx context.Context, account string, day payrecon.Day, trigger string) {
 	mu := s.locks[account]
 	mu.Lock()
 	defer mu.Unlock()
 	log := s.Log.With("job", JobName, "account", account, "bill_date", day.String(), "trigger", trigger)
+	if live, ok, err := s.Daily.GoLive(ctx, account); err != nil {
+		log.Error("job not run: go-live unknown", "err", err)
+		return
+	} else if ok && day.Before(payrecon.DayOf(live)) {
+		log.Debug("job skipped: the day is before go-live", "go_live", live)
+		return
+	}
 	id, err := s.Daily.DB.StartJob(ctx, JobName, account, day, trigger)
 	if err != nil {
 		log.Error("job not recorded", "err", err)

@@ -55,6 +55,8 @@ type Resolution struct {
 // FEE_MISMATCH, CURRENCY_MISMATCH and DUPLICATE need a person; the rest
 // are queried. An answer in another currency than CNY repairs nothing: it
 // reclassifies the item CURRENCY_MISMATCH, for review.
+// A BEFORE_START row (from before go-live) is chased as MISSING_LOCAL is:
+// confirmed, it is repaired (the caller records it as source=bill).
 func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolution, error) {
 	switch it.Code {
 	case payrecon.Matched, payrecon.CrossDay:
@@ -106,7 +108,7 @@ func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolu
 		paid = q.Event != nil && q.Event.Refund != nil && q.Event.Refund.Status == payrecon.RefundSuccess
 	}
 	switch it.Code {
-	case payrecon.MissingLocal, payrecon.StatusMismatch:
+	case payrecon.MissingLocal, payrecon.StatusMismatch, payrecon.BeforeStart:
 		if !paid {
 			res.Outcome = payrecon.OutcomeNeedsReview // the bill says it happened, the provider's query does not
 			return res, nil

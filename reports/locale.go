@@ -19,6 +19,7 @@ var values = map[string][2]string{
 	"outcome:RECOVERED": {"已补单", "Recovered"}, "outcome:CONFIRMED_ABSENT": {"渠道无此单", "Denied by provider"},
 	"outcome:PENDING": {"待次日", "Pending (next day)"}, "outcome:NEEDS_REVIEW": {"需人工复核", "Needs review"},
 	"tie:matched": {"已匹配", "Matched"}, "tie:recovered": {"已补单", "Recovered"}, "tie:carried": {"跨日结转", "Carried over"},
+	"tie:backfilled":  {"上线前补录", "Backfilled (before go-live)"},
 	"tie:ledger-only": {"仅账本", "Ledger only"}, "tie:bill-only": {"仅账单", "Bill only"}, "tie:mismatched": {"不一致", "Mismatched"},
 	"order:paid": {"已支付", "Paid"}, "order:recovered": {"已补单", "Recovered"},
 	"order:waiting": {"待支付", "Waiting"}, "order:expired": {"已过期", "Expired"},

@@ -159,12 +159,16 @@ func (s *summaryWriter) measures(cols []payrecon.Totals) {
 }
 
 // codes has one row per diff code: its label, count and the bill's and the
-// ledger's amounts.
+// ledger's amounts. BEFORE_START, which only a go-live day or a
+// backfilled day has, is left out when there is none.
 func (s *summaryWriter) codes() {
 	sum, w := s.wb.sum, s.wb
 	s.blank()
 	s.header("code", "category", "count", "bill_amount", "ledger_amount")
 	for _, c := range payrecon.Codes {
+		if c == payrecon.BeforeStart && sum.Counts[c] == 0 {
+			continue
+		}
 		s.cells(string(c), c.Label(w.meta.Locale), sum.Counts[c], w.money(sum.BillFen[c]), w.money(sum.LedgerFen[c]))
 	}
 }

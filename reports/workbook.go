@@ -314,11 +314,14 @@ func wallClock(t time.Time) time.Time {
 // (the run repaired the ledger to the bill), "carried" (CROSS_DAY: the
 // other side has it on an adjacent day), "ledger-only" (in the ledger, not
 // on the bill), "bill-only" (on the bill, not in the ledger, not
-// recovered) or "mismatched" (on both, and they disagree).
+// recovered), "mismatched" (on both, and they disagree) or "backfilled"
+// (BEFORE_START: from before go-live, the run backfilled it from the bill).
 func Tie(it payrecon.Discrepancy) string {
 	switch {
 	case it.Code == payrecon.Matched:
 		return "matched"
+	case it.Code == payrecon.BeforeStart && it.Resolution == payrecon.OutcomeRecovered:
+		return "backfilled"
 	case it.Resolution == payrecon.OutcomeRecovered:
 		return "recovered"
 	case it.Code == payrecon.CrossDay:

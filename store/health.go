@@ -10,7 +10,9 @@ import (
 
 // CallbackHealth counts the account's paid (or refunded) trades paid in
 // [from, to) by source, per hour of Beijing time. Bill-only trades are not
-// in the ledger; the caller adds them from the diff.
+// in the ledger; the caller adds them from the diff. Trades backfilled from
+// the bill (source=bill: paid before the account went live) are no
+// callbacks at all and are not counted.
 func (db *DB) CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error) {
 	var rows []struct {
 		Hour   int    `db:"h"`
@@ -19,7 +21,7 @@ func (db *DB) CallbackHealth(ctx context.Context, account string, from, to time.
 	}
 	err := db.read.SelectContext(ctx, &rows, `
 		SELECT `+beijingHour("paid_at")+` AS h, source, count(*) AS n FROM trades
-		WHERE account = ? AND paid_at >= ? AND paid_at < ? AND status IN ('PAID', 'REFUNDED')
+		WHERE account = ? AND paid_at >= ? AND paid_at < ? AND status IN ('PAID', 'REFUNDED') AND source != 'bill'
 		GROUP BY h, source ORDER BY h`, account, fmtTime(from), fmtTime(to))
 	if err != nil {
 		return payrecon.CallbackHealth{}, nil, fmt.Errorf("callback health: %w", err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -12,7 +13,7 @@ import (
 )
 
 // ApplyQuery applies what an active provider query established to the
-// ledger (source=query) and writes one audit row per changed field, in one
+// ledger (source=query, or r.Source) and writes one audit row per changed field, in one
 // transaction. It returns whether anything changed: applying the same
 // result again changes nothing and writes no audit row.
 func (db *DB) ApplyQuery(ctx context.Context, r payrecon.Repair, ev *payrecon.Event) (bool, error) {
@@ -25,8 +26,9 @@ func (db *DB) ApplyQuery(ctx context.Context, r payrecon.Repair, ev *payrecon.Ev
 		if ev.Refund != nil {
 			beforeR, _ = snapshotRefund(ctx, tx, r.Account, ev.Refund.OutRefundNo)
 		}
-		ref := fmt.Sprintf("query:run:%d", r.RunID)
-		a, err := applyEvent(ctx, tx, r.Account, r.Provider, ev, payrecon.SourceQuery, ref, now)
+		src := cmp.Or(r.Source, payrecon.SourceQuery)
+		ref := fmt.Sprintf("%s:run:%d", src, r.RunID)
+		a, err := applyEvent(ctx, tx, r.Account, r.Provider, ev, src, ref, now)
 		if err != nil {
 			return err
 		}
@@ -47,7 +49,7 @@ func (db *DB) ApplyQuery(ctx context.Context, r payrecon.Repair, ev *payrecon.Ev
 		if !changed {
 			return nil // a query that confirms the ledger is not a ledger event
 		}
-		return recordApplied(ctx, tx, r.Account, a, payrecon.SourceQuery, ref, now)
+		return recordApplied(ctx, tx, r.Account, a, src, ref, now)
 	})
 	if err != nil {
 		return false, fmt.Errorf("apply query: %w", err)

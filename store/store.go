@@ -24,12 +24,15 @@
 //	events            (account, fact_key); event_id  the outbox: one event per ledger fact, for the merchant's app
 //	endpoints         name                           the configured forward endpoints (synced by serve)
 //	event_deliveries  (endpoint, seq)                each event's delivery state at each endpoint
+//	golive            account                        when the account went live (serve's first start)
+//	run_leases        (account, bill_date)           which run reconciles the day now, until when
 //	schema_migrations name                           applied migration files
 //
 // Files follow the tables: notifications.go, ledger.go (applying events),
 // trades.go, quarantine.go, bills.go, runs.go, discrepancies.go, repair.go
 // (audited repairs), health.go, deliveries.go, orders.go, events.go (writing
-// events) and outbox.go (delivering them). Everything
+// events), outbox.go (delivering them) and golive.go (go-live and the
+// run leases). Everything
 // SQLite-specific (DSN, pragmas, migrations, the single-writer group
 // commit, time storage) is in sqlite.go: all writes go through one writer
 // goroutine that groups concurrent requests into one transaction, each

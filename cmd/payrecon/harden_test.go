@@ -325,7 +325,8 @@ func TestRejectedBillPoisonsNothing(t *testing.T) {
 	sandbox.WriteWeChatBill(&b, sb.ID.WeChat.MchID, sb.ID.WeChat.AppID, day.BillRows(payrecon.WeChatPay), sandbox.BillOptions{})
 	os.WriteFile(good, b.Bytes(), 0o600)
 	b.Reset()
-	sandbox.WriteWeChatBill(&b, sb.ID.WeChat.MchID, sb.ID.WeChat.AppID, day.BillRows(payrecon.WeChatPay), sandbox.BillOptions{CorruptTotals: true})
+	day19 := sb.GenerateDay(e2eDay.AddDate(0, 0, -1), sandbox.DayOptions{Trades: 5, Seed: 1}) // the corrupt bill is imported for its own day
+	sandbox.WriteWeChatBill(&b, sb.ID.WeChat.MchID, sb.ID.WeChat.AppID, day19.BillRows(payrecon.WeChatPay), sandbox.BillOptions{CorruptTotals: true})
 	os.WriteFile(bad, b.Bytes(), 0o600)
 	serveProviders(t, sb, cfgPath, sandbox.ServerFaults{})
 

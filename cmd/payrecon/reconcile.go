@@ -26,10 +26,12 @@ func newDaily(cfg config.Config, accts []Account, db *store.DB, logger *slog.Log
 		Opt: jobs.Options{ArchiveDir: cfg.Path(cfg.ArchiveDir), ReportsDir: cfg.Path(cfg.Reports.Dir), Locale: cfg.Reports.Locale, Loc: loc,
 			HoldDays: cfg.Reconcile.HoldDays, BillRetry: time.Duration(cfg.Reconcile.BillRetryInterval),
 			BillDeadline: time.Duration(cfg.Reconcile.BillDeadline), QueryInterval: time.Duration(cfg.Reconcile.QueryInterval),
-			BillMaxBytes: int64(cfg.Limits.BillMaxBytes), BillMaxRatio: int64(cfg.Limits.BillMaxRatio)}}
+			BillMaxBytes: int64(cfg.Limits.BillMaxBytes), BillMaxRatio: int64(cfg.Limits.BillMaxRatio),
+			StartDate: payrecon.Day(cfg.Reconcile.StartDate)}}
 	for _, a := range accts {
-		d.Accounts[a.Config.Name] = jobs.Account{Name: a.Config.Name, Provider: a.Provider, EmailTo: a.Config.EmailTo,
-			FeeRateE4: int64(a.Config.FeeRate), Client: a.Client}
+		c := a.Config
+		d.Accounts[c.Name] = jobs.Account{Name: c.Name, Provider: a.Provider, EmailTo: c.EmailTo,
+			FeeRateE4: int64(c.FeeRate), Client: a.Client, MerchantID: merchantID(c), AppIDs: appIDs(c)}
 	}
 	return d, nil
 }
@@ -71,10 +73,11 @@ func cmdReconcile(ctx context.Context, args []string, getenv func(string) string
 	account := fs.String("account", "", "account to reconcile (default: every account)")
 	date := fs.String("date", "", "bill day, YYYY-MM-DD in Beijing time (default: yesterday)")
 	dry := fs.Bool("dry-run", false, "query the provider and show what would change; change nothing")
+	backfill := fs.Bool("backfill", false, "reconcile a day before go-live (its missing trades are BEFORE_START, backfilled from the bill)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return reconcileWith(ctx, *path, *account, *date, "", *dry, getenv, stdout, stderr)
+	return reconcileWith(ctx, *path, *account, *date, "", runFlags{dry: *dry, backfill: *backfill}, getenv, stdout, stderr)
 }
 
 func cmdImportBill(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -83,16 +86,21 @@ func cmdImportBill(ctx context.Context, args []string, getenv func(string) strin
 	account := fs.String("account", "", "account the bill belongs to")
 	date := fs.String("date", "", "bill day, YYYY-MM-DD")
 	dry := fs.Bool("dry-run", false, "show what would change; change nothing")
+	backfill := fs.Bool("backfill", false, "import a bill of a day before go-live")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || *account == "" || *date == "" {
-		return fmt.Errorf("%w: payrecon import-bill -config F -account A -date D FILE", errUsage)
+		return fmt.Errorf("%w: payrecon import-bill -config F -account A -date D [-backfill] FILE", errUsage)
 	}
-	return reconcileWith(ctx, *path, *account, *date, fs.Arg(0), *dry, getenv, stdout, stderr)
+	return reconcileWith(ctx, *path, *account, *date, fs.Arg(0), runFlags{dry: *dry, backfill: *backfill}, getenv, stdout, stderr)
 }
 
-func reconcileWith(ctx context.Context, path, account, date, billFile string, dry bool, getenv func(string) string, stdout, stderr io.Writer) error {
+// runFlags are the flags reconcile and import-bill share.
+type runFlags struct{ dry, backfill bool }
+
+func reconcileWith(ctx context.Context, path, account, date, billFile string, f runFlags, getenv func(string) string, stdout, stderr io.Writer) error {
+	dry := f.dry
 	cfg, accts, err := loadConfig(path, getenv)
 	if err != nil {
 		return err
@@ -129,7 +137,7 @@ func reconcileWith(ctx context.Context, path, account, date, billFile string, dr
 			continue
 		}
 		fmt.Fprintf(stdout, "== %s %s (%s)%s\n", a.Name, day, a.Provider, map[bool]string{true: " [dry run]"}[dry])
-		rep, err := daily.Run(ctx, a.Name, day, jobs.RunOptions{DryRun: dry, Trigger: "cli", Progress: stdout, BillFile: billFile})
+		rep, err := daily.Run(ctx, a.Name, day, jobs.RunOptions{DryRun: dry, Backfill: f.backfill, Trigger: "cli", Progress: stdout, BillFile: billFile})
 		if err != nil {
 			failed++
 			fmt.Fprintf(stdout, "  FAILED: %v\n\n", err)

@@ -26,9 +26,9 @@ Usage:
   payrecon check-config -config F          validate a config and its key files
   payrecon trades -config F [-account A] [-date YYYY-MM-DD] [-state S] [-json]
                                            list the ledger's trades
-  payrecon reconcile -config F [-account A] [-date YYYY-MM-DD] [-dry-run]
+  payrecon reconcile -config F [-account A] [-date YYYY-MM-DD] [-dry-run] [-backfill]
                                            download, diff, query, repair, write the workbook now
-  payrecon import-bill -config F -account A -date D FILE
+  payrecon import-bill -config F -account A -date D [-backfill] FILE
                                            reconcile a bill downloaded by hand (zip, csv or gz)
   payrecon runs -config F [-n N] [-json]   reconciliation history
   payrecon orders import -config F -account A FILE

@@ -167,6 +167,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 // reject monitor, forwarding, the reconciliation schedule and the sweep.
 // Each is stopped (in reverse) by Close.
 func (s *server) startWork(ctx context.Context, cfg config.Config, accts []Account, logger *slog.Logger, getenv func(string) string) error {
+	if err := markGoLive(ctx, s.db, cfg, time.Now(), logger); err != nil {
+		return err
+	}
 	daily, err := newDaily(cfg, accts, s.db, logger)
 	if err != nil {
 		return err

@@ -124,6 +124,7 @@ type csvBill struct {
 	footP, footR []string
 	inDetail     bool
 	sawTitle     bool
+	account      string // the #账号 line's account
 }
 
 // parseLine reads one line; ok says it was a bill row, returned as e.
@@ -154,6 +155,8 @@ func (p *csvBill) comment(text string) {
 	switch {
 	case strings.HasPrefix(text, "#支付宝业务明细查询"):
 		p.sawTitle = true
+	case strings.HasPrefix(text, "#账号：["):
+		p.account = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(text), "#账号：["), "]")
 	case footPay.MatchString(text):
 		p.footP = footPay.FindStringSubmatch(text)
 	case footRefund.MatchString(text):
@@ -197,7 +200,7 @@ func (p *csvBill) row(fields []string) (payrecon.BillEntry, error) {
 	if len(fields) <= maxInt(p.need) {
 		return payrecon.BillEntry{}, fmt.Errorf("alipay bill line %d: %d fields, header has %d", line, len(fields), len(p.col))
 	}
-	e := payrecon.BillEntry{Line: line, ProviderTradeNo: get(colTradeNo), OutTradeNo: get(colOutTrade), Status: get(colBizType)}
+	e := payrecon.BillEntry{Line: line, ProviderTradeNo: get(colTradeNo), OutTradeNo: get(colOutTrade), Status: get(colBizType), Merchant: p.account}
 	amt, err := payrecon.ParseYuan(get(colAmount))
 	if err != nil {
 		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colAmount, err)

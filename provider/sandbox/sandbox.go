@@ -174,6 +174,7 @@ reconcile:
   bill_deadline: 20s
   catch_up_days: 0
   query_interval: 10ms
+  start_date: 2020-01-01      # the sandbox plays past days: live long before them (see "Going live")
 accounts:
   - name: {{.ID.Alipay.Account}}           # POST /notify/{{.ID.Alipay.Account}}
     provider: alipay

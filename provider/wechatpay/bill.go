@@ -137,6 +137,7 @@ type layout struct {
 	sums                                                            []int64 // running sums per moneyCols entry, 1e-5 yuan
 	order, settle, refund, applied, fee, coupon                     int     // positions in moneyCols
 	appID, rate, currency                                           int     // 公众账号ID, 费率, 货币种类
+	mch                                                             int     // 商户号
 }
 
 func newLayout(col map[string]int) layout {
@@ -147,7 +148,7 @@ func newLayout(col map[string]int) layout {
 		return -1
 	}
 	l := layout{time: idx("交易时间"), status: idx("交易状态"), outTrade: idx("商户订单号"), txID: idx("微信订单号"),
-		outRefund: idx("商户退款单号"), refundID: idx("微信退款单号"), refundStatus: idx("退款状态"), appID: idx("公众账号ID"),
+		outRefund: idx("商户退款单号"), refundID: idx("微信退款单号"), refundStatus: idx("退款状态"), appID: idx("公众账号ID"), mch: idx("商户号"),
 		rate: idx("费率"), currency: idx("货币种类"),
 		money: make([]int, len(moneyCols)), vals: make([]int64, len(moneyCols)), sums: make([]int64, len(moneyCols))}
 	for i, c := range moneyCols {
@@ -195,7 +196,7 @@ func (l *layout) entry(vals []string, line int) (payrecon.BillEntry, error) {
 	e := payrecon.BillEntry{
 		Line: line, At: t, Status: l.get(vals, l.status),
 		OutTradeNo: l.get(vals, l.outTrade), ProviderTradeNo: l.get(vals, l.txID), FeeE5: l.vals[l.fee],
-		AppID: l.get(vals, l.appID),
+		AppID: l.get(vals, l.appID), Merchant: l.get(vals, l.mch),
 	}
 	if l.money[l.fee] < 0 {
 		e.FeeE5 = 0

@@ -42,6 +42,7 @@ type Ledger interface {
 	SucceededDays(ctx context.Context, job, account string) (map[payrecon.Day]bool, error)
 	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
 	Outbox
+	GoLiveLease
 }
 
 // T0 is the instant the suite's facts happen: 2026-11-20 10:00 Beijing time.
@@ -81,6 +82,11 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"EventDisputeOnce", testEventDisputeOnce},
 		{"OutboxStreamOrder", testOutboxStreamOrder},
 		{"OutboxReplayAndDisable", testOutboxReplayAndDisable},
+		{"GoLiveFirstStart", testGoLiveFirstStart},
+		{"BillSourceOutOfHealth", testBillSourceOutOfHealth},
+		{"LeaseAcquireRelease", testLeaseAcquireRelease},
+		{"LeaseConflict", testLeaseConflict},
+		{"LeaseExpiryTakeover", testLeaseExpiryTakeover},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
