@@ -42,6 +42,7 @@ type Ledger interface {
 	SucceededDays(ctx context.Context, job, account string) (map[payrecon.Day]bool, error)
 	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
 	Outbox
+	QuarantineReader
 }
 
 // T0 is the instant the suite's facts happen: 2026-11-20 10:00 Beijing time.
@@ -73,6 +74,7 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"JobRuns", testJobRuns},
 		{"CallbackHealth", testCallbackHealth},
 		{"QuarantineLeavesLedger", testQuarantine},
+		{"QuarantineListAndReasons", testQuarantineList},
 		{"EventOnePerFact", testEventOnePerFact},
 		{"EventPaymentBeforeRefund", testEventPaymentBeforeRefund},
 		{"EventQueriedRefundFirst", testEventQueriedRefundFirst},
