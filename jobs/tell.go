@@ -57,7 +57,7 @@ func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA 
 		d.alert(ctx, log, m)
 	}
 	d.alert(ctx, log, deliver.Message{Key: "digest:" + acct.Name + ":" + rep.Day.String(), Severity: d.digestSeverity(rep),
-		Account: acct.Name, Title: digestTitle(loc, rep), Text: d.digestText(rep, recoveredCallbacks(rep))})
+		Account: acct.Name, Locale: loc, Title: digestTitle(loc, rep), Text: d.digestText(rep, recoveredCallbacks(rep))})
 	d.emailReport(ctx, log, acct, rep, workbookSHA)
 }
 
@@ -209,7 +209,7 @@ func (m *RejectMonitor) Check(ctx context.Context) {
 			continue
 		}
 		bucket := now.Truncate(m.Window).UTC().Format("2006-01-02T15:04")
-		msg := deliver.Message{Key: "rejects:" + acct + ":" + bucket, Severity: "critical", Account: acct,
+		msg := deliver.Message{Key: "rejects:" + acct + ":" + bucket, Severity: "critical", Account: acct, Locale: m.Locale,
 			Title: burstTitle(m.Locale, acct, n, m.Window), Text: burstText(m.Locale, acct, reasons, m.Window)}
 		if err := m.Deliver.Send(ctx, msg, m.Channels...); err != nil {
 			m.Log.Warn("alert not delivered", "key", msg.Key, "err", err)

@@ -56,7 +56,7 @@ func urgent(locale, key string, args ...any) string {
 // A misconfiguration is keyed by the account and its hint, not the day, so
 // the same mistake alerts once however many days fail on it.
 func runFailedAlert(loc, account string, day payrecon.Day, runErr error) deliver.Message {
-	m := deliver.Message{Key: "run-failed:" + account + ":" + day.String(), Severity: "critical", Account: account,
+	m := deliver.Message{Key: "run-failed:" + account + ":" + day.String(), Severity: "critical", Account: account, Locale: loc,
 		Title: urgent(loc, "failed", account, day.String())}
 	var lines []string
 	var tmce *payrecon.TotalsMismatchError
@@ -94,7 +94,7 @@ func absentAlert(loc string, rep Report) (deliver.Message, bool) {
 		return deliver.Message{}, false
 	}
 	text := urgent(loc, "absent.what") + "\n" + strings.Join(lines, "\n") + "\n\n" + urgent(loc, "absent.next", rep.Account, rep.Day.String())
-	return deliver.Message{Key: "absent:" + rep.Account + ":" + rep.Day.String(), Severity: "critical", Account: rep.Account,
+	return deliver.Message{Key: "absent:" + rep.Account + ":" + rep.Day.String(), Severity: "critical", Account: rep.Account, Locale: loc,
 		Title: urgent(loc, "absent", len(lines), rep.Account, rep.Day.String()), Text: text}, true
 }
 
@@ -103,6 +103,6 @@ func absentAlert(loc string, rep Report) (deliver.Message, bool) {
 func emailFailedAlert(loc string, acct Account, day payrecon.Day, err error) deliver.Message {
 	text := urgent(loc, "email.what", acct.Name+"_"+day.String()+".xlsx", strings.Join(acct.EmailTo, ", ")) + "\n" +
 		urgent(loc, "detail", err.Error()) + "\n" + urgent(loc, "email.next")
-	return deliver.Message{Key: "email-failed:" + acct.Name + ":" + day.String(), Severity: "critical", Account: acct.Name,
+	return deliver.Message{Key: "email-failed:" + acct.Name + ":" + day.String(), Severity: "critical", Account: acct.Name, Locale: loc,
 		Title: urgent(loc, "email", acct.Name, day.String()), Text: text}
 }
