@@ -38,6 +38,8 @@ Usage:
   payrecon events replay -config F ID… | -since TIME
                                            send events again (a running serve delivers them)
   payrecon backup -config F -o FILE        a consistent, checked copy of the live ledger
+  payrecon quarantine -config F [-account A] [-since 1h] [-reason R] [-json] | -id N
+                                           rejected notifications (read-only; works while serve runs)
   payrecon sandbox init -dir D             write sandbox keys and a config
   payrecon sandbox receive -listen ADDR -secret-file F [-fail N] [-delay D]
                                            a merchant app that verifies and prints each event
@@ -90,6 +92,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return cmdEvents(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, stdout, stderr)
+	case "quarantine":
+		return cmdQuarantine(ctx, rest, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
