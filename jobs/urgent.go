@@ -65,8 +65,12 @@ func runFailedAlert(loc, account string, day payrecon.Day, runErr error) deliver
 		sum := sha256.Sum256([]byte(hint))
 		m.Key = "misconfigured:" + account + ":" + hex.EncodeToString(sum[:6])
 		m.Title = urgent(loc, "failed.misconfig", account)
+		detail := runErr.Error()
+		if ce := (*provider.ConfigError)(nil); errors.As(runErr, &ce) && ce.Err != nil {
+			detail = ce.Err.Error() // the provider's words; the hint is the cause above
+		}
 		lines = append(lines, urgent(loc, "cause", urgent(loc, "cause.misconfig", hint)),
-			urgent(loc, "detail", runErr.Error()), urgent(loc, "next.misconfig", account, day.String()))
+			urgent(loc, "detail", detail), urgent(loc, "next.misconfig", account, day.String()))
 	case errors.Is(runErr, archive.ErrBillUnavailable):
 		lines = append(lines, urgent(loc, "cause", urgent(loc, "cause.unavailable")),
 			urgent(loc, "detail", runErr.Error()), urgent(loc, "next.unavailable", account, day.String()))

@@ -82,7 +82,7 @@ func (l *liveChecker) account(ctx context.Context, a Account) {
 	case err == nil:
 		l.ok(name, kind, "%s answered with a valid signature: keys, ids and address work", method)
 	case provider.HintOf(err) != "":
-		l.fail(name, kind, "%s (%s)", provider.HintOf(err), err)
+		l.fail(name, kind, "%v", err) // the hint, then the provider's words
 	default:
 		l.fail(name, kind, "%s did not answer %s with a valid signature: %v", method, want, err)
 	}
