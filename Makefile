@@ -12,7 +12,8 @@ FUZZ_TARGETS := \
 	./provider/wechatpay:FuzzParseXML \
 	./notify:FuzzHandler \
 	.:FuzzParseYuan \
-	.:FuzzParseBeijingTime
+	.:FuzzParseBeijingTime \
+	./reports/deliver:FuzzFit
 
 export CGO_ENABLED := 1
 

@@ -202,8 +202,11 @@ func TestCancelledRunIsNotAFailure(t *testing.T) {
 		t.Fatalf("the real failure sent %d alerts, want 1: %v", len(got), got)
 	}
 	md, _ := got[0]["markdown"].(map[string]any)
-	if content, _ := md["content"].(string); !strings.Contains(content, "对账失败") {
-		t.Fatalf("alert %q is not the run failure", content)
+	content, _ := md["content"].(string)
+	for _, want := range []string{"对账失败", "原因：截止时间前渠道仍未提供账单", "payrecon 会在下一个调度窗口重试", "payrecon reconcile -account " + acct + " -date 2026-11-20"} {
+		if !strings.Contains(content, want) {
+			t.Fatalf("run failure alert lacks %q:\n%s", want, content)
+		}
 	}
 	if runs := storetest.Must(e.db.Runs(t.Context(), 1)); len(runs) != 1 || runs[0].Status != payrecon.RunFailed {
 		t.Fatalf("runs %+v, want the last failed", runs)

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/payrecon/payrecon/reports/deliver"
 	"github.com/payrecon/payrecon/reports/deliver/dingtalk"
@@ -141,9 +142,36 @@ func TestRobotsFitAPhone(t *testing.T) {
 func TestFitLongLine(t *testing.T) {
 	text := strings.Repeat("渠道", 3000) + "\nsecond"
 	got := deliver.Fit(text, 100, "zh", func(s string) int { return len(s) })
-	if len(got) > 100 || !strings.HasSuffix(got, "\n… 另有 1 条") || !utf8Valid(got) {
+	if len(got) > 100 || !strings.HasSuffix(got, "\n… 另有 1 条") || !utf8.ValidString(got) {
 		t.Fatalf("%d bytes: %q", len(got), got)
 	}
 }
 
-func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+// FuzzFit: whatever the text and limit, the result fits (when the limit
+// leaves room for a marker), is valid UTF-8 for valid input, and is either
+// the text itself or a prefix of it cut at a line boundary (or inside a
+// too-long first line) plus one marker line.
+func FuzzFit(f *testing.F) {
+	f.Add("a\nbb\nccc", 6)
+	f.Add(longText(50), 300)
+	f.Add("渠道查无此单", 20)
+	f.Fuzz(func(t *testing.T, text string, limit int) {
+		if limit < 40 || limit > 1<<16 || !utf8.ValidString(text) {
+			t.Skip()
+		}
+		got := deliver.Fit(text, limit, "zh", func(s string) int { return len(s) })
+		if len(got) > limit || !utf8.ValidString(got) {
+			t.Fatalf("%d bytes (limit %d), valid %v", len(got), limit, utf8.ValidString(got))
+		}
+		if got == text {
+			return
+		}
+		m := marker.FindStringSubmatch(got)
+		if m == nil {
+			t.Fatalf("cut without a marker: %q", got)
+		}
+		if kept := strings.TrimSuffix(got, m[0]); !strings.HasPrefix(text, kept) {
+			t.Fatalf("%q is not a prefix of the text", kept)
+		}
+	})
+}
