@@ -13,7 +13,8 @@ FUZZ_TARGETS := \
 	./notify:FuzzHandler \
 	.:FuzzParseYuan \
 	.:FuzzParseRatePPM \
-	.:FuzzParseBeijingTime
+	.:FuzzParseBeijingTime \
+	./reports/deliver:FuzzFit
 
 export CGO_ENABLED := 1
 

@@ -48,3 +48,13 @@ func RejectReason(err error) string {
 	}
 	return "internal"
 }
+
+// RejectReasons lists the stable quarantine codes [RejectReason] returns,
+// "internal" last.
+func RejectReasons() []string {
+	out := make([]string, 0, len(rejectCodes)+1)
+	for _, rc := range rejectCodes {
+		out = append(out, rc.code)
+	}
+	return append(out, "internal")
+}

@@ -107,6 +107,10 @@ func (b *Bills) Download(ctx context.Context, account string, c Downloader, day 
 				return payrecon.Bill{}, err
 			}
 		default:
+			var ce *provider.ConfigError
+			if errors.As(err, &ce) {
+				return payrecon.Bill{}, ce // the provider's words, without the temp-file path (it reads like a disk error)
+			}
 			return payrecon.Bill{}, err
 		}
 	}

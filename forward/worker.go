@@ -60,7 +60,9 @@ type Worker struct {
 	// Alert and AlertChannels, when set, receive the failed and gone alerts.
 	Alert         Alerter
 	AlertChannels []string
-	Now           func() time.Time
+	// Locale (zh or en) is the language of the alerts.
+	Locale string
+	Now    func() time.Time
 	// Poll is how often the outbox is read when idle (default 100ms), for
 	// retries coming due; when DB has EventsWritten (as *store.DB does),
 	// the worker also wakes after each commit that wrote events.
@@ -299,9 +301,8 @@ func (w *Worker) report(ctx context.Context, o outcome, followUps *sync.WaitGrou
 		log.Error("event delivery failed for good", "err", o.a.Error)
 		ep, d, a := o.ep, o.d, o.a
 		followUps.Go(func() {
-			w.alert(ctx, "forward-failed:"+ep.Name+":"+a.At.UTC().Format("2006-01-02"), "critical",
-				fmt.Sprintf("payrecon: events to %s failed after retrying for %s", ep.Name, w.MaxAge),
-				fmt.Sprintf("event %s (and maybe others) is failed: %s; fix the endpoint, then payrecon events replay", d.EventID, a.Error))
+			title, text := w.failedWords(ep.Name, d.EventID, a.Error)
+			w.alert(ctx, "forward-failed:"+ep.Name+":"+a.At.UTC().Format("2006-01-02"), "critical", title, text)
 		})
 	case ResultGone:
 		w.gone(ctx, o.ep, followUps)
@@ -316,8 +317,8 @@ func (w *Worker) gone(ctx context.Context, ep *Endpoint, followUps *sync.WaitGro
 	}
 	w.Log.Error("endpoint answered 410 Gone: disabled", "endpoint", ep.Name)
 	followUps.Go(func() {
-		w.alert(ctx, "forward-gone:"+ep.Name, "critical", fmt.Sprintf("payrecon: endpoint %s answered 410 Gone and is disabled", ep.Name),
-			"its events stay pending; payrecon events replay enables it again")
+		title, text := w.goneWords(ep.Name)
+		w.alert(ctx, "forward-gone:"+ep.Name, "critical", title, text)
 	})
 }
 
@@ -325,7 +326,7 @@ func (w *Worker) alert(ctx context.Context, key, severity, title, text string) {
 	if w.Alert == nil || len(w.AlertChannels) == 0 {
 		return
 	}
-	m := deliver.Message{Key: key, Severity: severity, Title: title, Text: text}
+	m := deliver.Message{Key: key, Severity: severity, Title: title, Text: text, Locale: w.Locale}
 	if err := w.Alert.Send(context.WithoutCancel(ctx), m, w.AlertChannels...); err != nil {
 		w.Log.Warn("alert not delivered", "key", key, "err", err)
 	}

@@ -72,14 +72,16 @@ func (rc *receiver) snapshot() []received {
 
 // alerts records the alerts sent.
 type alerts struct {
-	mu   sync.Mutex
-	keys []string
+	mu    sync.Mutex
+	keys  []string
+	texts []string
 }
 
 func (a *alerts) Send(_ context.Context, m deliver.Message, _ ...string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.keys = append(a.keys, m.Key)
+	a.texts = append(a.texts, m.Title+"\n"+m.Text)
 	return nil
 }
 
@@ -250,6 +252,15 @@ func TestFailedAfterMaxAge(t *testing.T) {
 	waitFor(t, "failed", func() bool { return status(t, db, payrecon.DeliveryFailed) == 1 })
 	if k := al.get(); len(k) != 1 || !strings.HasPrefix(k[0], "forward-failed:app:") {
 		t.Fatalf("alerts %v", k)
+	}
+	// The alert says what to do, in the report's locale (zh by default).
+	al.mu.Lock()
+	text := al.texts[0]
+	al.mu.Unlock()
+	for _, want := range []string{"payrecon 紧急：转发到 app 的事件", "未被 app 接收", "payrecon events replay -config"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("failed alert lacks %q:\n%s", want, text)
+		}
 	}
 	n := len(rc.snapshot())
 	time.Sleep(150 * time.Millisecond)

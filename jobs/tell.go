@@ -1,10 +1,12 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,9 +34,12 @@ type Alerting struct {
 // EmailChannel is the channel name of SMTP delivery.
 const EmailChannel = "email"
 
-// tell e-mails the workbook and raises alerts after a run. Delivery
-// failures are logged and recorded by the dispatcher; they never fail the
-// run or block the next day.
+// tell e-mails the workbook and tells ops after a run: one daily digest
+// per account and day (see digest.go), and separate, immediate alerts for
+// the urgent causes (a failed run, trades the provider denies, an e-mail
+// that could not be delivered). Everything is in the report's locale.
+// Delivery failures are logged and recorded by the dispatcher; they never
+// fail the run or block the next day.
 func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA string, runErr error) {
 	// A cancelled run (Ctrl-C, serve stopping) is nobody's failure: no
 	// alert, and so no dedup entry that would swallow a real failure later.
@@ -43,61 +48,64 @@ func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA 
 	}
 	ctx = context.WithoutCancel(ctx)
 	log := d.Log.With("account", acct.Name, "bill_date", rep.Day.String())
-	alert := func(key, severity, title, text string) {
-		if len(d.Alerts.Channels) == 0 {
-			return
-		}
-		m := deliver.Message{Key: key, Severity: severity, Account: acct.Name, Title: title, Text: text}
-		if err := d.Deliver.Send(ctx, m, d.Alerts.Channels...); err != nil {
-			log.Warn("alert not delivered", "key", key, "err", err)
-		}
-	}
-	en := d.Opt.Locale == "en"
+	loc := d.Opt.Locale
 	if runErr != nil {
-		title := fmt.Sprintf("payrecon: 对账失败 %s %s", acct.Name, rep.Day.String())
-		if en {
-			title = fmt.Sprintf("payrecon: reconciliation failed %s %s", acct.Name, rep.Day.String())
-		}
-		alert("run-failed:"+acct.Name+":"+rep.Day.String(), "critical", title, runErr.Error())
+		d.alert(ctx, log, runFailedAlert(loc, acct.Name, rep.Day, runErr))
 		return
 	}
-	if n := rep.Outcomes[payrecon.OutcomeConfirmedAbsent]; n > 0 {
-		var nos []string
-		for _, r := range rep.Discrepancies {
-			if r.Resolution == payrecon.OutcomeConfirmedAbsent {
-				nos = append(nos, r.OrderNo())
-			}
-		}
-		title := fmt.Sprintf("payrecon: %d 笔已受理通知渠道查无此单 (%s %s)", n, acct.Name, rep.Day.String())
-		if en {
-			title = fmt.Sprintf("payrecon: %d accepted notifications the provider denies (%s %s)", n, acct.Name, rep.Day.String())
-		}
-		alert("absent:"+acct.Name+":"+rep.Day.String(), "critical", title, "CONFIRMED_ABSENT: "+strings.Join(nos, ", "))
+	if m, ok := absentAlert(loc, rep); ok {
+		d.alert(ctx, log, m)
 	}
+	d.alert(ctx, log, deliver.Message{Key: "digest:" + acct.Name + ":" + rep.Day.String(), Severity: d.digestSeverity(rep),
+		Account: acct.Name, Locale: loc, Title: digestTitle(loc, rep), Text: d.digestText(rep, recoveredCallbacks(rep))})
+	d.emailReport(ctx, log, acct, rep, workbookSHA)
+}
+
+// alert sends m to the alert channels (none: nothing).
+func (d *Daily) alert(ctx context.Context, log *slog.Logger, m deliver.Message) {
+	if len(d.Alerts.Channels) == 0 {
+		return
+	}
+	if err := d.Deliver.Send(ctx, m, d.Alerts.Channels...); err != nil {
+		log.Warn("alert not delivered", "key", m.Key, "err", err)
+	}
+}
+
+// recoveredCallbacks counts the day's dropped payment callbacks the run
+// recovered by query.
+func recoveredCallbacks(rep Report) int {
 	recovered := 0
 	for _, r := range rep.Discrepancies {
 		if r.Resolution == payrecon.OutcomeRecovered && r.Code == payrecon.MissingLocal && r.Kind == payrecon.EntryPayment {
 			recovered++
 		}
 	}
-	if d.Alerts.RecoveredMin > 0 && recovered >= d.Alerts.RecoveredMin {
-		title := fmt.Sprintf("payrecon: 补回 %d 笔丢失的支付回调 (%s %s)", recovered, acct.Name, rep.Day.String())
-		if en {
-			title = fmt.Sprintf("payrecon: %d dropped payment callbacks recovered (%s %s)", recovered, acct.Name, rep.Day.String())
-		}
-		alert("dropped:"+acct.Name+":"+rep.Day.String(), "warning", title, rep.Health.String())
-	}
-	if d.Alerts.HealthMinE4 > 0 && rep.Health.Total() > 0 && rep.Health.NotifyShareE4() < d.Alerts.HealthMinE4 {
-		title := fmt.Sprintf("payrecon: 回调健康度 %s 低于 %s (%s %s)", payrecon.Percent(rep.Health.NotifyShareE4()), payrecon.Percent(d.Alerts.HealthMinE4), acct.Name, rep.Day.String())
-		if en {
-			title = fmt.Sprintf("payrecon: callback health %s below %s (%s %s)", payrecon.Percent(rep.Health.NotifyShareE4()), payrecon.Percent(d.Alerts.HealthMinE4), acct.Name, rep.Day.String())
-		}
-		alert("health:"+acct.Name+":"+rep.Day.String(), "warning", title, rep.Health.String())
-	}
+	return recovered
+}
 
+// digestSeverity is warning when something needs a person or crossed an
+// alert threshold, info otherwise.
+func (d *Daily) digestSeverity(rep Report) string {
+	h := rep.Health
+	if (d.Alerts.RecoveredMin > 0 && recoveredCallbacks(rep) >= d.Alerts.RecoveredMin) ||
+		(d.Alerts.HealthMinE4 > 0 && h.Total() > 0 && h.NotifyShareE4() < d.Alerts.HealthMinE4) {
+		return "warning"
+	}
+	for _, it := range rep.Discrepancies {
+		if needsAction(it) {
+			return "warning"
+		}
+	}
+	return "info"
+}
+
+// emailReport e-mails the workbook to the account's recipients; a failure
+// is an urgent alert of its own.
+func (d *Daily) emailReport(ctx context.Context, log *slog.Logger, acct Account, rep Report, workbookSHA string) {
 	if len(acct.EmailTo) == 0 || rep.Workbook == "" {
 		return
 	}
+	en := d.Opt.Locale == "en"
 	data, err := os.ReadFile(rep.Workbook)
 	if err != nil {
 		log.Error("workbook not readable for e-mail", "err", err)
@@ -109,11 +117,7 @@ func (d *Daily) tell(ctx context.Context, acct Account, rep Report, workbookSHA 
 			ContentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", Data: data}}}
 	if err := d.Deliver.Send(ctx, m, EmailChannel); err != nil {
 		log.Error("report e-mail failed", "err", err)
-		title := fmt.Sprintf("payrecon: 对账报告邮件发送失败 %s %s", acct.Name, rep.Day.String())
-		if en {
-			title = fmt.Sprintf("payrecon: report e-mail failed %s %s", acct.Name, rep.Day.String())
-		}
-		alert("email-failed:"+acct.Name+":"+rep.Day.String(), "warning", title, err.Error())
+		d.alert(ctx, log, emailFailedAlert(d.Opt.Locale, acct, rep.Day, err))
 	}
 }
 
@@ -141,19 +145,20 @@ func emailBody(en bool, rep Report) string {
 	fmt.Fprintf(&b, "%s: %d\n", t("渠道查无此单", "Denied by the provider"), rep.Outcomes[payrecon.OutcomeConfirmedAbsent])
 	fmt.Fprintf(&b, "%s: %d\n", t("待人工核对", "Needs review"), rep.Outcomes[payrecon.OutcomeNeedsReview])
 	fmt.Fprintf(&b, "%s: %d\n\n", t("顺延至次日", "Held for tomorrow"), rep.Outcomes[payrecon.OutcomePending])
-	fmt.Fprintf(&b, "%s: %s\n", t("回调健康度", "Callback health"), rep.Health)
+	fmt.Fprintln(&b, healthLine(map[bool]string{true: "en", false: "zh"}[en], rep.Health))
 	return b.String()
 }
 
-// rejectCounter counts quarantined notifications per account since a time
-// (signature probes excluded). *store.DB satisfies it.
+// rejectCounter counts quarantined notifications by account and reason
+// since a time (signature probes excluded). *store.DB satisfies it.
 type rejectCounter interface {
-	RejectedSince(ctx context.Context, since time.Time) (map[string]int, error)
+	RejectReasonsSince(ctx context.Context, since time.Time) (map[string]map[string]int, error)
 }
 
 // RejectMonitor alerts when an account receives a burst of rejected
 // notifications (bad signatures, wrong merchant…; WeChat Pay's signature
-// probes are excluded).
+// probes are excluded), naming the top reasons and the command to inspect
+// them.
 type RejectMonitor struct {
 	DB        rejectCounter
 	Deliver   Deliverer
@@ -161,6 +166,7 @@ type RejectMonitor struct {
 	Threshold int
 	Window    time.Duration
 	Interval  time.Duration
+	Locale    string
 	Now       func() time.Time
 	Log       *slog.Logger
 }
@@ -189,21 +195,54 @@ func (m *RejectMonitor) Run(ctx context.Context) {
 // Check alerts for each account over the threshold in the current window.
 func (m *RejectMonitor) Check(ctx context.Context) {
 	now := m.Now()
-	counts, err := m.DB.RejectedSince(ctx, now.Add(-m.Window))
+	counts, err := m.DB.RejectReasonsSince(ctx, now.Add(-m.Window))
 	if err != nil {
 		m.Log.Warn("reject monitor", "err", err)
 		return
 	}
-	for acct, n := range counts {
+	for acct, reasons := range counts {
+		n := 0
+		for _, c := range reasons {
+			n += c
+		}
 		if n < m.Threshold {
 			continue
 		}
 		bucket := now.Truncate(m.Window).UTC().Format("2006-01-02T15:04")
-		msg := deliver.Message{Key: "rejects:" + acct + ":" + bucket, Severity: "critical", Account: acct,
-			Title: fmt.Sprintf("payrecon: %d rejected notifications for %s in %s", n, acct, m.Window),
-			Text:  "bad signatures or wrong merchant (signature probes excluded); see the quarantine table"}
+		msg := deliver.Message{Key: "rejects:" + acct + ":" + bucket, Severity: "critical", Account: acct, Locale: m.Locale,
+			Title: burstTitle(m.Locale, acct, n, m.Window), Text: burstText(m.Locale, acct, reasons, m.Window)}
 		if err := m.Deliver.Send(ctx, msg, m.Channels...); err != nil {
 			m.Log.Warn("alert not delivered", "key", msg.Key, "err", err)
 		}
 	}
+}
+
+// burstTopReasons is how many reasons a burst alert names.
+const burstTopReasons = 5
+
+func burstTitle(loc, acct string, n int, window time.Duration) string {
+	if loc == "en" {
+		return urgent(loc, "burst", n, acct, window)
+	}
+	return urgent(loc, "burst", acct, window, n)
+}
+
+// burstText names the top reasons with their counts, most frequent first,
+// and the quarantine commands that show them.
+func burstText(loc, acct string, reasons map[string]int, window time.Duration) string {
+	names := make([]string, 0, len(reasons))
+	for r := range reasons {
+		names = append(names, r)
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(reasons[b]-reasons[a], strings.Compare(a, b)) })
+	lines := []string{urgent(loc, "burst.what")}
+	for i, r := range names {
+		if i == burstTopReasons {
+			lines = append(lines, urgent(loc, "burst.more", len(names)-i))
+			break
+		}
+		lines = append(lines, urgent(loc, "burst.reason", r, reasons[r]))
+	}
+	lines = append(lines, "", urgent(loc, "burst.next", acct, window), urgent(loc, "burst.next.reason", acct, names[0]))
+	return strings.Join(lines, "\n")
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/mail"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -51,10 +52,26 @@ func TestDailyTellsPeople(t *testing.T) {
 		texts = append(texts, md["content"].(string))
 	}
 	joined := strings.Join(texts, "\n---\n")
-	for _, want := range []string{"CONFIRMED_ABSENT: WGHOST20261120", "补回 4 笔丢失的支付回调", "回调健康度 80.00% 低于 90.00%"} {
-		if !strings.Contains(joined, want) {
-			t.Errorf("alerts lack %q:\n%s", want, joined)
+	// Two messages: the urgent CONFIRMED_ABSENT (order number and amount:
+	// do not ship) and the one daily digest, all in the report's locale.
+	if len(texts) != 2 {
+		t.Fatalf("%d alerts, want the urgent one and the digest:\n%s", len(texts), joined)
+	}
+	for _, want := range []string{"1 笔渠道查无此单，勿发货", "- WGHOST20261120 ¥66.66", "CONFIRMED_ABSENT"} {
+		if !strings.Contains(texts[0], want) {
+			t.Errorf("urgent alert lacks %q:\n%s", want, texts[0])
 		}
+	}
+	for _, want := range []string{"对账日报 sandbox-wx 2026-11-20：2 项需处理", "账单：支付 20 笔 ¥5121.42，退款 2 笔 ¥178.67，手续费 ¥29.66，净结算 ¥4913.09",
+		"- 金额不符：1 笔 ¥1.00", "  · W202611200006 ¥1.00 需人工复核", "  · WGHOST20261120 ¥66.66 渠道无此单", "- 补回 5 笔",
+		"补回 4 笔丢失的支付回调", "回调健康度 80.00% 低于 90.00%", "payrecon review list -account sandbox-wx -date 2026-11-20",
+		"工作簿：sandbox-wx/2026-11-20.xlsx"} {
+		if !strings.Contains(texts[1], want) {
+			t.Errorf("digest lacks %q:\n%s", want, texts[1])
+		}
+	}
+	if strings.Contains(joined, "by notification") || strings.Contains(joined, "accepted notifications") {
+		t.Errorf("English in a zh digest:\n%s", joined)
 	}
 	msgs, rcpt := inbox.Messages()
 	if len(msgs) != 1 || rcpt[0][0] != "accountant@example.com" {
@@ -99,8 +116,52 @@ func TestRejectMonitor(t *testing.T) {
 	db.Quarantine(t.Context(), payrecon.Rejected{ReceivedAt: now, Account: "shop", Reason: "account_mismatch"})
 	m.Check(t.Context())
 	m.Check(t.Context()) // same window: not again
-	if got := robot.Received(); len(got) != 1 {
+	got := robot.Received()
+	if len(got) != 1 {
 		t.Fatalf("%d alerts", len(got))
+	}
+	// The alert names the top reasons with counts, most frequent first, and
+	// the command that shows them.
+	md, _ := got[0]["markdown"].(map[string]any)
+	content, _ := md["content"].(string)
+	for _, want := range []string{"shop 在 10m0s 内被拒绝的通知 5 条", "- bad_signature：4 条\n- account_mismatch：1 条",
+		"payrecon quarantine -config <配置文件> -account shop -since 10m0s", "-account shop -reason bad_signature"} {
+		if !strings.Contains(content, want) {
+			t.Errorf("burst alert lacks %q:\n%s", want, content)
+		}
+	}
+	if strings.Contains(content, "probe") {
+		t.Errorf("burst alert counts probes:\n%s", content)
+	}
+}
+
+// TestDigestInEnglish: with reports.locale en the digest and the urgent
+// alert are English throughout.
+func TestDigestInEnglish(t *testing.T) {
+	e := setup(t, sandbox.ServerFaults{})
+	robot := loopback.StartRobot()
+	defer robot.Close()
+	e.daily.Deliver = &deliver.Dispatcher{Log: e.db, Backoff: time.Millisecond, Channels: map[string]deliver.Notifier{
+		"ops": &wecom.Notifier{URL: robot.URL, HTTP: robot.Client()},
+	}}
+	e.daily.Alerts = jobs.Alerting{Channels: []string{"ops"}, RecoveredMin: 1, HealthMinE4: 9000}
+	e.daily.Opt.Locale = "en"
+	if _, err := e.daily.Run(t.Context(), e.sb.ID.WeChat.Account, payrecon.DayOf(day), jobs.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var joined string
+	for _, a := range robot.Received() {
+		md, _ := a["markdown"].(map[string]any)
+		joined += md["content"].(string) + "\n"
+	}
+	for _, want := range []string{"1 trades the provider denies, do not ship", "daily digest sandbox-wx 2026-11-20: 2 items need action",
+		"Bill: 20 payments ¥5121.42", "- Amount differs: 1, ¥1.00", "W202611200006 ¥1.00 needs review", "Next: payrecon review list"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("English alerts lack %q:\n%s", want, joined)
+		}
+	}
+	if han := regexp.MustCompile(`\p{Han}`).FindString(joined); han != "" {
+		t.Errorf("Chinese %q in English alerts:\n%s", han, joined)
 	}
 }
 
@@ -141,8 +202,11 @@ func TestCancelledRunIsNotAFailure(t *testing.T) {
 		t.Fatalf("the real failure sent %d alerts, want 1: %v", len(got), got)
 	}
 	md, _ := got[0]["markdown"].(map[string]any)
-	if content, _ := md["content"].(string); !strings.Contains(content, "对账失败") {
-		t.Fatalf("alert %q is not the run failure", content)
+	content, _ := md["content"].(string)
+	for _, want := range []string{"对账失败", "原因：截止时间前渠道仍未提供账单", "payrecon 会在下一个调度窗口重试", "payrecon reconcile -account " + acct + " -date 2026-11-20"} {
+		if !strings.Contains(content, want) {
+			t.Fatalf("run failure alert lacks %q:\n%s", want, content)
+		}
 	}
 	if runs := storetest.Must(e.db.Runs(t.Context(), 1)); len(runs) != 1 || runs[0].Status != payrecon.RunFailed {
 		t.Fatalf("runs %+v, want the last failed", runs)

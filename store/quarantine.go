@@ -161,6 +161,8 @@ func (db *DB) QuarantineUsage(ctx context.Context) (payrecon.QuarantineUsage, er
 
 // Quarantined is one quarantined notification as stored.
 type Quarantined struct {
+	// ID numbers the row (payrecon quarantine -id N).
+	ID int64
 	payrecon.Rejected
 	// Truncated is true when Body is a prefix of what arrived.
 	Truncated bool

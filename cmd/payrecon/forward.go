@@ -50,7 +50,7 @@ func startForwarding(ctx context.Context, cfg config.Config, s *server, alert fo
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 32
-	w := &forward.Worker{DB: s.db, Endpoints: eps, HTTP: &http.Client{Transport: tr}, Alert: alert, AlertChannels: channels,
+	w := &forward.Worker{DB: s.db, Endpoints: eps, HTTP: &http.Client{Transport: tr}, Alert: alert, AlertChannels: channels, Locale: cfg.Reports.Locale,
 		Now: time.Now, Log: logger.With("component", "forward"), OnAttempt: s.metrics.ObserveForward}
 	wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})

@@ -150,21 +150,6 @@ func TestGoLiveFirstDay(t *testing.T) {
 	}
 }
 
-// editConfig replaces from with to in the config file.
-func editConfig(t *testing.T, cfgPath, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(b), from) {
-		t.Fatalf("config lacks %q", from)
-	}
-	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(b), from, to, 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // waitRuns waits (bounded) until n runs have finished and gives them, or
 // fails on a running run still there at the deadline.
 func waitRuns(t *testing.T, bin, cfgPath string, n int) []payrecon.Run {

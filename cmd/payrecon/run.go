@@ -23,7 +23,9 @@ const usage = `payrecon keeps a small merchant's Alipay and WeChat Pay payments 
 
 Usage:
   payrecon serve -config F                 receive notifications into the ledger
-  payrecon check-config -config F          validate a config and its key files
+  payrecon check-config -config F [-live [-send-test-alert]]
+                                           validate a config and its key files; -live proves each
+                                           credential with a harmless call
   payrecon trades -config F [-account A] [-date YYYY-MM-DD] [-state S] [-json]
                                            list the ledger's trades
   payrecon reconcile -config F [-account A] [-date YYYY-MM-DD] [-dry-run] [-backfill]
@@ -38,6 +40,8 @@ Usage:
   payrecon events replay -config F ID… | -since TIME
                                            send events again (a running serve delivers them)
   payrecon backup -config F -o FILE        a consistent, checked copy of the live ledger
+  payrecon quarantine -config F [-account A] [-since 1h] [-reason R] [-json] | -id N
+                                           rejected notifications (read-only; works while serve runs)
   payrecon sandbox init -dir D             write sandbox keys and a config
   payrecon sandbox receive -listen ADDR -secret-file F [-fail N] [-delay D]
                                            a merchant app that verifies and prints each event
@@ -73,7 +77,7 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 	case "serve":
 		return cmdServe(ctx, rest, getenv, stdout, stderr)
 	case "check-config":
-		return cmdCheckConfig(rest, getenv, stdout, stderr)
+		return cmdCheckConfig(ctx, rest, getenv, stdout, stderr)
 	case "trades":
 		return cmdTrades(ctx, rest, getenv, stdout, stderr)
 	case "sandbox":
@@ -90,6 +94,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return cmdEvents(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, stdout, stderr)
+	case "quarantine":
+		return cmdQuarantine(ctx, rest, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
@@ -170,9 +176,11 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opt))
 }
 
-func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func cmdCheckConfig(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("check-config", stderr)
 	path := fs.String("config", "", "config file")
+	live := fs.Bool("live", false, "also prove each credential with a harmless signed call (a query for a made-up order) and SMTP by logging in")
+	sendTest := fs.Bool("send-test-alert", false, "with -live: send a test message to each chat robot")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -196,6 +204,9 @@ func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	}
 	for _, f := range cfg.Forward {
 		fmt.Fprintf(stdout, "ok  %-20s %-10s %s\n", f.Name, "forward", f.URL)
+	}
+	if *live || *sendTest {
+		return checkLive(ctx, cfg, accts, getenv, *sendTest, stdout)
 	}
 	return nil
 }

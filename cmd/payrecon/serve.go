@@ -184,7 +184,7 @@ func (s *server) startWork(ctx context.Context, cfg config.Config, accts []Accou
 		disp.OnDelivery = s.metrics.ObserveDelivery
 		daily.Deliver, daily.Alerts, alert = disp, alerting, disp
 		s.goLoop(ctx, (&jobs.RejectMonitor{DB: s.db, Deliver: disp, Channels: alerting.Channels, Threshold: cfg.Delivery.Alerts.RejectedBurst,
-			Window: time.Duration(cfg.Delivery.Alerts.RejectedWindow), Now: time.Now, Log: logger}).Run)
+			Window: time.Duration(cfg.Delivery.Alerts.RejectedWindow), Locale: cfg.Reports.Locale, Now: time.Now, Log: logger}).Run)
 	}
 	if err := startForwarding(ctx, cfg, s, alert, alerting.Channels, getenv, logger); err != nil {
 		return err

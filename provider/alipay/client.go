@@ -67,7 +67,7 @@ func (c *Client) call(ctx context.Context, method string, biz any) (json.RawMess
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded;charset=utf-8")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return nil, &provider.Error{Op: op, Message: redact(err), Retryable: true}
+		return nil, provider.TransportError(op, "Alipay", "gateway", c.Gateway, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
@@ -120,7 +120,8 @@ func (c *Client) verifyResponse(op, method string, body []byte) (json.RawMessage
 	// method) come unsigned as error_response; everything else, our own
 	// bad signature (isv.invalid-signature) included, must verify.
 	if !verified && !(sig == "" && head.Code != "10000" && head.Code != "40004") {
-		return nil, &provider.Error{Op: op, Message: "response signature does not verify", Err: provider.ErrBadResponse}
+		return nil, provider.Misconfigured("Alipay's answer does not verify with our keys: check alipay_public_key_file (or alipay_cert_file and alipay_root_cert_file)",
+			&provider.Error{Op: op, Message: "response signature does not verify", Err: provider.ErrBadResponse})
 	}
 	if head.Code == "10000" {
 		return raw, nil
@@ -137,7 +138,26 @@ func (c *Client) verifyResponse(op, method string, body []byte) (json.RawMessage
 	case head.SubCode == "isp.bill_not_exist":
 		e.Err, e.Retryable = provider.ErrBillNotReady, true
 	}
+	if hint := misconfigHint(head.SubCode); hint != "" {
+		return nil, provider.Misconfigured(hint, e)
+	}
 	return nil, e
+}
+
+// misconfigHint says in plain words what an Alipay refusal of who we are
+// means and what to check, or "" for any other sub_code.
+func misconfigHint(subCode string) string {
+	switch subCode {
+	case "isv.invalid-signature":
+		return "Alipay rejected our request signature: check app_private_key_file (its public key must be the app public key set in the Alipay console)"
+	case "isv.invalid-app-id":
+		return "Alipay does not know this app: check app_id and gateway"
+	case "isv.invalid-app-cert-sn", "isv.app-cert-sn-not-match", "isv.alipay-root-cert-sn-not-match":
+		return "Alipay rejected our certificate serial numbers: check app_cert_file and alipay_root_cert_file"
+	case "isv.insufficient-isv-permissions", "isv.invalid-app-auth-token":
+		return "Alipay refused this app access to the method: check app_id and the products enabled for it"
+	}
+	return ""
 }
 
 // redact keeps the kind of a transport error without the URL.

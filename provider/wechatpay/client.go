@@ -78,12 +78,7 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, verify bool)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		var ue *url.Error
-		msg := err.Error()
-		if errors.As(err, &ue) {
-			msg = ue.Op + ": " + ue.Err.Error()
-		}
-		return 0, nil, nil, &provider.Error{Op: op, Message: msg, Retryable: true}
+		return 0, nil, nil, provider.TransportError(op, "WeChat Pay", "base_url", rawURL, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<30))
@@ -97,7 +92,8 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string, verify bool)
 			return 0, nil, nil, &provider.Error{Op: op, Status: resp.StatusCode, Message: "unsigned answer from a proxy", Retryable: true}
 		}
 		if _, err := c.Verifier.CheckSignature(resp.Header, body); err != nil {
-			return 0, nil, nil, &provider.Error{Op: op, Status: resp.StatusCode, Message: "response signature: " + err.Error(), Err: provider.ErrBadResponse}
+			return 0, nil, nil, provider.Misconfigured("WeChat Pay's answer does not verify with our keys: check wechatpay_public_key_id, wechatpay_public_key_file and platform_cert_files",
+				&provider.Error{Op: op, Status: resp.StatusCode, Message: "response signature: " + err.Error(), Err: provider.ErrBadResponse})
 		}
 	}
 	return resp.StatusCode, resp.Header, body, nil
@@ -136,7 +132,26 @@ func (c *Client) get(ctx context.Context, op, path string, out any) error {
 	case "SYSTEM_ERROR", "FREQUENCY_LIMITED":
 		e.Retryable = true
 	}
+	if hint := misconfigHint(status, ae.Code); hint != "" {
+		return provider.Misconfigured(hint, e)
+	}
 	return e
+}
+
+// misconfigHint says in plain words what a WeChat Pay refusal of who we are
+// means and what to check, or "" for any other answer.
+func misconfigHint(status int, code string) string {
+	switch {
+	case code == "SIGN_ERROR" || status == http.StatusUnauthorized:
+		return "WeChat Pay rejected our request signature: check mchid, merchant_serial and merchant_private_key_file"
+	case code == "MCH_NOT_EXISTS":
+		return "WeChat Pay does not know this merchant number: check mchid"
+	case code == "NO_AUTH" || status == http.StatusForbidden:
+		return "WeChat Pay refused this merchant access to the API: check mchid and the products enabled for it"
+	case code == "APPID_MCHID_NOT_MATCH":
+		return "WeChat Pay says the app id does not belong to this merchant: check appid and mchid"
+	}
+	return ""
 }
 
 // QueryPayment implements provider.Client: GET

@@ -38,6 +38,9 @@ type Message struct {
 	Account  string
 	Title    string
 	Text     string // plain text, a few lines
+	// Locale (zh or en) is the language of the message; a channel that must
+	// cut it to fit says "… 另有 N 条" or "… and N more" in it.
+	Locale string
 	// To lists e-mail recipients (e-mail only).
 	To          []string
 	Attachments []Attachment

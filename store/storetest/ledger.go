@@ -43,6 +43,7 @@ type Ledger interface {
 	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
 	Outbox
 	GoLiveLease
+	QuarantineReader
 }
 
 // T0 is the instant the suite's facts happen: 2026-11-20 10:00 Beijing time.
@@ -74,6 +75,7 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"JobRuns", testJobRuns},
 		{"CallbackHealth", testCallbackHealth},
 		{"QuarantineLeavesLedger", testQuarantine},
+		{"QuarantineListAndReasons", testQuarantineList},
 		{"EventOnePerFact", testEventOnePerFact},
 		{"EventPaymentBeforeRefund", testEventPaymentBeforeRefund},
 		{"EventQueriedRefundFirst", testEventQueriedRefundFirst},

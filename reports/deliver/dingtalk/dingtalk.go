@@ -18,6 +18,12 @@ import (
 	"github.com/payrecon/payrecon/reports/deliver"
 )
 
+// MaxTextBytes bounds a markdown message's text. DingTalk's custom robot
+// guide (https://open.dingtalk.com/document/orgapp/custom-robots-send-group-messages)
+// limits a message to about 20000 bytes; payrecon keeps the text under
+// that and cuts longer messages at a line boundary with "… 另有 N 条".
+const MaxTextBytes = 20000
+
 // Notifier posts markdown messages to one robot.
 type Notifier struct {
 	URL    string // https://oapi.dingtalk.com/robot/send?access_token=…
@@ -40,8 +46,9 @@ func (n *Notifier) Notify(ctx context.Context, msg deliver.Message) (bool, error
 		ts := strconv.FormatInt(n.Now().UnixMilli(), 10)
 		target += "&timestamp=" + ts + "&sign=" + url.QueryEscape(Sign(n.Secret, ts))
 	}
-	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{
-		"title": msg.Title, "text": "### " + msg.Title + "\n\n" + msg.Text}})
+	head := "### " + msg.Title + "\n\n"
+	text := head + deliver.Fit(msg.Text, MaxTextBytes-len(head), msg.Locale, func(s string) int { return len(s) })
+	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"title": msg.Title, "text": text}})
 	status, resp, err := deliver.PostJSON(ctx, n.HTTP, target, body, nil)
 	if err != nil {
 		return true, fmt.Errorf("dingtalk: %w", err)

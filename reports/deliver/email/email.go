@@ -57,6 +57,42 @@ func (n *Notifier) Notify(ctx context.Context, m deliver.Message) (bool, error) 
 			return false, fmt.Errorf("email: attach %s: %w", a.Name, err)
 		}
 	}
+	c, err := n.client()
+	if err != nil {
+		return false, err
+	}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		var se *mail.SendError
+		retry := true
+		if errors.As(err, &se) {
+			retry = se.IsTemp()
+		}
+		if strings.Contains(strings.ToLower(err.Error()), "auth") {
+			retry = false
+		}
+		return retry, fmt.Errorf("email via %s:%d: %s", n.Host, n.Port, n.redact(err))
+	}
+	return false, nil
+}
+
+// Check connects to the server, negotiates TLS as configured and
+// authenticates, then quits without sending anything (check-config -live).
+func (n *Notifier) Check(ctx context.Context) error {
+	c, err := n.client()
+	if err != nil {
+		return err
+	}
+	if err := c.DialWithContext(ctx); err != nil {
+		return fmt.Errorf("email via %s:%d: %s", n.Host, n.Port, n.redact(err))
+	}
+	if err := c.Close(); err != nil {
+		return fmt.Errorf("email via %s:%d: quit: %s", n.Host, n.Port, n.redact(err))
+	}
+	return nil
+}
+
+// client is a go-mail client for the server, TLS and credentials.
+func (n *Notifier) client() (*mail.Client, error) {
 	timeout := n.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -76,20 +112,9 @@ func (n *Notifier) Notify(ctx context.Context, m deliver.Message) (bool, error) 
 	}
 	c, err := mail.NewClient(n.Host, opts...)
 	if err != nil {
-		return false, fmt.Errorf("email: %s", n.redact(err))
+		return nil, fmt.Errorf("email: %s", n.redact(err))
 	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
-		var se *mail.SendError
-		retry := true
-		if errors.As(err, &se) {
-			retry = se.IsTemp()
-		}
-		if strings.Contains(strings.ToLower(err.Error()), "auth") {
-			retry = false
-		}
-		return retry, fmt.Errorf("email via %s:%d: %s", n.Host, n.Port, n.redact(err))
-	}
-	return false, nil
+	return c, nil
 }
 
 // redact removes the password from an error text, should a library ever

@@ -110,3 +110,33 @@ func TestBadPasswordIsPermanentAndSecret(t *testing.T) {
 		t.Fatal("untrusted certificate accepted")
 	}
 }
+
+// TestCheckAuthenticates: Check proves the server, TLS and credentials
+// without sending anything; a wrong password fails without showing it.
+func TestCheckAuthenticates(t *testing.T) {
+	for _, implicit := range []bool{false, true} {
+		in, port, pool := serve(t, implicit)
+		mode := email.STARTTLS
+		if implicit {
+			mode = email.Implicit
+		}
+		n := &email.Notifier{Host: "127.0.0.1", Port: port, TLS: mode, Username: "robot@example.com", Password: []byte(password), From: "robot@example.com", RootCAs: pool}
+		if err := n.Check(t.Context()); err != nil {
+			t.Fatalf("%s: %v", mode, err)
+		}
+		bad := *n
+		bad.Password = []byte("wrong-password-42")
+		err := bad.Check(t.Context())
+		if err == nil || strings.Contains(err.Error(), "wrong-password-42") {
+			t.Fatalf("%s with a wrong password: %v", mode, err)
+		}
+		untrusted := *n
+		untrusted.RootCAs = nil
+		if err := untrusted.Check(t.Context()); err == nil {
+			t.Fatalf("%s: an untrusted certificate passed", mode)
+		}
+		if msgs, _ := in.Messages(); len(msgs) != 0 {
+			t.Fatalf("%s: Check sent %d messages", mode, len(msgs))
+		}
+	}
+}

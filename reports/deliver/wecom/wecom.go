@@ -11,6 +11,12 @@ import (
 	"github.com/payrecon/payrecon/reports/deliver"
 )
 
+// MaxContentBytes is the most a group robot's markdown content may hold:
+// "markdown.content … 最长不超过4096个字节，必须是utf8编码" (WeCom, 群机器人配置说明,
+// https://developer.work.weixin.qq.com/document/path/91770). Longer
+// messages are cut at a line boundary with "… 另有 N 条".
+const MaxContentBytes = 4096
+
 // Notifier posts markdown messages to one robot.
 type Notifier struct {
 	URL  string // https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…
@@ -19,8 +25,9 @@ type Notifier struct {
 
 // Notify implements deliver.Notifier.
 func (n *Notifier) Notify(ctx context.Context, msg deliver.Message) (bool, error) {
-	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{
-		"content": "**" + msg.Title + "**\n" + msg.Text}})
+	head := "**" + msg.Title + "**\n"
+	content := head + deliver.Fit(msg.Text, MaxContentBytes-len(head), msg.Locale, func(s string) int { return len(s) })
+	body, _ := json.Marshal(map[string]any{"msgtype": "markdown", "markdown": map[string]string{"content": content}})
 	status, resp, err := deliver.PostJSON(ctx, n.HTTP, n.URL, body, nil)
 	if err != nil {
 		return true, fmt.Errorf("wecom: %w", err)
