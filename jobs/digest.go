@@ -26,6 +26,7 @@ var words = map[string][2]string{
 	"more":                 {"  · … 另有 %d 条", "  · … and %d more"},
 	"did":                  {"payrecon 已处理：", "payrecon already did:"},
 	"did.recovered":        {"- 补回 %d 笔（渠道查询确认，已补单并留审计记录）", "- recovered %d (confirmed by a provider query, ledger repaired with an audit trail)"},
+	"did.backfilled":       {"- 上线前交易按账单补录 %d 笔（渠道查询确认，source=bill，不算回调丢失）", "- backfilled %d from before go-live (confirmed by a provider query, source=bill; not dropped callbacks)"},
 	"did.absent":           {"- 标记 %d 笔渠道查无此单（已单独紧急告警）", "- flagged %d the provider denies (sent as a separate urgent alert)"},
 	"did.pending":          {"- %d 笔待次日账单再核对", "- held %d for the next day's bill"},
 	"did.carried":          {"- %d 笔跨日结转", "- carried %d over to an adjacent day"},
@@ -192,11 +193,13 @@ func digestCategories(loc string, ds []payrecon.Discrepancy) []string {
 func digestDone(loc string, rep Report) []string {
 	var lines []string
 	carried := rep.Counts[payrecon.CrossDay]
+	backfilled := beforeStartBackfilled(rep)
 	for _, l := range []struct {
 		key string
 		n   int
 	}{
-		{"did.recovered", rep.Outcomes[payrecon.OutcomeRecovered]},
+		{"did.recovered", rep.Outcomes[payrecon.OutcomeRecovered] - backfilled},
+		{"did.backfilled", backfilled},
 		{"did.absent", rep.Outcomes[payrecon.OutcomeConfirmedAbsent]},
 		{"did.pending", rep.Outcomes[payrecon.OutcomePending]},
 		{"did.carried", carried},
@@ -209,4 +212,16 @@ func digestDone(loc string, rep Report) []string {
 		lines = append(lines, say(loc, "did.nothing"))
 	}
 	return lines
+}
+
+// beforeStartBackfilled counts the run's BEFORE_START rows it backfilled:
+// trades from before go-live, recovered but not dropped callbacks.
+func beforeStartBackfilled(rep Report) int {
+	n := 0
+	for _, r := range rep.Discrepancies {
+		if r.Code == payrecon.BeforeStart && r.Resolution == payrecon.OutcomeRecovered {
+			n++
+		}
+	}
+	return n
 }

@@ -3,12 +3,16 @@ package jobs_test
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/reports/deliver"
+	"github.com/payrecon/payrecon/reports/deliver/loopback"
+	"github.com/payrecon/payrecon/reports/deliver/wecom"
 	"github.com/payrecon/payrecon/store"
 	"github.com/payrecon/payrecon/store/storetest"
 )
@@ -57,9 +61,27 @@ func TestBackfillBeforeGoLive(t *testing.T) {
 	if _, err := e.daily.Run(t.Context(), acct, d, jobs.RunOptions{}); !errors.Is(err, jobs.ErrBeforeGoLive) {
 		t.Fatalf("a day before go-live: %v", err)
 	}
+	robot := loopback.StartRobot()
+	defer robot.Close()
+	e.daily.Deliver = &deliver.Dispatcher{Log: e.db, Backoff: time.Millisecond, Channels: map[string]deliver.Notifier{
+		"ops": &wecom.Notifier{URL: robot.URL, HTTP: robot.Client()},
+	}}
+	e.daily.Alerts = jobs.Alerting{Channels: []string{"ops"}, RecoveredMin: 1}
 	rep, err := e.daily.Run(t.Context(), acct, d, jobs.RunOptions{Backfill: true})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The digest says the trades were backfilled from before go-live,
+	// not recovered dropped callbacks, and raises no recovered alarm.
+	var digest string
+	for _, a := range robot.Received() {
+		md, _ := a["markdown"].(map[string]any)
+		if c, _ := md["content"].(string); strings.Contains(c, "对账日报") {
+			digest = c
+		}
+	}
+	if !strings.Contains(digest, "上线前交易按账单补录") || strings.Contains(digest, "丢失的支付回调") {
+		t.Errorf("digest does not tell backfilled trades from dropped callbacks:\n%s", digest)
 	}
 	if rep.Counts[payrecon.MissingLocal] != 0 || rep.Counts[payrecon.BeforeStart] == 0 {
 		t.Fatalf("backfill counts %v: want BEFORE_START and no MISSING_LOCAL", rep.Counts)

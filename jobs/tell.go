@@ -141,7 +141,11 @@ func emailBody(en bool, rep Report) string {
 	fmt.Fprintf(&b, "%s: %d, %s %s\n", t("交易笔数", "Payments"), rep.Bill.Payments, t("金额", "amount"), rep.Bill.PaymentFen.Yuan())
 	fmt.Fprintf(&b, "%s: %d, %s %s\n", t("退款笔数", "Refunds"), rep.Bill.Refunds, t("金额", "amount"), rep.Bill.RefundFen.Yuan())
 	fmt.Fprintf(&b, "%s: %s\n\n", t("差异", "Discrepancies"), countsLine(rep.Counts))
-	fmt.Fprintf(&b, "%s: %d\n", t("已补单（查询确认）", "Recovered by query"), rep.Outcomes[payrecon.OutcomeRecovered])
+	backfilled := beforeStartBackfilled(rep)
+	fmt.Fprintf(&b, "%s: %d\n", t("已补单（查询确认）", "Recovered by query"), rep.Outcomes[payrecon.OutcomeRecovered]-backfilled)
+	if backfilled > 0 {
+		fmt.Fprintf(&b, "%s: %d\n", t("上线前交易按账单补录", "Backfilled from before go-live"), backfilled)
+	}
 	fmt.Fprintf(&b, "%s: %d\n", t("渠道查无此单", "Denied by the provider"), rep.Outcomes[payrecon.OutcomeConfirmedAbsent])
 	fmt.Fprintf(&b, "%s: %d\n", t("待人工核对", "Needs review"), rep.Outcomes[payrecon.OutcomeNeedsReview])
 	fmt.Fprintf(&b, "%s: %d\n\n", t("顺延至次日", "Held for tomorrow"), rep.Outcomes[payrecon.OutcomePending])

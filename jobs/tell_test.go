@@ -62,7 +62,7 @@ func TestDailyTellsPeople(t *testing.T) {
 			t.Errorf("urgent alert lacks %q:\n%s", want, texts[0])
 		}
 	}
-	for _, want := range []string{"对账日报 sandbox-wx 2026-11-20：2 项需处理", "账单：支付 20 笔 ¥5121.42，退款 2 笔 ¥178.67，手续费 ¥29.66，净结算 ¥4913.09",
+	for _, want := range []string{"对账日报 sandbox-wx 2026-11-20：2 项需处理", "账单：支付 20 笔 ¥5121.42，退款 2 笔 ¥178.67，手续费 ¥29.07，净结算 ¥4913.68",
 		"- 金额不符：1 笔 ¥1.00", "  · W202611200006 ¥1.00 需人工复核", "  · WGHOST20261120 ¥66.66 渠道无此单", "- 补回 5 笔",
 		"补回 4 笔丢失的支付回调", "回调健康度 80.00% 低于 90.00%", "payrecon review list -account sandbox-wx -date 2026-11-20",
 		"工作簿：sandbox-wx/2026-11-20.xlsx"} {
