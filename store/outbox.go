@@ -70,15 +70,16 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]
 	// The busy lanes are left out before the event (and its body) is read:
 	// they are the heads in flight, the oldest due, and would fill the
 	// LIMIT only to be dropped.
-	args := make([]any, 0, len(busy)+2)
+	args := make([]any, 0, 2*len(busy)+2)
 	args = append(args, fmtTime(now))
-	for lane := range busy {
-		args = append(args, lane)
+	for lane := range busy { // "endpoint\x00stream" ([payrecon.Delivery.Lane])
+		endpoint, stream, _ := strings.Cut(lane, "\x00")
+		args = append(args, endpoint, stream)
 	}
 	args = append(args, limit)
 	notBusy := ""
 	if len(busy) > 0 { // NOT IN (NULL) would leave nothing
-		notBusy = `AND d.endpoint || char(0) || d.stream NOT IN (` + placeholders(len(busy)) + `)`
+		notBusy = `AND (d.endpoint, d.stream) NOT IN (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", len(busy)), ", ") + `)`
 	}
 	var rows []dueRow
 	err := db.read.SelectContext(ctx, &rows, `
@@ -229,8 +230,8 @@ type eventRow struct {
 
 // eventStatus sums up an event's deliveries (see [payrecon.OutboxEvent]).
 const eventStatus = `(SELECT CASE WHEN count(*) = 0 THEN NULL
-	WHEN sum(d.status = 'failed') > 0 THEN 'failed'
-	WHEN sum(d.status = 'pending') > 0 THEN 'pending' ELSE 'delivered' END
+	WHEN sum(CASE WHEN d.status = 'failed' THEN 1 ELSE 0 END) > 0 THEN 'failed'
+	WHEN sum(CASE WHEN d.status = 'pending' THEN 1 ELSE 0 END) > 0 THEN 'pending' ELSE 'delivered' END
 	FROM event_deliveries d WHERE d.seq = e.seq)`
 
 // Events lists outbox events in Seq order.
@@ -241,7 +242,7 @@ func (db *DB) Events(ctx context.Context, f EventFilter) ([]payrecon.OutboxEvent
 		q += ` AND e.account = ?`
 		args = append(args, f.Account)
 	}
-	q += `) WHERE (? = '' OR status = ?) ORDER BY seq`
+	q += `) AS x WHERE (? = '' OR status = ?) ORDER BY seq`
 	args = append(args, f.Status, f.Status)
 	if f.Limit > 0 {
 		q += ` LIMIT ?`

@@ -140,7 +140,7 @@ func pruneQuarantine(ctx context.Context, tx *sqlx.Tx, lim QuarantineLimits, now
 	}
 	_, err := tx.ExecContext(ctx, `
 		DELETE FROM quarantine WHERE id IN (
-			SELECT id FROM (SELECT id, sum(stored_bytes) OVER (ORDER BY id DESC) AS newer FROM quarantine)
+			SELECT id FROM (SELECT id, sum(stored_bytes) OVER (ORDER BY id DESC) AS newer FROM quarantine) AS q
 			WHERE newer > ?)`, lim.MaxBytes*9/10)
 	return err
 }
