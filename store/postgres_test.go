@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/store"
@@ -148,5 +150,68 @@ func TestPostgresURLPasswordNeverShown(t *testing.T) {
 		if r := store.Redact(url); strings.Contains(r, "s3cret") {
 			t.Fatalf("Redact kept the password: %s", r)
 		}
+	}
+}
+
+// TestCopyLedger: a SQLite ledger with one of everything copies into an
+// empty PostgreSQL ledger that then reads the same through every view,
+// takes new writes after the copied ids, and refuses a second copy.
+func TestCopyLedger(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	src := storetest.MustOpen(t, store.Options{})
+	storetest.Populate(t, src, 50)
+	dst := openURL(t, url)
+	tables, err := store.CopyLedger(t.Context(), src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for _, ct := range tables {
+		t.Logf("copied %-17s %4d rows %v", ct.Name, ct.Rows, ct.Sums)
+	}
+	for _, view := range []struct {
+		name string
+		read func(db *store.DB) (any, error)
+	}{
+		{"counts", func(db *store.DB) (any, error) { return db.Count(ctx) }},
+		{"trades", func(db *store.DB) (any, error) { return db.Trades(ctx, store.TradeFilter{}) }},
+		{"refunds", func(db *store.DB) (any, error) { return db.Refunds(ctx, "") }},
+		{"audit", func(db *store.DB) (any, error) { return db.Audit(ctx, "ali") }},
+		{"runs", func(db *store.DB) (any, error) { return db.Runs(ctx, 10) }},
+		{"discrepancies", func(db *store.DB) (any, error) { return db.Discrepancies(ctx, "ali", storetest.Day) }},
+		{"events", func(db *store.DB) (any, error) { return db.Events(ctx, store.EventFilter{}) }},
+		{"quarantine", func(db *store.DB) (any, error) { return db.QuarantineRows(ctx, 10) }},
+		{"quarantine usage", func(db *store.DB) (any, error) { return db.QuarantineUsage(ctx) }},
+		{"orders", func(db *store.DB) (any, error) { return db.DueOrders(ctx, t0.Add(time.Hour), 10) }},
+		{"ledger events", func(db *store.DB) (any, error) { return db.LedgerEvents(ctx, "ali", "o1") }},
+	} {
+		a, b := storetest.Must(view.read(src)), storetest.Must(view.read(dst))
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s differ:\nSQLite     %+v\nPostgreSQL %+v", view.name, a, b)
+		}
+	}
+	var sum payrecon.Fen
+	for _, tr := range storetest.Must(src.Trades(ctx, store.TradeFilter{})) {
+		sum += tr.AmountFen
+	}
+	var reported bool
+	for _, ct := range tables {
+		if ct.Name == "trades" {
+			reported = ct.Rows == 51 && ct.Sums["amount_fen"] == int64(sum)
+		}
+	}
+	if !reported || sum == 0 {
+		t.Errorf("report %+v, want 51 trades summing to %d", tables, sum)
+	}
+	// New rows take ids after the copied ones (a reused id would collide).
+	if rec := record(t, dst, pay("after-copy", "o-new", 1)); rec.ID <= 50 {
+		t.Errorf("new notification id %d: copied ids are reused", rec.ID)
+	}
+	before := storetest.Must(dst.Count(ctx))
+	if _, err := store.CopyLedger(ctx, src, dst); !errors.Is(err, store.ErrTargetNotEmpty) {
+		t.Fatalf("second copy = %v, want ErrTargetNotEmpty", err)
+	}
+	if after := storetest.Must(dst.Count(ctx)); after != before {
+		t.Fatalf("refused copy changed the target: %+v → %+v", before, after)
 	}
 }

@@ -89,7 +89,7 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 	case "events":
 		return cmdEvents(ctx, rest, getenv, stdout, stderr)
 	case "backup":
-		return cmdBackup(ctx, rest, stdout, stderr)
+		return cmdBackup(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
