@@ -38,6 +38,9 @@ Usage:
   payrecon events replay -config F ID… | -since TIME
                                            send events again (a running serve delivers them)
   payrecon backup -config F -o FILE        a consistent, checked copy of the live ledger
+  payrecon migrate -config F               apply pending migrations, print the schema version
+  payrecon copy-ledger -from SQLITE_PATH -to POSTGRES_URL|env:NAME
+                                           move a ledger into an empty PostgreSQL database
   payrecon sandbox init -dir D             write sandbox keys and a config
   payrecon sandbox receive -listen ADDR -secret-file F [-fail N] [-delay D]
                                            a merchant app that verifies and prints each event
@@ -88,6 +91,10 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return cmdOrders(ctx, rest, getenv, stdout, stderr)
 	case "events":
 		return cmdEvents(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "copy-ledger":
+		return cmdCopyLedger(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, getenv, stdout, stderr)
 	case "demo":
