@@ -67,6 +67,16 @@ type dueRow struct {
 // head is delivered or failed), skipping disabled endpoints and the
 // lanes in busy (see [payrecon.Delivery.Lane]).
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]payrecon.Delivery, error) {
+	q, args := dueQuery(now, busy, limit, "")
+	var rows []dueRow
+	if err := db.read.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("due deliveries: %w", err)
+	}
+	return dueDeliveries(rows)
+}
+
+// dueQuery is DueDeliveries' query, with a locking clause appended.
+func dueQuery(now time.Time, busy map[string]bool, limit int, lock string) (string, []any) {
 	// The busy lanes are left out before the event (and its body) is read:
 	// they are the heads in flight, the oldest due, and would fill the
 	// LIMIT only to be dropped.
@@ -81,23 +91,23 @@ func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]
 	if len(busy) > 0 { // NOT IN (NULL) would leave nothing
 		notBusy = `AND (d.endpoint, d.stream) NOT IN (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", len(busy)), ", ") + `)`
 	}
-	var rows []dueRow
-	err := db.read.SelectContext(ctx, &rows, `
+	return `
 		SELECT d.endpoint, d.seq, e.event_id, d.stream, e.body, d.attempts, e.created_at
 		FROM event_deliveries d
 		JOIN events e ON e.seq = d.seq
 		JOIN endpoints p ON p.name = d.endpoint
 		WHERE d.status = 'pending' AND d.next_at <= ? AND p.disabled_at IS NULL
-		  `+notBusy+`
+		  ` + notBusy + `
 		  AND d.seq = (SELECT min(x.seq) FROM event_deliveries x
 		               WHERE x.endpoint = d.endpoint AND x.stream = d.stream AND x.status = 'pending')
-		ORDER BY d.next_at, d.seq LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("due deliveries: %w", err)
-	}
+		ORDER BY d.next_at, d.seq LIMIT ?` + lock, args
+}
+
+func dueDeliveries(rows []dueRow) ([]payrecon.Delivery, error) {
 	out := make([]payrecon.Delivery, 0, len(rows))
 	for _, r := range rows {
 		d := payrecon.Delivery{Endpoint: r.Endpoint, Seq: r.Seq, EventID: r.EventID, Stream: r.Stream, Body: r.Body, Attempts: r.Attempts}
+		var err error
 		if d.CreatedAt, err = parseTime(r.CreatedAt); err != nil {
 			return nil, fmt.Errorf("due deliveries: %w", err)
 		}

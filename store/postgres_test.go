@@ -215,3 +215,69 @@ func TestCopyLedger(t *testing.T) {
 		t.Fatalf("refused copy changed the target: %+v → %+v", before, after)
 	}
 }
+
+// TestClaimDeliveriesAcrossReplicas: two replicas' workers claiming the
+// outbox at once each get distinct deliveries, every stream's head once
+// and never the event behind it; a claim ends when its attempt is recorded
+// and lapses after the lease when it is not (its worker died).
+func TestClaimDeliveriesAcrossReplicas(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	replicas := []*store.DB{openURL(t, url), openURL(t, url)}
+	if err := replicas[0].SyncEndpoints(t.Context(), []payrecon.Endpoint{{Name: "app"}}); err != nil {
+		t.Fatal(err)
+	}
+	const streams = 30
+	for i := range streams {
+		record(t, replicas[0], pay(fmt.Sprint("k", i), fmt.Sprint("o", i), 1000))
+	}
+	record(t, replicas[1], storetest.AlipayRefund("r", "o0", "R0", 10, false, t0)) // behind o0's payment
+	now, lease := time.Now(), time.Minute
+	var mu sync.Mutex
+	claimed := map[int64]int{}
+	var heads []payrecon.Delivery
+	var wg sync.WaitGroup
+	for _, db := range replicas {
+		wg.Go(func() {
+			for range 50 {
+				ds, err := db.ClaimDeliveries(t.Context(), now, nil, 4, lease)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ds) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range ds {
+					claimed[d.Seq]++
+					heads = append(heads, d)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed) != streams || len(heads) != streams {
+		t.Fatalf("claimed %d deliveries (%d distinct), want the %d stream heads once each", len(heads), len(claimed), streams)
+	}
+	if again := storetest.Must(replicas[1].ClaimDeliveries(t.Context(), now, nil, 100, lease)); len(again) != 0 {
+		t.Fatalf("claimed again during the lease: %+v", again)
+	}
+	var o0 payrecon.Delivery
+	for _, d := range heads {
+		if strings.HasSuffix(d.Stream, "/o0") {
+			o0 = d
+		}
+	}
+	if err := replicas[0].RecordAttempt(t.Context(), payrecon.Attempt{Endpoint: o0.Endpoint, Seq: o0.Seq, Status: payrecon.DeliveryDelivered, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	next := storetest.Must(replicas[1].ClaimDeliveries(t.Context(), now, nil, 100, lease))
+	if len(next) != 1 || next[0].Stream != o0.Stream || next[0].Seq <= o0.Seq {
+		t.Fatalf("after o0's head was delivered: %+v, want its refund event alone", next)
+	}
+	lapsed := storetest.Must(replicas[0].ClaimDeliveries(t.Context(), now.Add(lease+time.Second), nil, 100, lease))
+	if len(lapsed) != streams {
+		t.Fatalf("after the lease: %d deliveries claimable, want %d (the %d unrecorded heads and o0's next)", len(lapsed), streams, streams-1)
+	}
+}
