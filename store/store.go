@@ -1,6 +1,8 @@
 // Package store is payrecon's ledger: one SQLite file opened through sqlx
 // and mattn/go-sqlite3, in WAL mode with synchronous=FULL, every pragma in
-// the DSN, migrations embedded and applied at Open. It hands out the root
+// the DSN, migrations embedded and applied at Open; or, for a postgres://
+// URL, a PostgreSQL database through pgx's database/sql driver, with its
+// own twin of each migration (postgres.go says how writes lock there). It hands out the root
 // package's domain values ([payrecon.Trade], [payrecon.Run],
 // [payrecon.Discrepancy], …); its row structs stay inside.
 //

@@ -138,3 +138,20 @@ func TestServeReplicasOnPostgres(t *testing.T) {
 		t.Fatalf("trigger output:\n%s", out.String())
 	}
 }
+
+// TestCheckConfigDatabaseEnv: check-config fails, naming the variable, when
+// database: env:NAME names an empty variable.
+func TestCheckConfigDatabaseEnv(t *testing.T) {
+	_, cfgPath := copySandbox(t)
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(string(b), "database: var/payrecon.db", "database: env:PAYRECON_DATABASE_URL", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = run(t.Context(), []string{"check-config", "-config", cfgPath}, noenv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "database: environment variable PAYRECON_DATABASE_URL is empty") {
+		t.Fatalf("check-config = %v", err)
+	}
+}

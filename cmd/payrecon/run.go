@@ -194,6 +194,9 @@ func cmdCheckConfig(args []string, getenv func(string) string, stdout, stderr io
 	if err != nil {
 		return fmt.Errorf("config %s: %w", *path, err)
 	}
+	if _, err := cfg.DatabaseSource(getenv); err != nil { // env:NAME set and usable
+		return fmt.Errorf("config %s: %w", *path, err)
+	}
 	accts, err := loadKeys(*path, &cfg, getenv) // the config file is read once; the key files a second time, to parse them
 	if err != nil {
 		return err
