@@ -33,6 +33,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
+
+	"github.com/payrecon/payrecon"
 )
 
 // pgMigrations are the PostgreSQL twins of migrations: one file of the same
@@ -188,6 +190,17 @@ func lockKey(ctx context.Context, tx *sqlx.Tx, key string) error {
 	return nil
 }
 
+// pgText makes a rejection's text fields storable in PostgreSQL text
+// columns, which refuse NUL and invalid UTF-8 (SQLite stores any bytes): a
+// rejected request is attacker-controlled, and its quarantine row must not
+// fail on them. Invalid bytes become U+FFFD, NUL becomes U+2400 (␀).
+func pgText(r payrecon.Rejected) payrecon.Rejected {
+	for _, s := range []*string{&r.Account, &r.Provider, &r.Reason, &r.Detail, &r.Method, &r.RemoteAddr} {
+		*s = strings.ReplaceAll(strings.ToValidUTF8(*s, "\uFFFD"), "\x00", "\u2400")
+	}
+	return r
+}
+
 // tradeKey is the lock key of a trade (and its refunds).
 func tradeKey(account, outTradeNo string) string { return "trade/" + account + "/" + outTradeNo }
 
@@ -237,5 +250,4 @@ func (r rebindConn) QueryContext(ctx context.Context, q string, args []driver.Na
 func (r rebindConn) Ping(ctx context.Context) error             { return r.c.Ping(ctx) }
 func (r rebindConn) CheckNamedValue(v *driver.NamedValue) error { return r.c.CheckNamedValue(v) }
 func (r rebindConn) ResetSession(ctx context.Context) error     { return r.c.ResetSession(ctx) }
-func (r rebindConn) Raw() *stdlib.Conn                          { return r.c }
 func (r rebindConn) IsValid() bool                              { return !r.c.Conn().IsClosed() }

@@ -281,3 +281,20 @@ func TestClaimDeliveriesAcrossReplicas(t *testing.T) {
 		t.Fatalf("after the lease: %d deliveries claimable, want %d (the %d unrecorded heads and o0's next)", len(lapsed), streams, streams-1)
 	}
 }
+
+// TestQuarantineHostileTextPostgres: a rejected request's account, method
+// and detail may hold NUL and invalid UTF-8 (PostgreSQL text refuses both):
+// it is still quarantined, readable, with its body kept byte for byte.
+func TestQuarantineHostileTextPostgres(t *testing.T) {
+	db := storetest.MustOpenPostgres(t, store.Options{})
+	body := []byte("sign=\x00\xff\xfe")
+	err := db.Quarantine(t.Context(), payrecon.Rejected{ReceivedAt: t0, Account: "shop\xff\x00", Provider: "alipay", Reason: "bad_signature",
+		Detail: "bad \x00 \xc3\x28", Method: "PO\x00ST", RemoteAddr: "127.0.0.1:1", Body: body, BodySize: int64(len(body))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := storetest.Must(db.QuarantineRows(t.Context(), 10))
+	if len(rows) != 1 || string(rows[0].Body) != string(body) || rows[0].Account != "shop\uFFFD\u2400" || rows[0].Method != "PO\u2400ST" {
+		t.Fatalf("quarantined %+v", rows)
+	}
+}

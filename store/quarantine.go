@@ -104,6 +104,9 @@ func cut(s string, n int) string {
 // touches the ledger.
 func (db *DB) Quarantine(ctx context.Context, r payrecon.Rejected) error {
 	lim := db.opt.Quarantine
+	if db.pg {
+		r = pgText(r)
+	}
 	q, err := lim.row(r)
 	if err != nil {
 		return fmt.Errorf("quarantine: %w", err)
