@@ -28,6 +28,6 @@ func TestMigrationsHavePostgresTwins(t *testing.T) {
 		t.Fatalf("only %d SQLite migrations embedded: %v", len(lite), lite)
 	}
 	if !slices.Equal(lite, pg) {
-		t.Fatalf("SQLite migrations %v\nPostgreSQL twins  %v", lite, pg)
+		t.Fatalf("every store/migrations/NAME.sql needs its PostgreSQL twin store/migrations/postgres/NAME.sql, and no twin is alone:\nSQLite     %v\nPostgreSQL %v", lite, pg)
 	}
 }

@@ -73,7 +73,7 @@ func Redact(source string) string {
 	}
 	q := u.Query()
 	for k := range q {
-		if k == "password" || strings.Contains(k, "sslkey") || strings.Contains(k, "passfile") {
+		if strings.Contains(k, "password") || strings.Contains(k, "sslkey") || strings.Contains(k, "passfile") {
 			q.Set(k, "xxxxx")
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -296,5 +297,18 @@ func TestQuarantineHostileTextPostgres(t *testing.T) {
 	rows := storetest.Must(db.QuarantineRows(t.Context(), 10))
 	if len(rows) != 1 || string(rows[0].Body) != string(body) || rows[0].Account != "shop\uFFFD\u2400" || rows[0].Method != "PO\u2400ST" {
 		t.Fatalf("quarantined %+v", rows)
+	}
+}
+
+// TestBackupPostgresRefused: payrecon backup on a PostgreSQL ledger says to
+// use PostgreSQL's tools and writes nothing.
+func TestBackupPostgresRefused(t *testing.T) {
+	db := storetest.MustOpenPostgres(t, store.Options{})
+	dest := filepath.Join(t.TempDir(), "copy.db")
+	if err := db.Backup(t.Context(), dest); !errors.Is(err, store.ErrPostgresBackup) {
+		t.Fatalf("backup = %v, want ErrPostgresBackup", err)
+	}
+	if _, err := os.Stat(dest); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("backup left %s: %v", dest, err)
 	}
 }
