@@ -2,8 +2,8 @@
 // and mattn/go-sqlite3, in WAL mode with synchronous=FULL, every pragma in
 // the DSN, migrations embedded and applied at Open; or, for a postgres://
 // URL, a PostgreSQL database through pgx's database/sql driver, with its
-// own twin of each migration (postgres.go says how writes lock there). It hands out the root
-// package's domain values ([payrecon.Trade], [payrecon.Run],
+// own twin of each migration (postgres.go says how writes lock there). It
+// hands out the root package's domain values ([payrecon.Trade], [payrecon.Run],
 // [payrecon.Discrepancy], …); its row structs stay inside.
 //
 // Tables and the natural keys they are unique on:
