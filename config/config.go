@@ -20,7 +20,11 @@ import (
 // Config is the YAML configuration file. Field names are a contract: they
 // may gain siblings, never change.
 type Config struct {
-	Listen   string `yaml:"listen"`
+	Listen string `yaml:"listen"`
+	// Database is the ledger: a SQLite file path (relative to the config
+	// file), a postgres:// URL, or env:NAME naming a variable that holds
+	// either (keeps a database password out of the file). See
+	// [Config.DatabaseSource].
 	Database string `yaml:"database"`
 	Timezone string `yaml:"timezone"`
 	// LogLevel is debug, info, warn or error.
@@ -227,6 +231,35 @@ func (c *Config) Path(p string) string {
 		return p
 	}
 	return filepath.Join(c.dir, p)
+}
+
+// DatabaseSource resolves the database field: env:NAME becomes the
+// variable's value, a postgres:// or postgresql:// URL stays as it is, and
+// a path is resolved relative to the config file. Errors name the field
+// and never the value (which may carry a password).
+func (c *Config) DatabaseSource(getenv func(string) string) (string, error) {
+	v := c.Database
+	if name, ok := strings.CutPrefix(v, "env:"); ok {
+		if v = getenv(name); v == "" {
+			return "", FieldErr("database", "environment variable %s is empty", name)
+		}
+		if IsDatabaseURL(v) {
+			return v, nil
+		}
+		if strings.Contains(v, "://") || strings.Contains(v, ":memory:") {
+			return "", FieldErr("database", "environment variable %s holds neither a postgres:// URL nor a file path", name)
+		}
+		return v, nil
+	}
+	if IsDatabaseURL(v) {
+		return v, nil
+	}
+	return c.Path(v), nil
+}
+
+// IsDatabaseURL reports whether a database value is a PostgreSQL URL.
+func IsDatabaseURL(v string) bool {
+	return strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://")
 }
 
 // Secret reads a key file, or the environment variable NAME when the value

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -62,8 +63,19 @@ func (c *Config) validateServer() []error {
 			errs = append(errs, FieldErr("admin.listen", "want host:port (got %q)", c.Admin.Listen))
 		}
 	}
-	if c.Database == "" || strings.Contains(c.Database, ":memory:") {
-		errs = append(errs, FieldErr("database", "want a file path (got %q)", c.Database))
+	switch {
+	case IsDatabaseURL(c.Database):
+		if _, err := url.Parse(c.Database); err != nil { // the error would quote the URL and its password
+			errs = append(errs, FieldErr("database", "unparsable postgres:// URL"))
+		}
+	case strings.HasPrefix(c.Database, "env:"):
+		if strings.TrimPrefix(c.Database, "env:") == "" {
+			errs = append(errs, FieldErr("database", "env: needs a variable name"))
+		}
+	case strings.Contains(c.Database, "://"): // not quoted: a URL may carry a password
+		errs = append(errs, FieldErr("database", "want a file path, a postgres:// URL or env:NAME (got a URL of another scheme)"))
+	case c.Database == "" || strings.Contains(c.Database, ":memory:"):
+		errs = append(errs, FieldErr("database", "want a file path, a postgres:// URL or env:NAME (got %q)", c.Database))
 	}
 	if _, err := time.LoadLocation(c.Timezone); err != nil {
 		errs = append(errs, FieldErr("timezone", "unknown time zone %q", c.Timezone))

@@ -174,7 +174,7 @@ func (w *Worker) dispatch(ctx context.Context, eps map[string]*Endpoint, wg *syn
 	if free <= 0 {
 		return 0
 	}
-	ds, err := w.DB.DueDeliveries(ctx, w.Now(), busy, free)
+	ds, err := w.due(ctx, eps, busy, free)
 	if err != nil {
 		if ctx.Err() == nil {
 			w.Log.Warn("outbox read failed", "err", err)
@@ -200,6 +200,34 @@ func (w *Worker) dispatch(ctx context.Context, eps map[string]*Endpoint, wg *syn
 		})
 	}
 	return started
+}
+
+// claimer is an outbox that other replicas' workers may share: it claims
+// the deliveries it returns for lease (*store.DB: on PostgreSQL).
+type claimer interface {
+	ClaimDeliveries(ctx context.Context, now time.Time, busy map[string]bool, limit int, lease time.Duration) ([]payrecon.Delivery, error)
+}
+
+// claimSlack is how much longer than its endpoint's longest attempt a
+// claim lasts, for recording the outcome.
+const claimSlack = 30 * time.Second
+
+// due reads (or, from a shared outbox, claims) the deliveries to attempt.
+// A claim outlasts the longest attempt, so no other worker takes a
+// delivery in flight, and lapses soon after if this worker dies.
+func (w *Worker) due(ctx context.Context, eps map[string]*Endpoint, busy map[string]bool, free int) ([]payrecon.Delivery, error) {
+	c, ok := w.DB.(claimer)
+	if !ok {
+		return w.DB.DueDeliveries(ctx, w.Now(), busy, free)
+	}
+	lease := time.Duration(0)
+	for _, ep := range eps {
+		lease = max(lease, ep.Timeout)
+	}
+	if lease == 0 {
+		lease = 5 * time.Minute // attempts without a timeout: a generous bound
+	}
+	return c.ClaimDeliveries(ctx, w.Now(), busy, free, lease+claimSlack)
 }
 
 func (w *Worker) free(d payrecon.Delivery) {

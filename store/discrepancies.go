@@ -54,6 +54,9 @@ func (db *DB) SaveReconciliation(ctx context.Context, runID int64, account strin
 		}
 	}
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		if err := lockKey(ctx, tx, "recon/"+account+"/"+day.String()); err != nil {
+			return err
+		}
 		if err := replaceDiscrepancies(ctx, tx, runID, account, day, ds); err != nil {
 			return err
 		}

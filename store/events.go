@@ -55,6 +55,9 @@ func writeEvent(ctx context.Context, tx *sqlx.Tx, e outEvent, now time.Time) err
 	if err != nil {
 		return fmt.Errorf("write event: %w", err)
 	}
+	if err := lockKey(ctx, tx, "events"); err != nil { // events commit in seq order
+		return err
+	}
 	var seq int64
 	err = tx.QueryRowxContext(ctx, `
 		INSERT INTO events (event_id, account, fact_key, type, provider, stream, source, created_at, body)
@@ -170,6 +173,9 @@ func (db *DB) DisputeTrade(ctx context.Context, account, outTradeNo string) (boo
 	var created bool
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		created = false
+		if err := lockKey(ctx, tx, tradeKey(account, outTradeNo)); err != nil {
+			return err
+		}
 		var t tradeRow
 		if err := tx.GetContext(ctx, &t, `SELECT * FROM trades WHERE account = ? AND out_trade_no = ?`, account, outTradeNo); err != nil {
 			if isNoRows(err) {

@@ -18,9 +18,18 @@ import (
 // start, so only the first start counts.
 func (db *DB) MarkGoLive(ctx context.Context, account string, at time.Time) (time.Time, error) {
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO golive (account, at)
-			VALUES (?, min(?, COALESCE((SELECT min(received_at) FROM notifications WHERE account = ?), ?)))
-			ON CONFLICT (account) DO NOTHING`, account, fmtTime(at), account, fmtTime(at))
+		if err := lockKey(ctx, tx, "golive/"+account); err != nil {
+			return err
+		}
+		var first sql.NullString
+		if err := tx.GetContext(ctx, &first, `SELECT min(received_at) FROM notifications WHERE account = ?`, account); err != nil {
+			return err
+		}
+		start := fmtTime(at)
+		if first.Valid && first.String < start { // both UTC in one fixed layout: text order is time order
+			start = first.String
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO golive (account, at) VALUES (?, ?) ON CONFLICT (account) DO NOTHING`, account, start)
 		return err
 	})
 	if err != nil {
@@ -72,6 +81,9 @@ func (r leaseRow) lease() (payrecon.Lease, error) {
 // naming that holder; an expired lease is taken over.
 func (db *DB) AcquireLease(ctx context.Context, l payrecon.Lease, ttl time.Duration) (payrecon.Lease, error) {
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		if err := lockKey(ctx, tx, "lease/"+l.Account+"/"+l.Day.String()); err != nil {
+			return err
+		}
 		now := db.opt.Now()
 		var cur leaseRow
 		err := tx.GetContext(ctx, &cur, `SELECT * FROM run_leases WHERE account = ? AND bill_date = ?`, l.Account, l.Day.String())

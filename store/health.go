@@ -20,7 +20,7 @@ func (db *DB) CallbackHealth(ctx context.Context, account string, from, to time.
 		N      int    `db:"n"`
 	}
 	err := db.read.SelectContext(ctx, &rows, `
-		SELECT `+beijingHour("paid_at")+` AS h, source, count(*) AS n FROM trades
+		SELECT `+db.beijingHour("paid_at")+` AS h, source, count(*) AS n FROM trades
 		WHERE account = ? AND paid_at >= ? AND paid_at < ? AND status IN ('PAID', 'REFUNDED') AND source != 'bill'
 		GROUP BY h, source ORDER BY h`, account, fmtTime(from), fmtTime(to))
 	if err != nil {

@@ -69,6 +69,9 @@ func applyEvent(ctx context.Context, tx *sqlx.Tx, account string, provider payre
 	default:
 		return nil, fmt.Errorf("apply event: unknown kind %q", ev.Kind)
 	}
+	if err := lockKey(ctx, tx, tradeKey(account, ev.OutTradeNo)); err != nil {
+		return nil, err
+	}
 	var old tradeRow
 	err := tx.GetContext(ctx, &old, `SELECT * FROM trades WHERE account = ? AND out_trade_no = ?`, account, ev.OutTradeNo)
 	exists := err == nil
@@ -187,11 +190,11 @@ func upsertRefund(ctx context.Context, tx *sqlx.Tx, account string, ev *payrecon
 			status, refunded_at, source, source_ref, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (account, out_refund_no) DO UPDATE SET
-			provider_refund_no = CASE WHEN provider_refund_no = '' THEN excluded.provider_refund_no ELSE provider_refund_no END,
-			total_fen = COALESCE(total_fen, excluded.total_fen),
-			refunded_at = COALESCE(refunded_at, excluded.refunded_at),
-			status = CASE WHEN ? THEN excluded.status ELSE status END,
-			source_ref = CASE WHEN ? THEN excluded.source_ref ELSE source_ref END,
+			provider_refund_no = CASE WHEN refunds.provider_refund_no = '' THEN excluded.provider_refund_no ELSE refunds.provider_refund_no END,
+			total_fen = COALESCE(refunds.total_fen, excluded.total_fen),
+			refunded_at = COALESCE(refunds.refunded_at, excluded.refunded_at),
+			status = CASE WHEN ? THEN excluded.status ELSE refunds.status END,
+			source_ref = CASE WHEN ? THEN excluded.source_ref ELSE refunds.source_ref END,
 			updated_at = excluded.updated_at`,
 		account, r.OutRefundNo, ev.OutTradeNo, r.ProviderRefundNo, int64(r.AmountFen), total,
 		string(r.Status), nullTime(r.RefundedAt), src, ref, fmtTime(now), fmtTime(now),
@@ -273,6 +276,9 @@ func transferRank(s string) int {
 func applyTransfer(ctx context.Context, tx *sqlx.Tx, account string, provider payrecon.Provider, tr *payrecon.Transfer, src payrecon.Source, ref string, now time.Time) (*applied, error) {
 	if tr == nil || tr.OutBizNo == "" {
 		return nil, errors.New("apply transfer: no out_biz_no")
+	}
+	if err := lockKey(ctx, tx, "transfer/"+account+"/"+tr.OutBizNo); err != nil {
+		return nil, err
 	}
 	var old string
 	err := tx.GetContext(ctx, &old, `SELECT status FROM transfers WHERE account = ? AND out_biz_no = ?`, account, tr.OutBizNo)

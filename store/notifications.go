@@ -32,7 +32,7 @@ func (db *DB) RecordNotification(ctx context.Context, raw payrecon.RawNotificati
 				out_trade_no, signed_by, headers, body, received_at, last_received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (account, dedup_key) DO UPDATE
-				SET deliveries = deliveries + 1, last_received_at = excluded.last_received_at
+				SET deliveries = notifications.deliveries + 1, last_received_at = excluded.last_received_at
 			RETURNING id, deliveries`,
 			n.Account, n.Provider, n.Protocol, n.DedupKey, n.EventType, n.Event.Kind,
 			n.Event.OutTradeNo, n.SignedBy, string(hdr), raw.Body, at, at,

@@ -67,36 +67,47 @@ type dueRow struct {
 // head is delivered or failed), skipping disabled endpoints and the
 // lanes in busy (see [payrecon.Delivery.Lane]).
 func (db *DB) DueDeliveries(ctx context.Context, now time.Time, busy map[string]bool, limit int) ([]payrecon.Delivery, error) {
+	q, args := dueQuery(now, busy, limit, "")
+	var rows []dueRow
+	if err := db.read.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("due deliveries: %w", err)
+	}
+	return dueDeliveries(rows)
+}
+
+// dueQuery is DueDeliveries' query, with a locking clause appended.
+func dueQuery(now time.Time, busy map[string]bool, limit int, lock string) (string, []any) {
 	// The busy lanes are left out before the event (and its body) is read:
 	// they are the heads in flight, the oldest due, and would fill the
 	// LIMIT only to be dropped.
-	args := make([]any, 0, len(busy)+2)
+	args := make([]any, 0, 2*len(busy)+2)
 	args = append(args, fmtTime(now))
-	for lane := range busy {
-		args = append(args, lane)
+	for lane := range busy { // "endpoint\x00stream" ([payrecon.Delivery.Lane])
+		endpoint, stream, _ := strings.Cut(lane, "\x00")
+		args = append(args, endpoint, stream)
 	}
 	args = append(args, limit)
 	notBusy := ""
 	if len(busy) > 0 { // NOT IN (NULL) would leave nothing
-		notBusy = `AND d.endpoint || char(0) || d.stream NOT IN (` + placeholders(len(busy)) + `)`
+		notBusy = `AND (d.endpoint, d.stream) NOT IN (VALUES ` + strings.TrimSuffix(strings.Repeat("(?, ?), ", len(busy)), ", ") + `)`
 	}
-	var rows []dueRow
-	err := db.read.SelectContext(ctx, &rows, `
+	return `
 		SELECT d.endpoint, d.seq, e.event_id, d.stream, e.body, d.attempts, e.created_at
 		FROM event_deliveries d
 		JOIN events e ON e.seq = d.seq
 		JOIN endpoints p ON p.name = d.endpoint
 		WHERE d.status = 'pending' AND d.next_at <= ? AND p.disabled_at IS NULL
-		  `+notBusy+`
+		  ` + notBusy + `
 		  AND d.seq = (SELECT min(x.seq) FROM event_deliveries x
 		               WHERE x.endpoint = d.endpoint AND x.stream = d.stream AND x.status = 'pending')
-		ORDER BY d.next_at, d.seq LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("due deliveries: %w", err)
-	}
+		ORDER BY d.next_at, d.seq LIMIT ?` + lock, args
+}
+
+func dueDeliveries(rows []dueRow) ([]payrecon.Delivery, error) {
 	out := make([]payrecon.Delivery, 0, len(rows))
 	for _, r := range rows {
 		d := payrecon.Delivery{Endpoint: r.Endpoint, Seq: r.Seq, EventID: r.EventID, Stream: r.Stream, Body: r.Body, Attempts: r.Attempts}
+		var err error
 		if d.CreatedAt, err = parseTime(r.CreatedAt); err != nil {
 			return nil, fmt.Errorf("due deliveries: %w", err)
 		}
@@ -229,8 +240,8 @@ type eventRow struct {
 
 // eventStatus sums up an event's deliveries (see [payrecon.OutboxEvent]).
 const eventStatus = `(SELECT CASE WHEN count(*) = 0 THEN NULL
-	WHEN sum(d.status = 'failed') > 0 THEN 'failed'
-	WHEN sum(d.status = 'pending') > 0 THEN 'pending' ELSE 'delivered' END
+	WHEN sum(CASE WHEN d.status = 'failed' THEN 1 ELSE 0 END) > 0 THEN 'failed'
+	WHEN sum(CASE WHEN d.status = 'pending' THEN 1 ELSE 0 END) > 0 THEN 'pending' ELSE 'delivered' END
 	FROM event_deliveries d WHERE d.seq = e.seq)`
 
 // Events lists outbox events in Seq order.
@@ -241,7 +252,7 @@ func (db *DB) Events(ctx context.Context, f EventFilter) ([]payrecon.OutboxEvent
 		q += ` AND e.account = ?`
 		args = append(args, f.Account)
 	}
-	q += `) WHERE (? = '' OR status = ?) ORDER BY seq`
+	q += `) AS x WHERE (? = '' OR status = ?) ORDER BY seq`
 	args = append(args, f.Status, f.Status)
 	if f.Limit > 0 {
 		q += ` LIMIT ?`

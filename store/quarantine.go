@@ -104,6 +104,9 @@ func cut(s string, n int) string {
 // touches the ledger.
 func (db *DB) Quarantine(ctx context.Context, r payrecon.Rejected) error {
 	lim := db.opt.Quarantine
+	if db.pg {
+		r = pgText(r)
+	}
 	q, err := lim.row(r)
 	if err != nil {
 		return fmt.Errorf("quarantine: %w", err)
@@ -140,7 +143,7 @@ func pruneQuarantine(ctx context.Context, tx *sqlx.Tx, lim QuarantineLimits, now
 	}
 	_, err := tx.ExecContext(ctx, `
 		DELETE FROM quarantine WHERE id IN (
-			SELECT id FROM (SELECT id, sum(stored_bytes) OVER (ORDER BY id DESC) AS newer FROM quarantine)
+			SELECT id FROM (SELECT id, sum(stored_bytes) OVER (ORDER BY id DESC) AS newer FROM quarantine) AS q
 			WHERE newer > ?)`, lim.MaxBytes*9/10)
 	return err
 }

@@ -20,8 +20,10 @@ func junk(at time.Time, body int, hdr http.Header) payrecon.Rejected {
 
 // TestQuarantineEntryCap: one rejection stores at most the entry cap,
 // body prefix and allow-listed headers together, and never a credential.
-func TestQuarantineEntryCap(t *testing.T) {
-	db := storetest.MustOpen(t, store.Options{})
+func TestQuarantineEntryCap(t *testing.T) { testQuarantineEntryCap(t, storetest.MustOpen) }
+
+func testQuarantineEntryCap(t *testing.T, open func(testing.TB, store.Options) *store.DB) {
+	db := open(t, store.Options{})
 	hdr := http.Header{"X-Api-Key": {"sekret"}, "Content-Type": {"text/plain"},
 		"Wechatpay-Signature": {strings.Repeat("s", 20<<10)}, "X-Junk": {strings.Repeat("j", 100<<10)}}
 	if err := db.Quarantine(t.Context(), junk(t0, 64<<10, hdr)); err != nil {
@@ -49,8 +51,10 @@ func TestQuarantineEntryCap(t *testing.T) {
 
 // TestQuarantineCap: the quarantine keeps at most MaxBytes and MaxAge,
 // dropping the oldest first and counting what it dropped.
-func TestQuarantineCap(t *testing.T) {
-	db := storetest.MustOpen(t, store.Options{Quarantine: store.QuarantineLimits{MaxBytes: 64 << 10, MaxAge: 30 * 24 * time.Hour}})
+func TestQuarantineCap(t *testing.T) { testQuarantineCap(t, storetest.MustOpen) }
+
+func testQuarantineCap(t *testing.T, open func(testing.TB, store.Options) *store.DB) {
+	db := open(t, store.Options{Quarantine: store.QuarantineLimits{MaxBytes: 64 << 10, MaxAge: 30 * 24 * time.Hour}})
 	for i := range 40 {
 		if err := db.Quarantine(t.Context(), junk(t0.Add(time.Duration(i)*time.Second), 8<<10, nil)); err != nil {
 			t.Fatal(err)

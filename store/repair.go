@@ -21,6 +21,9 @@ func (db *DB) ApplyQuery(ctx context.Context, r payrecon.Repair, ev *payrecon.Ev
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		changed = false
 		now := db.opt.Now()
+		if err := lockKey(ctx, tx, tradeKey(r.Account, ev.OutTradeNo)); err != nil {
+			return err
+		}
 		beforeT, _ := snapshotTrade(ctx, tx, r.Account, ev.OutTradeNo)
 		var beforeR map[string]string
 		if ev.Refund != nil {

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -36,7 +35,10 @@ const sqlitePragmas = "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_s
 
 // beijingHour is the SQL expression for the hour of Beijing time (0–23) of a
 // stored UTC timestamp column.
-func beijingHour(col string) string {
+func (db *DB) beijingHour(col string) string {
+	if db.pg { // a cast to timestamp (without zone) ignores the stored "Z"
+		return "CAST(EXTRACT(HOUR FROM CAST(" + col + " AS timestamp) + INTERVAL '8 hours') AS INTEGER)"
+	}
 	return "CAST(strftime('%H', " + col + ", '+8 hours') AS INTEGER)"
 }
 
@@ -104,47 +106,9 @@ func (db *DB) checkPragmas(ctx context.Context) error {
 	return nil
 }
 
+// migrate applies the SQLite migrations (see migrateFS).
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("migrate %s: %w", name, err)
-		}
-	}
-	return nil
-}
-
-func (db *DB) migrateFile(ctx context.Context, name string) error {
-	tx, err := db.write.BeginTxx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM schema_migrations WHERE name = ?`, name); err != nil {
-		return err
-	}
-	if n > 0 {
-		return nil
-	}
-	sql, err := fs.ReadFile(migrations, name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(sql)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, fmtTime(db.opt.Now())); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return migrateFS(ctx, db.write, migrations, "migrations", db.opt.Now())
 }
 
 type writeReq struct {
@@ -159,6 +123,9 @@ func (db *DB) update(ctx context.Context, fn func(ctx context.Context, tx *sqlx.
 	defer db.closeMu.RUnlock()
 	if db.closed {
 		return ErrClosed
+	}
+	if db.pg {
+		return db.updatePostgres(ctx, fn)
 	}
 	if db.opt.NoGroupCommit {
 		ctx, notes := withTxNotes(ctx)
@@ -346,6 +313,9 @@ func nullFen(ok bool, f payrecon.Fen) sql.NullInt64 { return sql.NullInt64{Int64
 // with PRAGMA integrity_check. dest must not exist; a failed backup leaves
 // no file behind.
 func (db *DB) Backup(ctx context.Context, dest string) error {
+	if db.pg {
+		return fmt.Errorf("backup: %w", ErrPostgresBackup)
+	}
 	if _, err := os.Stat(dest); err == nil {
 		return fmt.Errorf("backup: %s already exists", dest)
 	}

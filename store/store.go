@@ -1,7 +1,9 @@
 // Package store is payrecon's ledger: one SQLite file opened through sqlx
 // and mattn/go-sqlite3, in WAL mode with synchronous=FULL, every pragma in
-// the DSN, migrations embedded and applied at Open. It hands out the root
-// package's domain values ([payrecon.Trade], [payrecon.Run],
+// the DSN, migrations embedded and applied at Open; or, for a postgres://
+// URL, a PostgreSQL database through pgx's database/sql driver, with its
+// own twin of each migration (postgres.go says how writes lock there). It
+// hands out the root package's domain values ([payrecon.Trade], [payrecon.Run],
 // [payrecon.Discrepancy], …); its row structs stay inside.
 //
 // Tables and the natural keys they are unique on:
@@ -56,6 +58,9 @@ import (
 var (
 	// ErrClosed is returned for writes after Close.
 	ErrClosed = errors.New("store closed")
+	// ErrPostgresBackup is returned by Backup on PostgreSQL, which is backed
+	// up with its own tools (pg_dump, or the server's base backups).
+	ErrPostgresBackup = errors.New("a PostgreSQL ledger is backed up with pg_dump, not payrecon backup")
 	// ErrNotFound is returned when a looked-up row does not exist. It is
 	// [payrecon.ErrNotFound], so consumers need not import store.
 	ErrNotFound = payrecon.ErrNotFound
@@ -77,7 +82,8 @@ type Options struct {
 // DB is the ledger.
 type DB struct {
 	write *sqlx.DB
-	read  *sqlx.DB
+	read  *sqlx.DB // the same handle as write on PostgreSQL
+	pg    bool     // PostgreSQL (postgres.go) rather than SQLite (sqlite.go)
 	log   *slog.Logger
 	opt   Options
 
@@ -90,8 +96,10 @@ type DB struct {
 	closeErr error
 }
 
-// Open opens (creating if needed) the ledger at path and applies pending
-// migrations.
+// Open opens (creating if needed) the ledger at path, a SQLite file, or
+// the PostgreSQL database that path names when it is a postgres:// URL
+// ([IsPostgres]), and applies pending migrations. It fails with
+// [ErrSchemaNewer] when a newer payrecon migrated the database.
 func Open(ctx context.Context, path string, opt Options, logger *slog.Logger) (*DB, error) {
 	if opt.MaxBatch <= 0 {
 		opt.MaxBatch = 512
@@ -102,6 +110,13 @@ func Open(ctx context.Context, path string, opt Options, logger *slog.Logger) (*
 	opt.Quarantine = opt.Quarantine.withDefaults()
 	db := &DB{log: logger.With("component", "store"), opt: opt,
 		reqs: make(chan writeReq, 4096), events: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	if IsPostgres(path) {
+		if err := db.openPostgres(ctx, path); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		close(db.done) // no writer goroutine: writers use their own transactions
+		return db, nil
+	}
 	if err := db.openSQLite(ctx, path); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
@@ -121,6 +136,10 @@ func (db *DB) Close() error {
 	db.closeMu.Unlock()
 	close(db.stop)
 	<-db.done
+	if db.pg {
+		db.closeErr = db.write.Close()
+		return db.closeErr
+	}
 	db.closeErr = errors.Join(db.read.Close(), db.write.Close())
 	return db.closeErr
 }

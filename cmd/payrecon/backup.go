@@ -8,7 +8,7 @@ import (
 
 // cmdBackup: payrecon backup -config F -o FILE — a consistent, checked copy
 // of the live ledger, safe while serve runs.
-func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdBackup(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("backup", stderr)
 	path := fs.String("config", "", "config file")
 	out := fs.String("o", "", "file to write the copy to (must not exist)")
@@ -22,7 +22,7 @@ func cmdBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	db, err := openLedger(ctx, cfg)
+	db, err := openLedger(ctx, cfg, getenv)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 // "replay", queues them to be sent again.
 func cmdEvents(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "replay" {
-		return cmdEventsReplay(ctx, args[1:], stdout, stderr)
+		return cmdEventsReplay(ctx, args[1:], getenv, stdout, stderr)
 	}
 	fs := newFlagSet("events", stderr)
 	path := fs.String("config", "", "config file")
@@ -38,7 +38,7 @@ func cmdEvents(ctx context.Context, args []string, getenv func(string) string, s
 	if *account != "" && !hasAccount(cfg, *account) {
 		return fmt.Errorf("-account: no account %q in %s", *account, *path)
 	}
-	db, err := openLedger(ctx, cfg)
+	db, err := openLedger(ctx, cfg, getenv)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func cmdEvents(ctx context.Context, args []string, getenv func(string) string, s
 
 // cmdEventsReplay makes events pending again at every configured endpoint
 // (a running serve sends them; otherwise the next one does).
-func cmdEventsReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdEventsReplay(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("events replay", stderr)
 	path := fs.String("config", "", "config file")
 	since := fs.String("since", "", "every event written at or after this time (RFC 3339 or YYYY-MM-DD, Beijing time)")
@@ -92,7 +92,7 @@ func cmdEventsReplay(ctx context.Context, args []string, stdout, stderr io.Write
 	if len(cfg.Forward) == 0 {
 		return fmt.Errorf("events replay: %s has no forward entries", *path)
 	}
-	db, err := openLedger(ctx, cfg)
+	db, err := openLedger(ctx, cfg, getenv)
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func outbox(t *testing.T, cfgPath string, st payrecon.DeliveryStatus) []payrecon
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := openLedger(t.Context(), cfg)
+	db, err := openLedger(t.Context(), cfg, noenv)
 	if err != nil {
 		t.Fatal(err)
 	}

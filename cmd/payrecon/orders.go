@@ -65,7 +65,7 @@ func cmdOrders(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("orders import: %w (nothing imported)", err)
 	}
-	db, err := openLedger(ctx, cfg)
+	db, err := openLedger(ctx, cfg, getenv)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ type quarantineFlags struct {
 
 // cmdQuarantine lists rejected notifications, or shows one. It only reads
 // the ledger, so it works while serve runs.
-func cmdQuarantine(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func cmdQuarantine(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("quarantine", stderr)
 	var f quarantineFlags
 	fs.StringVar(&f.config, "config", "", "config file")
@@ -75,7 +75,7 @@ func cmdQuarantine(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	db, err := openLedger(ctx, cfg)
+	db, err := openLedger(ctx, cfg, getenv)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,11 @@ func reconcileWith(ctx context.Context, path, account, date, billFile string, f 
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	db, err := store.Open(ctx, cfg.Path(cfg.Database), store.Options{}, logger)
+	src, err := cfg.DatabaseSource(getenv)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, src, store.Options{}, logger)
 	if err != nil {
 		return err
 	}
@@ -163,7 +167,7 @@ func cmdRuns(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	db, err := openLedger(ctx, cfg)
+	db, err := openLedger(ctx, cfg, getenv)
 	if err != nil {
 		return err
 	}

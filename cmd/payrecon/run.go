@@ -42,6 +42,9 @@ Usage:
   payrecon backup -config F -o FILE        a consistent, checked copy of the live ledger
   payrecon quarantine -config F [-account A] [-since 1h] [-reason R] [-json] | -id N
                                            rejected notifications (read-only; works while serve runs)
+  payrecon migrate -config F               apply pending migrations, print the schema version
+  payrecon copy-ledger -from SQLITE_PATH -to POSTGRES_URL|env:NAME
+                                           move a ledger into an empty PostgreSQL database
   payrecon sandbox init -dir D             write sandbox keys and a config
   payrecon sandbox receive -listen ADDR -secret-file F [-fail N] [-delay D]
                                            a merchant app that verifies and prints each event
@@ -92,10 +95,14 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return cmdOrders(ctx, rest, getenv, stdout, stderr)
 	case "events":
 		return cmdEvents(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
+	case "copy-ledger":
+		return cmdCopyLedger(ctx, rest, getenv, stdout, stderr)
 	case "backup":
-		return cmdBackup(ctx, rest, stdout, stderr)
+		return cmdBackup(ctx, rest, getenv, stdout, stderr)
 	case "quarantine":
-		return cmdQuarantine(ctx, rest, stdout, stderr)
+		return cmdQuarantine(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "bench-intake":
@@ -193,6 +200,9 @@ func cmdCheckConfig(ctx context.Context, args []string, getenv func(string) stri
 		fmt.Fprintln(stderr, "warning:", w)
 	}
 	if err != nil {
+		return fmt.Errorf("config %s: %w", *path, err)
+	}
+	if _, err := cfg.DatabaseSource(getenv); err != nil { // env:NAME set and usable
 		return fmt.Errorf("config %s: %w", *path, err)
 	}
 	accts, err := loadKeys(*path, &cfg, getenv) // the config file is read once; the key files a second time, to parse them

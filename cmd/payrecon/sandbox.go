@@ -74,7 +74,7 @@ func cmdSandbox(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return err
 		}
-		return sb.Trigger(ctx, *target, fs.Args(), stdout, scenarioTrades(cfg))
+		return sb.Trigger(ctx, *target, fs.Args(), stdout, scenarioTrades(cfg, getenv))
 	case "serve":
 		return cmdSandboxServe(ctx, args[1:], stdout, stderr)
 	case "receive":
@@ -141,9 +141,9 @@ func cmdSandboxServe(ctx context.Context, args []string, stdout, stderr io.Write
 
 // scenarioTrades reads the trades of the ledger cfg names, for checking
 // what scenarios left.
-func scenarioTrades(cfg config.Config) func(context.Context) ([]payrecon.Trade, error) {
+func scenarioTrades(cfg config.Config, getenv func(string) string) func(context.Context) ([]payrecon.Trade, error) {
 	return func(ctx context.Context) ([]payrecon.Trade, error) {
-		db, err := openLedger(ctx, cfg)
+		db, err := openLedger(ctx, cfg, getenv)
 		if err != nil {
 			return nil, err
 		}

@@ -47,7 +47,11 @@ func (s *server) Addr() string { return s.ln.Addr().String() }
 // startServer opens the ledger, binds the listener and serves in the
 // background. Binding happens here, so "address in use" is an error.
 func startServer(ctx context.Context, cfg config.Config, accts []Account, opt store.Options, logger *slog.Logger, getenv func(string) string) (*server, error) {
-	db, err := store.Open(ctx, cfg.Path(cfg.Database), opt, logger)
+	src, err := cfg.DatabaseSource(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	db, err := store.Open(ctx, src, opt, logger)
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
@@ -140,11 +144,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		cfg.Listen = *listen
 	}
 	logger := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
-	unlock, err := store.Lock(cfg.Path(cfg.Database), time.Now())
+	src, err := cfg.DatabaseSource(getenv)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	defer unlock()
+	if !store.IsPostgres(src) { // replicas share a PostgreSQL ledger; a SQLite file has one serve
+		unlock, err := store.Lock(src, time.Now())
+		if err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer unlock()
+	}
 	s, err := startServer(ctx, cfg, accts, storeOptions(cfg), logger, getenv)
 	if err != nil {
 		return err
@@ -153,7 +163,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return errors.Join(err, s.Close())
 	}
 	s.ready.Store(true)
-	logger.Info("serving", "addr", s.Addr(), "admin_addr", s.AdminAddr(), "accounts", len(accts), "database", cfg.Path(cfg.Database), "version", version)
+	logger.Info("serving", "addr", s.Addr(), "admin_addr", s.AdminAddr(), "accounts", len(accts), "database", store.Redact(src), "version", version)
 	select {
 	case <-ctx.Done():
 	case err := <-s.served:

@@ -14,9 +14,14 @@ import (
 	"github.com/payrecon/payrecon/store"
 )
 
-// openLedger opens the configured ledger for a short-lived command.
-func openLedger(ctx context.Context, cfg config.Config) (*store.DB, error) {
-	return store.Open(ctx, cfg.Path(cfg.Database), store.Options{}, slog.New(slog.DiscardHandler))
+// openLedger opens the configured ledger (SQLite or PostgreSQL) for a
+// short-lived command.
+func openLedger(ctx context.Context, cfg config.Config, getenv func(string) string) (*store.DB, error) {
+	src, err := cfg.DatabaseSource(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, src, store.Options{}, slog.New(slog.DiscardHandler))
 }
 
 func cmdTrades(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -53,7 +58,7 @@ func cmdTrades(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		f.PaidFrom, f.PaidTo = d.Start(), d.End()
 	}
-	db, err := openLedger(ctx, cfg)
+	db, err := openLedger(ctx, cfg, getenv)
 	if err != nil {
 		return err
 	}
