@@ -42,6 +42,7 @@ type Ledger interface {
 	SucceededDays(ctx context.Context, job, account string) (map[payrecon.Day]bool, error)
 	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
 	Outbox
+	Review
 }
 
 // T0 is the instant the suite's facts happen: 2026-11-20 10:00 Beijing time.
@@ -81,6 +82,9 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"EventDisputeOnce", testEventDisputeOnce},
 		{"OutboxStreamOrder", testOutboxStreamOrder},
 		{"OutboxReplayAndDisable", testOutboxReplayAndDisable},
+		{"ReviewOpenItems", testReviewOpenItems},
+		{"ReviewAcceptProvider", testReviewAcceptProvider},
+		{"ReviewAcceptLedgerAndWriteOff", testReviewAcceptLedgerAndWriteOff},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
