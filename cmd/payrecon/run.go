@@ -37,6 +37,8 @@ Usage:
                                            events forwarded to the merchant's app
   payrecon events replay -config F ID… | -since TIME
                                            send events again (a running serve delivers them)
+  payrecon review list|show|requery|resolve -config F …
+                                           settle open items by hand, audited (see payrecon review -h)
   payrecon backup -config F -o FILE        a consistent, checked copy of the live ledger
   payrecon sandbox init -dir D             write sandbox keys and a config
   payrecon sandbox receive -listen ADDR -secret-file F [-fail N] [-delay D]
@@ -88,6 +90,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return cmdOrders(ctx, rest, getenv, stdout, stderr)
 	case "events":
 		return cmdEvents(ctx, rest, getenv, stdout, stderr)
+	case "review":
+		return cmdReview(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, stdout, stderr)
 	case "demo":
