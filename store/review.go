@@ -361,3 +361,20 @@ func (db *DB) AuditOf(ctx context.Context, account, object string) ([]payrecon.A
 	}
 	return convert(rows, auditRow.entry, "audit")
 }
+
+// NotificationsSince counts the notifications accepted per account whose
+// first delivery was at or after since.
+func (db *DB) NotificationsSince(ctx context.Context, since time.Time) (map[string]int, error) {
+	var rows []struct {
+		Account string `db:"account"`
+		N       int    `db:"n"`
+	}
+	if err := db.read.SelectContext(ctx, &rows, `SELECT account, count(*) AS n FROM notifications WHERE received_at >= ? GROUP BY account`, fmtTime(since)); err != nil {
+		return nil, fmt.Errorf("notifications since: %w", err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Account] = r.N
+	}
+	return out, nil
+}
