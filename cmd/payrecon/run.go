@@ -47,7 +47,7 @@ Usage:
                                            run the provider emulator (and deliver a day's callbacks)
   payrecon sandbox trigger -config F [-url U] [-list] [scenario…]
                                            fire signed notifications at a running payrecon
-  payrecon demo                            sandbox + payrecon in a temp dir, end to end
+  payrecon demo [-clean] [-keep]           sandbox + payrecon in a temp dir, end to end (-keep: leave the console up)
   payrecon bench-intake [flags]            measure intake throughput
   payrecon bench-reconcile [-rows N]       measure parse + diff and the workbook on a large day
   payrecon version
