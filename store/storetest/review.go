@@ -144,9 +144,14 @@ func testReviewAcceptProvider(t *testing.T, db Ledger) {
 	if len(Must(db.OpenItems(t.Context(), store.ItemFilter{}))) != 0 {
 		t.Fatal("a resolved item is still open")
 	}
-	reviewDay(t, db, Day, mismatch("M1", 120, 100, payrecon.OutcomeNeedsReview))
-	if tr := Trade(t, db, "M1"); tr.ReconState != payrecon.StateResolvedManually {
-		t.Fatalf("a re-run downgraded RESOLVED_MANUALLY to %s", tr.ReconState)
+	for _, rerun := range []payrecon.Discrepancy{mismatch("M1", 120, 100, payrecon.OutcomeNeedsReview),
+		{Code: payrecon.Matched, Kind: payrecon.EntryPayment, OutTradeNo: "M1", HasBill: true, HasLedger: true},
+		{Code: payrecon.MissingChannel, Kind: payrecon.EntryPayment, OutTradeNo: "M1", HasLedger: true, Resolution: payrecon.OutcomeConfirmedAbsent},
+		{Code: payrecon.MissingLocal, Kind: payrecon.EntryPayment, OutTradeNo: "M1", HasBill: true, Resolution: payrecon.OutcomeRecovered}} {
+		reviewDay(t, db, Day, rerun)
+		if tr := Trade(t, db, "M1"); tr.ReconState != payrecon.StateResolvedManually {
+			t.Fatalf("a re-run (%s %s) changed RESOLVED_MANUALLY to %s", rerun.Code, rerun.Resolution, tr.ReconState)
+		}
 	}
 }
 
