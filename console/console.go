@@ -37,7 +37,7 @@ var staticFS embed.FS
 type Review interface {
 	List(ctx context.Context, f review.Filter) ([]payrecon.ReviewItem, error)
 	Show(ctx context.Context, id int64) (review.Detail, error)
-	Requery(ctx context.Context, id int64) (string, error)
+	Requery(ctx context.Context, id int64, operator string) (string, error)
 	Preview(ctx context.Context, req review.Request) (review.Plan, error)
 	Resolve(ctx context.Context, req review.Request, confirm string) (review.Plan, error)
 }

@@ -276,7 +276,8 @@ func TestResolveWithPreview(t *testing.T) {
 	if res, body := do(t, c, "POST", base+"/requery", url.Values{"csrf": {csrf}}, nil); res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("requery: %d %s", res.StatusCode, body)
 	}
-	if _, page := do(t, c, "GET", base, nil, nil); !strings.Contains(page, "trade_status=TRADE_SUCCESS") {
+	if _, page := do(t, c, "GET", base, nil, nil); !strings.Contains(page, "trade_status=TRADE_SUCCESS") ||
+		!regexp.MustCompile(`<td>li</td><td class="mono">alipay.trade.query [^<]*trade_status=TRADE_SUCCESS`).MatchString(page) {
 		t.Fatalf("the item does not show the query's answer:\n%s", page)
 	}
 	if res, body := do(t, c, "POST", base+"/resolve", url.Values{"csrf": {csrf}, "action": {"write-off"}, "remark": {"small"}}, nil); res.StatusCode != http.StatusBadRequest ||

@@ -35,7 +35,7 @@ var words = map[string][2]string{
 	"amount": {"金额", "Amount"}, "created": {"创建", "Created"}, "next_check": {"下次检查", "Next check"}, "checks": {"检查次数", "Checks"},
 	"last_result": {"最近结果", "Last result"}, "empty": {"没有记录", "Nothing here"}, "error": {"出错了", "Error"},
 	"requeried": {"已重新查询", "Queried again"}, "rerun_done": {"已重新对账", "Re-run finished"}, "evidence": {"依据", "Evidence"},
-	"lang_switch": {"English", "中文"}, "kind": {"类型", "Kind"}, "trade_status": {"交易状态", "Trade status"},
+	"lang_switch": {"English", "中文"}, "queries": {"人工重新查询", "Queries asked again"}, "kind": {"类型", "Kind"}, "trade_status": {"交易状态", "Trade status"},
 }
 
 // outcomeWords name the open states.

@@ -192,7 +192,7 @@ func (c *Console) requery(rq *req) {
 		c.fail(rq, err)
 		return
 	}
-	if _, err := c.review.Requery(rq.r.Context(), id); err != nil {
+	if _, err := c.review.Requery(rq.r.Context(), id, rq.operator); err != nil {
 		c.fail(rq, err)
 		return
 	}

@@ -30,7 +30,8 @@ import (
 type Ledger interface {
 	OpenItems(ctx context.Context, f store.ItemFilter) ([]payrecon.ReviewItem, error)
 	Item(ctx context.Context, id int64) (payrecon.ReviewItem, error)
-	SetItemQuery(ctx context.Context, id int64, result string) error
+	SetItemQuery(ctx context.Context, id int64, operator, result string) error
+	QueriesOf(ctx context.Context, account, object string) ([]store.ItemQuery, error)
 	ResolveItem(ctx context.Context, r payrecon.ManualResolution, preview bool) ([]payrecon.Change, error)
 	NotificationsFor(ctx context.Context, account, outTradeNo string) ([]store.StoredNotification, error)
 	AuditOf(ctx context.Context, account, object string) ([]payrecon.AuditEntry, error)
@@ -109,10 +110,12 @@ var shownHeaders = []string{"Content-Type", "Content-Length", "User-Agent", "Req
 
 // Detail is one item with its evidence.
 type Detail struct {
-	Item          payrecon.ReviewItem   `json:"item"`
-	Open          bool                  `json:"open"`
-	Notifications []Notification        `json:"notifications"`
-	Audit         []payrecon.AuditEntry `json:"audit"`
+	Item          payrecon.ReviewItem `json:"item"`
+	Open          bool                `json:"open"`
+	Notifications []Notification      `json:"notifications"`
+	// Queries are the queries people asked again, with the answers.
+	Queries []store.ItemQuery     `json:"queries"`
+	Audit   []payrecon.AuditEntry `json:"audit"`
 }
 
 // Show returns one item, the raw notifications of its trade and its
@@ -132,6 +135,9 @@ func (s *Service) Show(ctx context.Context, id int64) (Detail, error) {
 			d.Notifications = append(d.Notifications, Notification{ID: n.ID, Protocol: n.Protocol, EventType: n.EventType, SignedBy: n.SignedBy,
 				Header: allowHeaders(n.Header), Body: string(n.Body), ReceivedAt: n.ReceivedAt, Deliveries: n.Deliveries})
 		}
+	}
+	if d.Queries, err = s.DB.QueriesOf(ctx, it.Account, object(it)); err != nil {
+		return Detail{}, fmt.Errorf("review show: %w", err)
 	}
 	if d.Audit, err = s.DB.AuditOf(ctx, it.Account, object(it)); err != nil {
 		return Detail{}, fmt.Errorf("review show: %w", err)
@@ -161,8 +167,9 @@ func allowHeaders(h map[string][]string) map[string][]string {
 }
 
 // Requery asks the provider about the item again now (rate-limited like
-// the daily job's queries), records the answer on the item and returns it.
-func (s *Service) Requery(ctx context.Context, id int64) (string, error) {
+// the daily job's queries), records the answer on the item and in its
+// query history under operator, and returns it.
+func (s *Service) Requery(ctx context.Context, id int64, operator string) (string, error) {
 	it, err := s.DB.Item(ctx, id)
 	if err != nil {
 		return "", fmt.Errorf("review requery: %w", err)
@@ -175,7 +182,7 @@ func (s *Service) Requery(ctx context.Context, id int64) (string, error) {
 	case err != nil:
 		return "", fmt.Errorf("review requery %d: %w", id, err)
 	}
-	if err := s.DB.SetItemQuery(ctx, id, answer); err != nil {
+	if err := s.DB.SetItemQuery(ctx, id, operator, answer); err != nil {
 		return "", fmt.Errorf("review requery: %w", err)
 	}
 	return answer, nil

@@ -106,22 +106,64 @@ func (db *DB) Item(ctx context.Context, id int64) (payrecon.ReviewItem, error) {
 	return r.item()
 }
 
-// SetItemQuery records the answer of a person's query again on an item.
-func (db *DB) SetItemQuery(ctx context.Context, id int64, result string) error {
+// SetItemQuery records the answer of a query a person asked again on an
+// item: on the item, and in the history of its trade or refund with the
+// operator and time.
+func (db *DB) SetItemQuery(ctx context.Context, id int64, operator, result string) error {
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE discrepancies SET query_result = ? WHERE id = ?`, result, id)
+		var row itemRow
+		if err := tx.GetContext(ctx, &row, itemSelect+` WHERE d.id = ?`, id); err != nil {
+			if isNoRows(err) {
+				return ErrNotFound
+			}
+			return err
+		}
+		it, err := row.item()
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
+		if _, err := tx.ExecContext(ctx, `UPDATE discrepancies SET query_result = ? WHERE id = ?`, result, id); err != nil {
+			return err
 		}
-		return nil
+		object, _ := itemObject(it)
+		_, err = tx.ExecContext(ctx, `INSERT INTO review_queries (at, account, object, operator, answer) VALUES (?, ?, ?, ?, ?)`,
+			fmtTime(db.opt.Now()), it.Account, object, operator, result)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("set item query %d: %w", id, err)
 	}
 	return nil
+}
+
+// ItemQuery is one query a person asked again, with the answer.
+type ItemQuery struct {
+	At       time.Time `json:"at"`
+	Operator string    `json:"operator"`
+	Answer   string    `json:"answer"`
+}
+
+// QueriesOf lists the queries asked again about one object (trade:… or
+// refund:…) of an account, oldest first.
+func (db *DB) QueriesOf(ctx context.Context, account, object string) ([]ItemQuery, error) {
+	var rows []struct {
+		At       string `db:"at"`
+		Operator string `db:"operator"`
+		Answer   string `db:"answer"`
+	}
+	if err := db.read.SelectContext(ctx, &rows, `SELECT at, operator, answer FROM review_queries WHERE account = ? AND object = ? ORDER BY id`,
+		account, object); err != nil {
+		return nil, fmt.Errorf("queries of %s: %w", object, err)
+	}
+	out := make([]ItemQuery, 0, len(rows))
+	for _, r := range rows {
+		at, err := parseTime(r.At)
+		if err != nil {
+			return nil, fmt.Errorf("queries of %s: %w", object, err)
+		}
+		out = append(out, ItemQuery{At: at, Operator: r.Operator, Answer: r.Answer})
+	}
+	return out, nil
 }
 
 // errPreview rolls a preview's transaction back.

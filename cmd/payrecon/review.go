@@ -20,7 +20,7 @@ import (
 
 const reviewUsage = `payrecon review list -config F [-account A] [-date D] [-code C] [-state S] [-json]
 payrecon review show -config F [-json] ID
-payrecon review requery -config F ID
+payrecon review requery -config F [-operator NAME] ID
 payrecon review resolve -config F -action accept-provider|accept-ledger|write-off -remark TEXT [-operator NAME] [-confirm TOKEN] ID`
 
 // newReviewService wires the review rules to the ledger and, when accts
@@ -210,8 +210,9 @@ func reviewShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			Item          reviewItemJSON        `json:"item"`
 			Open          bool                  `json:"open"`
 			Notifications []review.Notification `json:"notifications"`
+			Queries       []store.ItemQuery     `json:"queries"`
 			Audit         []payrecon.AuditEntry `json:"audit"`
-		}{itemJSON(d.Item), d.Open, d.Notifications, d.Audit})
+		}{itemJSON(d.Item), d.Open, d.Notifications, d.Queries, d.Audit})
 	}
 	it := d.Item
 	fmt.Fprintf(stdout, "item %d  %s %s  %s %s %s  open=%v\n", it.ID, it.Account, it.Day, it.Code, it.Kind, it.OrderNo(), d.Open)
@@ -224,6 +225,9 @@ func reviewShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		fmt.Fprintf(stdout, "  %s\n", n.Body)
 	}
+	for _, q := range d.Queries {
+		fmt.Fprintf(stdout, "query %s  by %s: %s\n", q.At.Format(time.RFC3339), q.Operator, q.Answer)
+	}
 	for _, a := range d.Audit {
 		fmt.Fprintf(stdout, "audit %s  %s %s: %s -> %s  %s  operator=%s remark=%q\n", a.At.Format(time.RFC3339), a.Object, a.Field,
 			a.OldValue, a.NewValue, a.Reason, a.Operator, a.Remark)
@@ -234,6 +238,7 @@ func reviewShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func reviewRequery(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("review requery", stderr)
 	path := fs.String("config", "", "config file")
+	operator := fs.String("operator", "", "who asks (default $USER)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -246,7 +251,11 @@ func reviewRequery(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer closeDB()
-	answer, err := svc.Requery(ctx, id)
+	op := *operator
+	if op == "" {
+		op = getenv("USER")
+	}
+	answer, err := svc.Requery(ctx, id, op)
 	if err != nil {
 		return err
 	}

@@ -116,6 +116,9 @@ func TestReviewThroughBinary(t *testing.T) {
 		t.Fatalf("no NEEDS_REVIEW amount mismatch on sandbox-ali: %+v", reviewItems(t, bin, cfgPath))
 	}
 	id := itoa(it.ID)
+	if out := runBin(t, bin, "review", "requery", "-config", cfgPath, "-operator", "zhao", id); !strings.Contains(out, "trade_status=TRADE_SUCCESS") {
+		t.Fatalf("requery: %s", out)
+	}
 	if _, stderr := runBinFail(t, bin, "review", "resolve", "-config", cfgPath, "-action", "accept-ledger", id); !strings.Contains(stderr, "remark is required") {
 		t.Fatalf("no remark: %s", stderr)
 	}
@@ -136,7 +139,10 @@ func TestReviewThroughBinary(t *testing.T) {
 		t.Fatalf("resolved trade: %v", tr)
 	}
 	var shown struct {
-		Open  bool `json:"open"`
+		Open    bool `json:"open"`
+		Queries []struct {
+			Operator, Answer string
+		} `json:"queries"`
 		Audit []struct {
 			Field, Operator, Remark string
 		} `json:"audit"`
@@ -144,7 +150,7 @@ func TestReviewThroughBinary(t *testing.T) {
 	if err := json.Unmarshal([]byte(runBin(t, bin, "review", "show", "-config", cfgPath, "-json", id)), &shown); err != nil {
 		t.Fatal(err)
 	}
-	if shown.Open || len(shown.Audit) != 2 || shown.Audit[0].Field != "amount_fen" || shown.Audit[0].Operator != "wang" || shown.Audit[0].Remark != "bill is right" {
+	if shown.Open || len(shown.Queries) != 1 || shown.Queries[0].Operator != "zhao" || len(shown.Audit) != 2 || shown.Audit[0].Field != "amount_fen" || shown.Audit[0].Operator != "wang" || shown.Audit[0].Remark != "bill is right" {
 		t.Fatalf("review show -json: %+v", shown)
 	}
 	// Accepting the ledger's record changes no money: no confirmation.

@@ -63,3 +63,16 @@ CREATE INDEX refunds_trade ON refunds (account, out_trade_no);
 -- Who made a manual resolution, and why (empty for the daily run's repairs).
 ALTER TABLE audit ADD COLUMN operator TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ADD COLUMN remark TEXT NOT NULL DEFAULT '';
+
+-- Every query a person asked again (payrecon review requery, the console),
+-- with the provider's answer, by the trade or refund it was about (items
+-- are replaced when their day is re-run; these stay).
+CREATE TABLE review_queries (
+    id       INTEGER PRIMARY KEY,
+    at       TEXT NOT NULL,
+    account  TEXT NOT NULL,
+    object   TEXT NOT NULL,   -- trade:<out_trade_no> | refund:<out_refund_no>
+    operator TEXT NOT NULL,
+    answer   TEXT NOT NULL
+);
+CREATE INDEX review_queries_object ON review_queries (account, object);

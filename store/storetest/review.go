@@ -15,7 +15,8 @@ import (
 type Review interface {
 	OpenItems(ctx context.Context, f store.ItemFilter) ([]payrecon.ReviewItem, error)
 	Item(ctx context.Context, id int64) (payrecon.ReviewItem, error)
-	SetItemQuery(ctx context.Context, id int64, result string) error
+	SetItemQuery(ctx context.Context, id int64, operator, result string) error
+	QueriesOf(ctx context.Context, account, object string) ([]store.ItemQuery, error)
 	ResolveItem(ctx context.Context, r payrecon.ManualResolution, preview bool) ([]payrecon.Change, error)
 	NotificationsFor(ctx context.Context, account, outTradeNo string) ([]store.StoredNotification, error)
 	AuditOf(ctx context.Context, account, object string) ([]payrecon.AuditEntry, error)
@@ -92,8 +93,18 @@ func testReviewOpenItems(t *testing.T, db Ledger) {
 	if _, err := db.Item(t.Context(), 99999); !errors.Is(err, payrecon.ErrNotFound) {
 		t.Fatalf("missing item: %v", err)
 	}
-	if err := db.SetItemQuery(t.Context(), it.ID, "again: 900"); err != nil || Must(db.Item(t.Context(), it.ID)).QueryResult != "again: 900" {
+	if err := db.SetItemQuery(t.Context(), it.ID, "li", "again: 900"); err != nil || Must(db.Item(t.Context(), it.ID)).QueryResult != "again: 900" {
 		t.Fatalf("set item query: %v", err)
+	}
+	if err := db.SetItemQuery(t.Context(), it.ID, "wang", "again: 901"); err != nil {
+		t.Fatal(err)
+	}
+	qs := Must(db.QueriesOf(t.Context(), "ali", "trade:R2"))
+	if len(qs) != 2 || qs[0].Operator != "li" || qs[0].Answer != "again: 900" || qs[1].Answer != "again: 901" || qs[1].At.IsZero() {
+		t.Fatalf("query history: %+v", qs)
+	}
+	if err := db.SetItemQuery(t.Context(), 99999, "li", "x"); !errors.Is(err, payrecon.ErrNotFound) {
+		t.Fatalf("query on a missing item: %v", err)
 	}
 }
 
