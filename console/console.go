@@ -98,6 +98,9 @@ type session struct {
 	expires  time.Time
 }
 
+// maxFormBytes bounds a form (a remark is short).
+const maxFormBytes = 64 << 10
+
 const (
 	sessionCookie = "payrecon_console"
 	loginCookie   = "payrecon_login_csrf"
@@ -169,6 +172,7 @@ func (c *Console) Handler() http.Handler {
 		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "same-origin")
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		mux.ServeHTTP(w, r)
 	})
 }
