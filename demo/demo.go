@@ -93,19 +93,20 @@ type demo struct {
 	dir    string
 	stdout io.Writer
 
-	sys          System
-	cfgPath      string
-	sb           *sandbox.Sandbox
-	providers    *sandbox.Server
-	providerURL  string
-	logger       *slog.Logger
-	srv          Instance
-	delivery     func(*config.Config) // points the config's e-mail and alerts at the recipients
-	inbox        *loopback.Inbox
-	robot        *loopback.Robot
-	app          *sandbox.App   // the merchant's app payrecon forwards events to
-	consoleToken string         // signs in to the ops console
-	cleanups     []func() error // run in reverse by close
+	sys         System
+	cfgPath     string
+	sb          *sandbox.Sandbox
+	providers   *sandbox.Server
+	providerURL string
+	logger      *slog.Logger
+	srv         Instance
+	delivery    func(*config.Config) // points the config's e-mail and alerts at the recipients
+	inbox       *loopback.Inbox
+	robot       *loopback.Robot
+	app         *sandbox.App   // the merchant's app payrecon forwards events to
+	cleanups    []func() error // run in reverse by close
+
+	consoleToken string // signs in to the ops console
 }
 
 // demoDay is what the business day step leaves for the later ones.
