@@ -32,8 +32,9 @@ test:
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
+# make demo DEMO_ARGS=-keep leaves the ops console up until Ctrl-C.
 demo: build
-	./dist/payrecon demo
+	./dist/payrecon demo $(DEMO_ARGS)
 
 # The intake benchmark, then the million-row reconciliation benchmark (with
 # a pandas comparison when python3-pandas is installed).

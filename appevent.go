@@ -21,6 +21,9 @@ const (
 	// TradeDisputed: the provider denies a trade payrecon had accepted as
 	// paid (CONFIRMED_ABSENT); the merchant must not ship.
 	TradeDisputed AppEventType = "trade.disputed"
+	// PaymentCorrected: a person accepted the provider's record of a paid
+	// trade (payrecon review) and its amount changed.
+	PaymentCorrected AppEventType = "payment.corrected"
 )
 
 // AppEvent is the body of a forwarded event. Field names are a contract

@@ -71,10 +71,12 @@ const (
 	OutcomeConfirmedAbsent Outcome = "CONFIRMED_ABSENT" // the provider has no such paid trade: a notification we accepted is suspect
 	OutcomePending         Outcome = "PENDING"          // held for the next day
 	OutcomeNeedsReview     Outcome = "NEEDS_REVIEW"     // a person must look
+	// OutcomeResolvedManually: a person settled it (see [ReviewAction]).
+	OutcomeResolvedManually Outcome = "RESOLVED_MANUALLY"
 )
 
 // Outcomes lists every outcome in report order.
-var Outcomes = []Outcome{OutcomeRecovered, OutcomeConfirmedAbsent, OutcomePending, OutcomeNeedsReview}
+var Outcomes = []Outcome{OutcomeRecovered, OutcomeConfirmedAbsent, OutcomePending, OutcomeNeedsReview, OutcomeResolvedManually}
 
 // Discrepancy is one classified row of a day's reconciliation: what the
 // bill said, what the ledger said, the category, and (once chased) what the
@@ -118,9 +120,12 @@ type Discrepancy struct {
 }
 
 // IsFinal reports whether o settles a discrepancy for good: RECOVERED (the
-// ledger was repaired) or CONFIRMED_ABSENT (the provider denies it). A
-// re-run keeps a final resolution instead of chasing the item again.
-func (o Outcome) IsFinal() bool { return o == OutcomeRecovered || o == OutcomeConfirmedAbsent }
+// ledger was repaired), CONFIRMED_ABSENT (the provider denies it) or
+// RESOLVED_MANUALLY (a person decided). A re-run keeps a final resolution
+// instead of chasing the item again.
+func (o Outcome) IsFinal() bool {
+	return o == OutcomeRecovered || o == OutcomeConfirmedAbsent || o == OutcomeResolvedManually
+}
 
 // DiffFen is bill minus ledger (0 when one side is missing).
 func (d Discrepancy) DiffFen() Fen {

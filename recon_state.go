@@ -16,14 +16,19 @@ const (
 	StateMatched         ReconState = "MATCHED"          // on the bill as in the ledger (on this or an adjacent day)
 	StateRecovered       ReconState = "RECOVERED"        // the ledger missed it; a provider query confirmed it and a run repaired it
 	StateConfirmedAbsent ReconState = "CONFIRMED_ABSENT" // the provider denies it: a notification we accepted is suspect
+	// StateResolvedManually: a person settled it (payrecon review, the
+	// console) with a remark, recorded in the audit trail.
+	StateResolvedManually ReconState = "RESOLVED_MANUALLY"
 )
 
 // ReconStates lists every state in rank order.
-var ReconStates = []ReconState{StateUnreconciled, StatePending, StateNeedsReview, StateMatched, StateRecovered, StateConfirmedAbsent}
+var ReconStates = []ReconState{StateUnreconciled, StatePending, StateNeedsReview, StateMatched, StateRecovered, StateConfirmedAbsent, StateResolvedManually}
 
 // Rank orders the states by how settled they are. A stored state is
 // replaced only by one of a higher rank: UNRECONCILED < PENDING <
-// NEEDS_REVIEW < MATCHED < RECOVERED = CONFIRMED_ABSENT. RECOVERED ranks
+// NEEDS_REVIEW < MATCHED < RECOVERED = CONFIRMED_ABSENT <
+// RESOLVED_MANUALLY. A person's decision ranks highest: no re-run undoes
+// it. RECOVERED ranks
 // above MATCHED so a recovered trade, which matches on every re-run, keeps
 // saying it was recovered and by which run.
 func (s ReconState) Rank() int {
@@ -38,6 +43,8 @@ func (s ReconState) Rank() int {
 		return 3
 	case StateRecovered, StateConfirmedAbsent:
 		return 4
+	case StateResolvedManually:
+		return 5
 	}
 	return -1
 }
@@ -75,6 +82,8 @@ func StateOf(d Discrepancy) ReconState {
 		return StatePending
 	case OutcomeNeedsReview:
 		return StateNeedsReview
+	case OutcomeResolvedManually:
+		return StateResolvedManually
 	}
 	return ""
 }

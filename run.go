@@ -73,6 +73,10 @@ type AuditEntry struct {
 	NewValue string `json:"new_value"`
 	Reason   string `json:"reason"`
 	Evidence string `json:"evidence"`
+	// Operator and Remark are set on a person's resolution (payrecon
+	// review, the console).
+	Operator string `json:"operator,omitempty"`
+	Remark   string `json:"remark,omitempty"`
 }
 
 // OrderStatus is the state of an order registered for the same-day sweep.

@@ -45,6 +45,7 @@ type Config struct {
 	Delivery   Delivery  `yaml:"delivery"`
 	Sweep      Sweep     `yaml:"sweep"`
 	Admin      Admin     `yaml:"admin"`
+	Review     Review    `yaml:"review"`
 	Limits     Limits    `yaml:"limits"`
 	Accounts   []Account `yaml:"accounts"`
 	// Forward lists the merchant-app endpoints that receive every
@@ -128,6 +129,22 @@ type Admin struct {
 	// listener (keep it on loopback); otherwise they share listen.
 	Listen    string `yaml:"listen"`
 	TokenFile string `yaml:"token_file"`
+	// Operators sign in to the console by name, each with a token of
+	// their own; the resolutions they make are audited under that name.
+	Operators []Operator `yaml:"operators"`
+}
+
+// Operator is a named console user.
+type Operator struct {
+	Name      string `yaml:"name"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// Review configures manual resolutions (payrecon review, the console).
+type Review struct {
+	// WriteOffMaxFen is the largest bill/ledger difference, in fen, a
+	// person may write off (0: write-offs are refused).
+	WriteOffMaxFen int64 `yaml:"write_off_max_fen"`
 }
 
 // Account is one merchant account at one provider.

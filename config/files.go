@@ -26,6 +26,9 @@ func (c *Config) Files() []File {
 		}
 	}
 	add("admin.token_file", c.Admin.TokenFile, true)
+	for i, op := range c.Admin.Operators {
+		add(fmt.Sprintf("admin.operators[%d].token_file", i), op.TokenFile, true)
+	}
 	add("delivery.smtp.password_file", c.Delivery.SMTP.PasswordFile, true)
 	add("delivery.smtp.ca_file", c.Delivery.SMTP.CAFile, false)
 	for i, ch := range c.Delivery.Channels {

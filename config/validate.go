@@ -26,6 +26,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Sweep.validate()...)
 	errs = append(errs, c.Limits.validate()...)
 	errs = append(errs, c.validateForward()...)
+	errs = append(errs, c.validateReview()...)
 	if len(c.Accounts) == 0 {
 		errs = append(errs, FieldErr("accounts", "at least one account is required"))
 	}

@@ -56,6 +56,9 @@ type Instance interface {
 type Options struct {
 	Trades int  // trades per provider in the business day
 	Clean  bool // remove the demo directory at the end
+	// Keep leaves payrecon and its console up, after the tour, until ctx
+	// ends (Ctrl-C).
+	Keep bool
 }
 
 // Run takes the tour, printing to stdout.
@@ -74,6 +77,7 @@ func Run(ctx context.Context, sys System, opt Options, stdout io.Writer) error {
 	if err := d.run(ctx, opt.Trades); err != nil {
 		return err
 	}
+	d.printConsole(ctx, opt.Keep)
 	fmt.Fprintf(stdout, "== demo finished in %s", time.Since(start).Round(time.Millisecond))
 	if opt.Clean {
 		fmt.Fprintln(stdout)
@@ -101,6 +105,8 @@ type demo struct {
 	robot       *loopback.Robot
 	app         *sandbox.App   // the merchant's app payrecon forwards events to
 	cleanups    []func() error // run in reverse by close
+
+	consoleToken string // signs in to the ops console
 }
 
 // demoDay is what the business day step leaves for the later ones.
@@ -113,6 +119,9 @@ type demoDay struct {
 // run takes the demo's steps in order.
 func (d *demo) run(ctx context.Context, trades int) error {
 	if err := d.startProviders(); err != nil {
+		return err
+	}
+	if err := d.enableConsole(); err != nil {
 		return err
 	}
 	if err := d.startPayrecon(ctx); err != nil {

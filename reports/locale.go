@@ -17,7 +17,7 @@ var values = map[string][2]string{
 	"refund:SUCCESS": {"退款成功", "Refunded"}, "refund:PROCESSING": {"退款处理中", "Refund processing"},
 	"refund:ABNORMAL": {"退款异常", "Refund abnormal"}, "refund:CLOSED": {"退款关闭", "Refund closed"},
 	"outcome:RECOVERED": {"已补单", "Recovered"}, "outcome:CONFIRMED_ABSENT": {"渠道无此单", "Denied by provider"},
-	"outcome:PENDING": {"待次日", "Pending (next day)"}, "outcome:NEEDS_REVIEW": {"需人工复核", "Needs review"},
+	"outcome:PENDING": {"待次日", "Pending (next day)"}, "outcome:NEEDS_REVIEW": {"需人工复核", "Needs review"}, "outcome:RESOLVED_MANUALLY": {"已人工处理", "Resolved manually"},
 	"tie:matched": {"已匹配", "Matched"}, "tie:recovered": {"已补单", "Recovered"}, "tie:carried": {"跨日结转", "Carried over"},
 	"tie:backfilled":  {"上线前补录", "Backfilled (before go-live)"},
 	"tie:ledger-only": {"仅账本", "Ledger only"}, "tie:bill-only": {"仅账单", "Bill only"}, "tie:mismatched": {"不一致", "Mismatched"},

@@ -175,6 +175,7 @@ type Quarantined struct {
 // newest first.
 func (db *DB) QuarantineRows(ctx context.Context, limit int) ([]Quarantined, error) {
 	var rows []struct {
+		ID         int64  `db:"id"`
 		ReceivedAt string `db:"received_at"`
 		Account    string `db:"account"`
 		Provider   string `db:"provider"`
@@ -187,13 +188,13 @@ func (db *DB) QuarantineRows(ctx context.Context, limit int) ([]Quarantined, err
 		BodySize   int64  `db:"body_size"`
 		Truncated  bool   `db:"body_truncated"`
 	}
-	if err := db.read.SelectContext(ctx, &rows, `SELECT received_at, account, provider, reason, detail, method, remote_addr,
+	if err := db.read.SelectContext(ctx, &rows, `SELECT id, received_at, account, provider, reason, detail, method, remote_addr,
 		headers, body, body_size, body_truncated FROM quarantine ORDER BY id DESC LIMIT ?`, limit); err != nil {
 		return nil, fmt.Errorf("quarantine rows: %w", err)
 	}
 	out := make([]Quarantined, 0, len(rows))
 	for _, r := range rows {
-		q := Quarantined{Rejected: payrecon.Rejected{Account: r.Account, Provider: r.Provider, Reason: r.Reason, Detail: r.Detail,
+		q := Quarantined{ID: r.ID, Rejected: payrecon.Rejected{Account: r.Account, Provider: r.Provider, Reason: r.Reason, Detail: r.Detail,
 			Method: r.Method, RemoteAddr: r.RemoteAddr, Body: r.Body, BodySize: r.BodySize}, Truncated: r.Truncated}
 		var err error
 		if q.ReceivedAt, err = parseTime(r.ReceivedAt); err != nil {

@@ -122,11 +122,16 @@ type auditRow struct {
 	NewValue string        `db:"new_value"`
 	Reason   string        `db:"reason"`
 	Evidence string        `db:"evidence"`
+	Operator string        `db:"operator"`
+	Remark   string        `db:"remark"`
 }
+
+const auditColumns = `at, account, bill_date, run_id, object, field, old_value, new_value, reason, evidence, operator, remark`
 
 func (r auditRow) entry() (payrecon.AuditEntry, error) {
 	e := payrecon.AuditEntry{Account: r.Account, RunID: r.RunID.Int64, Object: r.Object, Field: r.Field,
-		OldValue: r.OldValue, NewValue: r.NewValue, Reason: r.Reason, Evidence: r.Evidence}
+		OldValue: r.OldValue, NewValue: r.NewValue, Reason: r.Reason, Evidence: r.Evidence,
+		Operator: r.Operator, Remark: r.Remark}
 	var err error
 	if e.At, err = parseTime(r.At); err != nil {
 		return e, err
@@ -138,8 +143,7 @@ func (r auditRow) entry() (payrecon.AuditEntry, error) {
 // Audit lists the repairs made on an account, oldest first.
 func (db *DB) Audit(ctx context.Context, account string) ([]payrecon.AuditEntry, error) {
 	var rows []auditRow
-	err := db.read.SelectContext(ctx, &rows, `SELECT at, account, bill_date, run_id, object, field, old_value, new_value, reason, evidence
-		FROM audit WHERE account = ? ORDER BY id`, account)
+	err := db.read.SelectContext(ctx, &rows, `SELECT `+auditColumns+` FROM audit WHERE account = ? ORDER BY id`, account)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}

@@ -21,10 +21,11 @@ func cmdDemo(ctx context.Context, args []string, getenv func(string) string, std
 	fs := newFlagSet("demo", stderr)
 	clean := fs.Bool("clean", false, "remove the demo directory at the end")
 	trades := fs.Int("trades", 40, "trades per provider in the business day")
+	keep := fs.Bool("keep", false, "leave payrecon and its ops console up after the tour, until Ctrl-C")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	return demo.Run(ctx, demoSystem{getenv}, demo.Options{Trades: *trades, Clean: *clean}, stdout)
+	return demo.Run(ctx, demoSystem{getenv}, demo.Options{Trades: *trades, Clean: *clean, Keep: *keep}, stdout)
 }
 
 // demoSystem starts payrecon for the demo exactly as serve does.

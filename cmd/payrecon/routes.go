@@ -38,6 +38,7 @@ type adminDeps struct {
 	returns    admin.ReturnVerifiers
 	events     admin.EventLister
 	metrics    http.Handler
+	console    http.Handler // the ops console (nil: none)
 }
 
 // adminRoutes are the operator's routes: metrics, workbooks, runs, order
@@ -50,6 +51,9 @@ func adminRoutes(d adminDeps, logger *slog.Logger) http.Handler {
 	mux.Handle("POST /api/orders", admin.RequireToken(d.token, admin.HandleOrders(logger, d.orders)))
 	mux.Handle("POST /api/returns/{account}", admin.RequireToken(d.token, admin.HandleReturns(logger, d.returns, d.orders)))
 	mux.Handle("GET /api/events", admin.RequireToken(d.token, admin.HandleEvents(logger, d.events)))
+	if d.console != nil {
+		mux.Handle("/console/", d.console)
+	}
 	return mux
 }
 

@@ -39,6 +39,8 @@ Usage:
                                            events forwarded to the merchant's app
   payrecon events replay -config F ID… | -since TIME
                                            send events again (a running serve delivers them)
+  payrecon review list|show|requery|resolve -config F …
+                                           settle open items by hand, audited (see payrecon review -h)
   payrecon backup -config F -o FILE        a consistent, checked copy of the live ledger
   payrecon quarantine -config F [-account A] [-since 1h] [-reason R] [-json] | -id N
                                            rejected notifications (read-only; works while serve runs)
@@ -52,7 +54,7 @@ Usage:
                                            run the provider emulator (and deliver a day's callbacks)
   payrecon sandbox trigger -config F [-url U] [-list] [scenario…]
                                            fire signed notifications at a running payrecon
-  payrecon demo                            sandbox + payrecon in a temp dir, end to end
+  payrecon demo [-clean] [-keep]           sandbox + payrecon in a temp dir, end to end (-keep: leave the console up)
   payrecon bench-intake [flags]            measure intake throughput
   payrecon bench-reconcile [-rows N]       measure parse + diff and the workbook on a large day
   payrecon version
@@ -99,6 +101,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, getenv func(string
 		return cmdMigrate(ctx, rest, getenv, stdout, stderr)
 	case "copy-ledger":
 		return cmdCopyLedger(ctx, rest, getenv, stdout, stderr)
+	case "review":
+		return cmdReview(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return cmdBackup(ctx, rest, getenv, stdout, stderr)
 	case "quarantine":

@@ -30,6 +30,7 @@ type server struct {
 	cleanups []func() error
 	metrics  *admin.Metrics
 	ready    atomic.Bool
+	rerun    dailyRerunner // the console's re-run, set by startWork
 }
 
 // AdminAddr is the admin listener's address, or "" when admin routes share
@@ -66,8 +67,16 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 		token = []byte(strings.TrimSpace(string(b)))
 	}
 	reg := newRegistrar(cfg, db)
+	ops, err := consoleOperators(cfg, token, getenv)
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	cons, err := newConsole(cfg, accts, db, ops, &s.rerun, logger)
+	if err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
-		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: s.metrics.Handler()}, logger)
+		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: s.metrics.Handler(), console: cons}, logger)
 	s.metrics.WatchOutbox(db)
 	s.metrics.WatchQuarantine(db)
 
@@ -185,6 +194,7 @@ func (s *server) startWork(ctx context.Context, cfg config.Config, accts []Accou
 		return err
 	}
 	daily.OnRun = s.metrics.ObserveRun
+	s.rerun.daily.Store(daily)
 	disp, alerting, err := newDeliverer(cfg, s.db, getenv, &http.Client{Timeout: 30 * time.Second}, logger)
 	if err != nil {
 		return err

@@ -44,6 +44,7 @@ type Ledger interface {
 	Outbox
 	GoLiveLease
 	QuarantineReader
+	Review
 }
 
 // T0 is the instant the suite's facts happen: 2026-11-20 10:00 Beijing time.
@@ -89,6 +90,9 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"LeaseAcquireRelease", testLeaseAcquireRelease},
 		{"LeaseConflict", testLeaseConflict},
 		{"LeaseExpiryTakeover", testLeaseExpiryTakeover},
+		{"ReviewOpenItems", testReviewOpenItems},
+		{"ReviewAcceptProvider", testReviewAcceptProvider},
+		{"ReviewAcceptLedgerAndWriteOff", testReviewAcceptLedgerAndWriteOff},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}

@@ -1,0 +1,366 @@
+// Package console is payrecon's ops console: server-rendered pages
+// (html/template, templates and stylesheet embedded, no JavaScript) under
+// /console/ where ops see what needs action and settle it. Sign-in
+// exchanges the admin token or a named operator's token for a session
+// cookie; every form carries a CSRF token; every page also takes
+// "Authorization: Bearer <token>". The pages hold no business rules: the
+// actions call the same [review.Service] as "payrecon review", and a
+// re-run calls the daily job through [Rerunner].
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/review"
+	"github.com/payrecon/payrecon/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Review is the review rules the console calls (a *review.Service).
+type Review interface {
+	List(ctx context.Context, f review.Filter) ([]payrecon.ReviewItem, error)
+	Show(ctx context.Context, id int64) (review.Detail, error)
+	Requery(ctx context.Context, id int64, operator string) (string, error)
+	Preview(ctx context.Context, req review.Request) (review.Plan, error)
+	Resolve(ctx context.Context, req review.Request, confirm string) (review.Plan, error)
+}
+
+// Ledger is what the pages read from the ledger.
+type Ledger interface {
+	Runs(ctx context.Context, limit int) ([]payrecon.Run, error)
+	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
+	QuarantineRows(ctx context.Context, limit int) ([]store.Quarantined, error)
+	Orders(ctx context.Context, account string, from, to time.Time) ([]payrecon.ExpectedOrder, error)
+	Outbox(ctx context.Context) (payrecon.OutboxStats, error)
+	RejectedSince(ctx context.Context, since time.Time) (map[string]int, error)
+	NotificationsSince(ctx context.Context, since time.Time) (map[string]int, error)
+}
+
+// Rerunner runs the daily job for one (account, day) now.
+type Rerunner interface {
+	Rerun(ctx context.Context, account string, day payrecon.Day) error
+}
+
+// Operator is one who may sign in: a name and a token.
+type Operator struct {
+	Name  string
+	Token []byte
+}
+
+// Options configure the console.
+type Options struct {
+	// Operators may sign in; with none, the console answers 404.
+	Operators  []Operator
+	Accounts   []string
+	ReportsDir string
+	Locale     string // zh (default) or en; times are shown in Beijing time, as bill days are
+	// Forwarding says forwarding is configured (the overview shows the
+	// backlog).
+	Forwarding bool
+	Now        func() time.Time
+	// SessionTTL bounds a session (default 12 h).
+	SessionTTL time.Duration
+}
+
+// Console serves the pages.
+type Console struct {
+	review Review
+	ledger Ledger
+	rerun  Rerunner
+	opt    Options
+	log    *slog.Logger
+	pages  map[string]*template.Template
+
+	mu       sync.Mutex
+	sessions map[string]session
+}
+
+type session struct {
+	operator string
+	csrf     string
+	expires  time.Time
+}
+
+// maxFormBytes bounds a form (a remark is short).
+const maxFormBytes = 64 << 10
+
+const (
+	sessionCookie = "payrecon_console"
+	loginCookie   = "payrecon_login_csrf"
+	langCookie    = "payrecon_lang"
+)
+
+// New builds the console.
+func New(rv Review, ledger Ledger, rerun Rerunner, opt Options, logger *slog.Logger) (*Console, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.SessionTTL <= 0 {
+		opt.SessionTTL = 12 * time.Hour
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	return &Console{review: rv, ledger: ledger, rerun: rerun, opt: opt, log: logger.With("component", "console"), pages: pages,
+		sessions: map[string]session{}}, nil
+}
+
+func parsePages() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		page := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if page == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, err
+		}
+		pages[page] = t
+	}
+	return pages, nil
+}
+
+// Handler is the console's route table, to be mounted at /console/.
+func (c *Console) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /console/login", c.loginPage)
+	mux.HandleFunc("POST /console/login", c.login)
+	mux.Handle("POST /console/logout", c.page(c.logout))
+	mux.Handle("GET /console/{$}", c.page(c.overview))
+	mux.Handle("GET /console/inbox", c.page(c.inbox))
+	mux.Handle("GET /console/items/{id}", c.page(c.item))
+	mux.Handle("POST /console/items/{id}/requery", c.page(c.requery))
+	mux.Handle("POST /console/items/{id}/resolve", c.page(c.resolve))
+	mux.Handle("GET /console/runs", c.page(c.runs))
+	mux.Handle("GET /console/runs/{account}/{file}", c.page(c.workbook))
+	mux.Handle("POST /console/runs/rerun", c.page(c.rerunDay))
+	mux.Handle("GET /console/quarantine", c.page(c.quarantine))
+	mux.Handle("GET /console/quarantine/{id}", c.page(c.quarantineRow))
+	mux.Handle("GET /console/orders", c.page(c.orders))
+	mux.Handle("GET /console/api/items", c.api(c.apiItems))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(c.opt.Operators) == 0 {
+			http.Error(w, "the console is disabled: set admin.token_file or admin.operators", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// who is the signed-in operator (by bearer token or session cookie), and
+// the session ("" for bearer requests, which need no CSRF token).
+func (c *Console) who(r *http.Request) (operator string, sess *session) {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		if name := c.operatorFor([]byte(tok)); name != "" {
+			return name, nil
+		}
+		return "", nil
+	}
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return "", nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.sessions[ck.Value]
+	if !ok || c.opt.Now().After(s.expires) {
+		delete(c.sessions, ck.Value)
+		return "", nil
+	}
+	return s.operator, &s
+}
+
+// operatorFor is the operator whose token tok is ("" for none), compared
+// in constant time against every token.
+func (c *Console) operatorFor(tok []byte) string {
+	name := ""
+	for _, op := range c.opt.Operators {
+		if len(op.Token) > 0 && subtle.ConstantTimeCompare(tok, op.Token) == 1 {
+			name = op.Name
+		}
+	}
+	return name
+}
+
+// req is one authenticated request.
+type req struct {
+	w        http.ResponseWriter
+	r        *http.Request
+	operator string
+	csrf     string
+	lang     string
+}
+
+// page wraps a page handler: unauthenticated → redirect to sign-in; a POST
+// from a session needs its CSRF token (403 otherwise).
+func (c *Console) page(fn func(rq *req)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op, sess := c.who(r)
+		if op == "" {
+			http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+			return
+		}
+		rq := &req{w: w, r: r, operator: op, lang: c.lang(w, r)}
+		if sess != nil {
+			rq.csrf = sess.csrf
+			if r.Method == http.MethodPost && subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1 {
+				http.Error(w, "forbidden: bad or missing CSRF token", http.StatusForbidden)
+				return
+			}
+		}
+		fn(rq)
+	})
+}
+
+// api wraps an API handler: unauthenticated → 401.
+func (c *Console) api(fn func(rq *req)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op, _ := c.who(r)
+		if op == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="payrecon"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		fn(&req{w: w, r: r, operator: op, lang: c.lang(w, r)})
+	})
+}
+
+// lang is the page language: ?lang= (remembered in a cookie), the cookie,
+// else the configured locale.
+func (c *Console) lang(w http.ResponseWriter, r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l == "en" || l == "zh" {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/console/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+		return l
+	}
+	if ck, err := r.Cookie(langCookie); err == nil && (ck.Value == "en" || ck.Value == "zh") {
+		return ck.Value
+	}
+	if c.opt.Locale == "en" {
+		return "en"
+	}
+	return "zh"
+}
+
+// secure reports whether the request came over TLS, directly or through
+// a proxy that says so.
+func secure(r *http.Request) bool {
+	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
+	tok := randomToken()
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/console/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secure(r)})
+	c.render(&req{w: w, r: r, lang: c.lang(w, r), csrf: tok}, "login", map[string]any{"Failed": r.URL.Query().Has("failed")})
+}
+
+// login exchanges a token for a session cookie. The form's CSRF token
+// must match the cookie set with the form.
+func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	ck, err := r.Cookie(loginCookie)
+	if err != nil || ck.Value == "" || subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(ck.Value)) != 1 {
+		http.Error(w, "forbidden: bad or missing CSRF token (reload the sign-in page)", http.StatusForbidden)
+		return
+	}
+	name := c.operatorFor([]byte(strings.TrimSpace(r.PostFormValue("token"))))
+	if name == "" {
+		c.log.Warn("console sign-in refused", "remote_addr", r.RemoteAddr)
+		http.Redirect(w, r, "/console/login?failed=1", http.StatusSeeOther)
+		return
+	}
+	id := randomToken()
+	c.mu.Lock()
+	now := c.opt.Now()
+	for k, s := range c.sessions {
+		if now.After(s.expires) {
+			delete(c.sessions, k)
+		}
+	}
+	c.sessions[id] = session{operator: name, csrf: randomToken(), expires: now.Add(c.opt.SessionTTL)}
+	c.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/console/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		Secure: secure(r), MaxAge: int(c.opt.SessionTTL / time.Second)})
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/console/", MaxAge: -1})
+	c.log.Info("console sign-in", "operator", name)
+	http.Redirect(w, r, "/console/", http.StatusSeeOther)
+}
+
+func (c *Console) logout(rq *req) {
+	if ck, err := rq.r.Cookie(sessionCookie); err == nil {
+		c.mu.Lock()
+		delete(c.sessions, ck.Value)
+		c.mu.Unlock()
+	}
+	http.SetCookie(rq.w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/console/", MaxAge: -1})
+	http.Redirect(rq.w, rq.r, "/console/login", http.StatusSeeOther)
+}
+
+// render writes a page.
+func (c *Console) render(rq *req, page string, data map[string]any) {
+	t, ok := c.pages[page]
+	if !ok {
+		http.Error(rq.w, "no such page", http.StatusInternalServerError)
+		return
+	}
+	data["Lang"], data["CSRF"], data["Operator"], data["Page"] = rq.lang, rq.csrf, rq.operator, page
+	rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := t.Execute(rq.w, data); err != nil {
+		c.log.Error("console render", "page", page, "err", err)
+	}
+}
+
+// fail answers an error as a page: 404 for a missing item, 400 for a
+// request the rules refuse, 500 otherwise (logged; the page says little).
+func (c *Console) fail(rq *req, err error) {
+	status := http.StatusInternalServerError
+	switch {
+	case isNotFound(err):
+		status = http.StatusNotFound
+	case isBadRequest(err):
+		status = http.StatusBadRequest
+	default:
+		c.log.Error("console", "path", rq.r.URL.Path, "err", err)
+	}
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		msg = "internal error (see the log)"
+	}
+	rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	rq.w.WriteHeader(status)
+	c.render(rq, "error", map[string]any{"Status": status, "Err": msg})
+}
