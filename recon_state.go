@@ -73,7 +73,7 @@ func StateOf(d Discrepancy) ReconState {
 		return StateConfirmedAbsent
 	case OutcomePending:
 		return StatePending
-	case OutcomeNeedsReview:
+	case OutcomeNeedsReview, OutcomeAmountMismatch:
 		return StateNeedsReview
 	}
 	return ""

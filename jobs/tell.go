@@ -139,7 +139,7 @@ func emailBody(en bool, rep Report) string {
 	fmt.Fprintf(&b, "%s: %s\n\n", t("差异", "Discrepancies"), countsLine(rep.Counts))
 	fmt.Fprintf(&b, "%s: %d\n", t("已补单（查询确认）", "Recovered by query"), rep.Outcomes[payrecon.OutcomeRecovered])
 	fmt.Fprintf(&b, "%s: %d\n", t("渠道查无此单", "Denied by the provider"), rep.Outcomes[payrecon.OutcomeConfirmedAbsent])
-	fmt.Fprintf(&b, "%s: %d\n", t("待人工核对", "Needs review"), rep.Outcomes[payrecon.OutcomeNeedsReview])
+	fmt.Fprintf(&b, "%s: %d\n", t("待人工核对", "Needs review"), rep.Outcomes[payrecon.OutcomeNeedsReview]+rep.Outcomes[payrecon.OutcomeAmountMismatch])
 	fmt.Fprintf(&b, "%s: %d\n\n", t("顺延至次日", "Held for tomorrow"), rep.Outcomes[payrecon.OutcomePending])
 	fmt.Fprintf(&b, "%s: %s\n", t("回调健康度", "Callback health"), rep.Health)
 	return b.String()
