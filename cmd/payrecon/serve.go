@@ -62,8 +62,12 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 		token = []byte(strings.TrimSpace(string(b)))
 	}
 	reg := newRegistrar(cfg, db)
+	metrics := s.metrics.Handler()
+	if cfg.Admin.Listen == "" { // on the public listener, /metrics needs the admin token too
+		metrics = admin.RequireToken(token, metrics)
+	}
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
-		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: s.metrics.Handler()}, logger)
+		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: metrics}, logger)
 	s.metrics.WatchOutbox(db)
 	s.metrics.WatchQuarantine(db)
 
