@@ -8,6 +8,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon/provider/sandbox"
+	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 )
 
 // TestMetricsNeedTokenOnPublicListener: without admin.listen, /metrics on
@@ -129,4 +133,34 @@ func unprivilegedSandbox(t *testing.T, bin string) (dir, cfgPath string, run fun
 	}
 	dir = filepath.Join(base, "m")
 	return dir, filepath.Join(dir, "payrecon.yaml"), run
+}
+
+// TestGzipBombRefused: a WeChat Pay bill file that inflates to 256 MiB of
+// zeros from about 256 KiB (served by the emulator) is refused by the
+// binary's reconcile while it is decompressed, with a clear error, and
+// leaves nothing in the archive, not even a temp file.
+func TestGzipBombRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	bin := buildBinary(t)
+	fx := sandboxtest.New(t)
+	day := fx.GenerateDay(e2eDay, sandbox.DayOptions{Trades: 5, Seed: 1})
+	serveProviders(t, fx.Sandbox, fx.Config, sandbox.ServerFaults{GzipBomb: 256 << 20}, day)
+	start := time.Now()
+	out, err := exec.Command(bin, "reconcile", "-config", fx.Config, "-account", "sandbox-wx", "-date", "2026-11-20").CombinedOutput()
+	t.Logf("refused in %s", time.Since(start).Round(time.Millisecond))
+	if err == nil || !strings.Contains(string(out), "bill too large when decompressed: more than 200 times its compressed size") {
+		t.Fatalf("gzip bomb: %v\n%s", err, lastLines(string(out), 5))
+	}
+	var left []string
+	filepath.WalkDir(filepath.Join(fx.Dir, "var", "bills"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) != 0 {
+		t.Errorf("the archive keeps %v", left)
+	}
 }

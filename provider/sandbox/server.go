@@ -45,6 +45,10 @@ type ServerFaults struct {
 	// ExpiredDownload answers this many WeChat Pay bill file downloads
 	// with 404, as an expired download_url does.
 	ExpiredDownload int
+	// GzipBomb appends this many zero bytes to every WeChat Pay bill file
+	// (after the bill, in the same gzip stream as extra members of 1 MiB
+	// each, about 1 KiB compressed): a decompression bomb.
+	GzipBomb int64
 }
 
 // Server emulates the Alipay gateway and the WeChat Pay APIv3 endpoints
@@ -473,6 +477,23 @@ func (sv *Server) wechatBillDownload(w http.ResponseWriter, r *http.Request) {
 	zw := gzip.NewWriter(w)
 	zw.Write(sv.wechatBill(day))
 	zw.Close()
+	if sv.faults.GzipBomb > 0 {
+		writeGzipBomb(w, sv.faults.GzipBomb)
+	}
+}
+
+// writeGzipBomb writes gzip members that inflate to n zero bytes: one
+// member of 1 MiB of zeros, compressed once, written again and again.
+func writeGzipBomb(w io.Writer, n int64) {
+	var member bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
+	zw.Write(make([]byte, 1<<20))
+	zw.Close()
+	for ; n > 0; n -= 1 << 20 {
+		if _, err := w.Write(member.Bytes()); err != nil {
+			return // the client hung up: it refused the bomb
+		}
+	}
 }
 
 func (sv *Server) wechatBill(d *Day) []byte {
