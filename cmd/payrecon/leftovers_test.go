@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,8 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
+	"github.com/payrecon/payrecon/store"
 )
 
 // TestMetricsNeedTokenOnPublicListener: without admin.listen, /metrics on
@@ -163,4 +166,132 @@ func TestGzipBombRefused(t *testing.T) {
 	if len(left) != 0 {
 		t.Errorf("the archive keeps %v", left)
 	}
+}
+
+// tempFiles lists the temp files of interrupted writes under dirs.
+func tempFiles(dirs ...string) []string {
+	var out []string
+	for _, dir := range dirs {
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.Contains(d.Name(), ".tmp-") {
+				out = append(out, p)
+			}
+			return nil
+		})
+	}
+	return out
+}
+
+// runningRows counts the reconciliation and job runs still running.
+func runningRows(t *testing.T, dbPath string) (runs, jobs []string) {
+	t.Helper()
+	db, err := store.Open(t.Context(), dbPath, store.Options{}, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rs, err := db.Runs(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Status == payrecon.RunRunning {
+			runs = append(runs, fmt.Sprint(r.ID))
+		}
+	}
+	js, err := db.JobRuns(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range js {
+		if j.Status == payrecon.RunRunning {
+			jobs = append(jobs, fmt.Sprint(j.ID))
+		}
+	}
+	return runs, jobs
+}
+
+// TestKilledReconcileLeavesNothing kills, with SIGKILL, a `payrecon
+// reconcile` while it downloads a bill from a slowed emulator (its temp
+// file in the archive and its run row `running`), with a workbook temp
+// file of the same process beside it (what a kill mid-workbook leaves).
+// The next start, of `reconcile` or of `serve`, removes both temp files
+// and records the dead run as failed ("interrupted"), which `payrecon
+// runs` shows; no `running` row remains, and the reconcile reconciles the
+// day.
+func TestKilledReconcileLeavesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs and kills the binary")
+	}
+	for _, restart := range []string{"reconcile", "serve"} {
+		t.Run(restart, func(t *testing.T) { testKilledReconcile(t, restart) })
+	}
+}
+
+func testKilledReconcile(t *testing.T, restart string) {
+	bin := buildBinary(t)
+	fx := sandboxtest.New(t)
+	day := fx.GenerateDay(e2eDay, sandbox.DayOptions{Trades: 5, Seed: 1})
+	pristine, err := os.ReadFile(fx.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serveProviders(t, fx.Sandbox, fx.Config, sandbox.ServerFaults{Slow: 3 * time.Second}, day)
+	bills, reports := filepath.Join(fx.Dir, "var", "bills"), filepath.Join(fx.Dir, "var", "reports")
+	dbPath := filepath.Join(fx.Dir, "var", "payrecon.db")
+
+	child := exec.Command(bin, "reconcile", "-config", fx.Config, "-account", "sandbox-wx", "-date", "2026-11-20")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(tempFiles(bills)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	child.Process.Signal(syscall.SIGKILL)
+	child.Wait()
+	if len(tempFiles(bills)) == 0 {
+		t.Fatal("the reconcile never started its download")
+	}
+	wb := filepath.Join(reports, "sandbox-wx", fmt.Sprintf(".2026-11-20.xlsx.tmp-%d-123456", child.Process.Pid))
+	if err := os.MkdirAll(filepath.Dir(wb), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wb, []byte("PK half a workbook"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := runningRows(t, dbPath); len(runs) != 1 {
+		t.Fatalf("after the kill: running runs %v, want the killed one", runs)
+	}
+	t.Logf("left by the kill: %v", tempFiles(bills, reports))
+
+	// Start again, against a prompt emulator.
+	if err := os.WriteFile(fx.Config, pristine, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serveProviders(t, fx.Sandbox, fx.Config, sandbox.ServerFaults{}, day)
+	out := "MATCHED (serve reconciles nothing on start here)"
+	if restart == "serve" {
+		cmd, _, exited := startChild(t, bin, fx.Config) // cleans before it says it is serving
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-exited; err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	} else {
+		out = runBin(t, bin, "reconcile", "-config", fx.Config, "-account", "sandbox-wx", "-date", "2026-11-20")
+	}
+	if left := tempFiles(bills, reports); len(left) != 0 {
+		t.Errorf("temp files left after the next start: %v", left)
+	}
+	if runs, jobs := runningRows(t, dbPath); len(runs)+len(jobs) != 0 {
+		t.Errorf("running rows left: runs %v, jobs %v", runs, jobs)
+	}
+	hist := runBin(t, bin, "runs", "-config", fx.Config)
+	if !strings.Contains(hist, "failed") || !strings.Contains(hist, "interrupted: the process running it died") {
+		t.Errorf("payrecon runs does not show the dead run:\n%s", hist)
+	}
+	if !strings.Contains(out, "MISSING_LOCAL") && !strings.Contains(out, "MATCHED") {
+		t.Errorf("the next reconcile did not reconcile the day:\n%s", out)
+	}
+	t.Logf("runs:\n%s", hist)
 }

@@ -153,6 +153,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if err := cleanLeftovers(ctx, cfg, s.db, true, logger); err != nil {
+		return errors.Join(err, s.Close())
+	}
 	if err := s.startWork(ctx, cfg, accts, logger, getenv); err != nil {
 		return errors.Join(err, s.Close())
 	}
