@@ -49,6 +49,10 @@ type ServerFaults struct {
 	// (after the bill, in the same gzip stream as extra members of 1 MiB
 	// each, about 1 KiB compressed): a decompression bomb.
 	GzipBomb int64
+	// RefundQueryDelta is added to the refund amount of every refund query
+	// answer (both providers), so the provider confirms a refund with
+	// another amount than its bill row's.
+	RefundQueryDelta payrecon.Fen
 }
 
 // Server emulates the Alipay gateway and the WeChat Pay APIv3 endpoints
@@ -256,7 +260,7 @@ func (sv *Server) alipayMethod(w http.ResponseWriter, method, bizContent string)
 			"out_request_no": str("out_request_no"), "total_amount": t.AmountFen.Yuan()}
 		for _, rf := range t.Refunds {
 			if rf.OutRefundNo == str("out_request_no") {
-				body["refund_amount"] = rf.AmountFen.Yuan()
+				body["refund_amount"] = (rf.AmountFen + sv.faults.RefundQueryDelta).Yuan()
 				body["refund_status"] = "REFUND_SUCCESS"
 				body["gmt_refund_pay"] = alipay.FormatTime(rf.At)
 			}
@@ -418,7 +422,8 @@ func (sv *Server) wechatRefund(w http.ResponseWriter, r *http.Request, sg wxSign
 					found = map[string]any{"refund_id": rf.ProviderRefundNo, "out_refund_no": rf.OutRefundNo, "transaction_id": t.ProviderTradeNo,
 						"out_trade_no": t.OutTradeNo, "channel": "ORIGINAL", "status": "SUCCESS",
 						"success_time": rf.At.In(payrecon.ShanghaiFixed).Format(time.RFC3339), "create_time": rf.At.Add(-3 * time.Second).In(payrecon.ShanghaiFixed).Format(time.RFC3339),
-						"amount": map[string]any{"total": int64(t.AmountFen), "refund": int64(rf.AmountFen), "payer_total": int64(t.AmountFen), "payer_refund": int64(rf.AmountFen), "currency": "CNY"}}
+						"amount": map[string]any{"total": int64(t.AmountFen), "refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "payer_total": int64(t.AmountFen),
+						"payer_refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "currency": "CNY"}}
 				}
 			}
 		}

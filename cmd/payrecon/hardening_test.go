@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
 	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
 )
 
 // TestMetricsNeedTokenOnPublicListener: without admin.listen, /metrics on
@@ -294,4 +296,57 @@ func testKilledReconcile(t *testing.T, restart string) {
 		t.Errorf("the next reconcile did not reconcile the day:\n%s", out)
 	}
 	t.Logf("runs:\n%s", hist)
+}
+
+// TestRefundQueryAmountMismatch plays, through the binary, a day with a
+// dropped refund callback whose refund the provider's query confirms with
+// 1 fen less than the bill row: the item is resolved AMOUNT_MISMATCH (not
+// RECOVERED, not a bare NEEDS_REVIEW), and the ledger takes neither
+// amount: the refund is not written.
+func TestRefundQueryAmountMismatch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	fx := sandboxtest.New(t)
+	day := fx.GenerateDay(e2eDay, sandbox.DayOptions{Trades: 25, Seed: 7, Faults: true})
+	serveProviders(t, fx.Sandbox, fx.Config, sandbox.ServerFaults{RefundQueryDelta: -1}, day)
+	addr, _, stop := startServe(t, fx.Config)
+	if res, err := fx.DeliverDays(t.Context(), &http.Client{Timeout: 10 * time.Second}, "http://"+addr, io.Discard, day); err != nil {
+		t.Fatalf("%v: %v", err, res.Unexpected)
+	}
+	stop()
+	var dropped []string
+	for _, tr := range day.Trades {
+		for _, rf := range tr.Refunds {
+			if rf.DropNotify {
+				dropped = append(dropped, rf.OutRefundNo)
+			}
+		}
+	}
+	if len(dropped) == 0 {
+		t.Fatal("the day has no dropped refund callback")
+	}
+	out := runBin(t, bin, "reconcile", "-config", fx.Config, "-date", "2026-11-20")
+	db, err := store.Open(t.Context(), filepath.Join(fx.Dir, "var", "payrecon.db"), store.Options{}, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	held := map[string]bool{}
+	for _, acct := range []string{"sandbox-ali", "sandbox-wx"} {
+		for _, r := range storetest.Must(db.Refunds(t.Context(), acct)) {
+			held[r.OutRefundNo] = true
+		}
+	}
+	for _, no := range dropped {
+		line := findLine(out, no)
+		if !strings.Contains(line, "AMOUNT_MISMATCH") || strings.Contains(line, "RECOVERED") {
+			t.Errorf("refund %s: %q, want resolved AMOUNT_MISMATCH\n%s", no, line, out)
+		}
+		if held[no] {
+			t.Errorf("refund %s was written into the ledger with the provider's amount", no)
+		}
+		t.Logf("%s", strings.TrimSpace(line))
+	}
 }
