@@ -423,7 +423,7 @@ func (sv *Server) wechatRefund(w http.ResponseWriter, r *http.Request, sg wxSign
 						"out_trade_no": t.OutTradeNo, "channel": "ORIGINAL", "status": "SUCCESS",
 						"success_time": rf.At.In(payrecon.ShanghaiFixed).Format(time.RFC3339), "create_time": rf.At.Add(-3 * time.Second).In(payrecon.ShanghaiFixed).Format(time.RFC3339),
 						"amount": map[string]any{"total": int64(t.AmountFen), "refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "payer_total": int64(t.AmountFen),
-						"payer_refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "currency": "CNY"}}
+							"payer_refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "currency": "CNY"}}
 				}
 			}
 		}
