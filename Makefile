@@ -12,6 +12,7 @@ FUZZ_TARGETS := \
 	./provider/wechatpay:FuzzParseXML \
 	./notify:FuzzHandler \
 	.:FuzzParseYuan \
+	.:FuzzParseRatePPM \
 	.:FuzzParseBeijingTime
 
 export CGO_ENABLED := 1
@@ -51,9 +52,11 @@ lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 
 # Rewrite the golden files (reconcile/testdata/*.txt want sections,
-# reports/testdata/workbook_*.golden) after an intended change; read the diff.
+# reports/testdata/workbook_*.golden, jobs/testdata/summary_*.golden) after an
+# intended change; read the diff.
 golden:
 	$(GO) test -count=1 ./reconcile ./reports -update
+	$(GO) test -count=1 ./jobs -run TestSummaryGolden -update
 
 # Regenerate the sandbox merchant in testdata/sandbox (throw-away keys and a
 # config, see testdata/README.md). Tests then use the new keys.

@@ -38,7 +38,38 @@ type BillEntry struct {
 	// (WeChat Pay 公众账号ID: one merchant number serves several apps);
 	// empty for Alipay.
 	AppID string
+	// DiscountFen is the part of AmountFen the merchant bears as a
+	// discount and never receives, positive fen: WeChat Pay 订单金额 −
+	// 应结订单金额 (免充值券), on a refund row 申请退款金额 − 退款金额;
+	// Alipay 订单金额 − 商家实收 (商家优惠 and the like). See [BillEntry.SettleFen].
+	DiscountFen Fen
+	// ProviderDiscountFen are discounts the provider funds, which the
+	// merchant is paid as if the buyer had paid them: WeChat Pay 充值券
+	// (代金券金额 − DiscountFen), Alipay 支付宝红包 + 集分宝 + 支付宝优惠.
+	// Shown, not part of any identity.
+	ProviderDiscountFen Fen
+	// FeeRatePPM is the row's own fee rate (WeChat Pay 费率) in parts per
+	// million (0.60% = 6000); HasFeeRate says whether the row states one.
+	FeeRatePPM int64
+	HasFeeRate bool
+	// Currency is the row's currency as the bill states it (WeChat Pay
+	// 货币种类); empty when the bill has no such column (Alipay's trade
+	// bill, which is CNY).
+	Currency string
 }
+
+// SettleFen is what the row settles to the merchant before fees: the
+// order (or refund) amount less the discount the merchant bears (WeChat
+// Pay 应结订单金额 / 退款金额, Alipay 商家实收).
+func (e BillEntry) SettleFen() Fen { return e.AmountFen - e.DiscountFen }
+
+// ForeignCurrency reports whether the row states a currency other than
+// CNY: its amounts are not fen and must never be compared as such.
+func (e BillEntry) ForeignCurrency() bool { return IsForeignCurrency(e.Currency) }
+
+// IsForeignCurrency reports whether a stated currency is not CNY (an
+// empty one is not stated, and taken as CNY).
+func IsForeignCurrency(c string) bool { return c != "" && c != "CNY" }
 
 // BillTotals are counts and sums over a bill's rows, as the parser counted
 // them and as the file's own footer states them.

@@ -19,22 +19,26 @@ const (
 	AmountMismatch Code = "AMOUNT_MISMATCH"
 	StatusMismatch Code = "STATUS_MISMATCH"
 	FeeMismatch    Code = "FEE_MISMATCH"
-	Duplicate      Code = "DUPLICATE"
-	CrossDay       Code = "CROSS_DAY" // found on an adjacent day within the hold window: carried over
+	// CurrencyMismatch: the bill row or the provider's query answer states
+	// a currency other than CNY; its amounts are never compared as fen.
+	CurrencyMismatch Code = "CURRENCY_MISMATCH"
+	Duplicate        Code = "DUPLICATE"
+	CrossDay         Code = "CROSS_DAY" // found on an adjacent day within the hold window: carried over
 )
 
 // Codes lists every code in report order.
-var Codes = []Code{Matched, MissingLocal, MissingChannel, AmountMismatch, StatusMismatch, FeeMismatch, Duplicate, CrossDay}
+var Codes = []Code{Matched, MissingLocal, MissingChannel, AmountMismatch, StatusMismatch, FeeMismatch, CurrencyMismatch, Duplicate, CrossDay}
 
 var codeLabels = map[Code][2]string{
-	Matched:        {"已匹配", "Matched"},
-	MissingLocal:   {"渠道有本地无（疑似回调丢失）", "In bill, not in ledger (suspected dropped callback)"},
-	MissingChannel: {"本地有渠道无", "In ledger, not in bill"},
-	AmountMismatch: {"金额不符", "Amount differs"},
-	StatusMismatch: {"状态不符", "Status differs"},
-	FeeMismatch:    {"手续费不符", "Fee differs"},
-	Duplicate:      {"账单重复", "Duplicate bill row"},
-	CrossDay:       {"跨日结转", "Cross-day, carried over"},
+	Matched:          {"已匹配", "Matched"},
+	MissingLocal:     {"渠道有本地无（疑似回调丢失）", "In bill, not in ledger (suspected dropped callback)"},
+	MissingChannel:   {"本地有渠道无", "In ledger, not in bill"},
+	AmountMismatch:   {"金额不符", "Amount differs"},
+	StatusMismatch:   {"状态不符", "Status differs"},
+	FeeMismatch:      {"手续费不符", "Fee differs"},
+	CurrencyMismatch: {"币种非人民币", "Currency is not CNY"},
+	Duplicate:        {"账单重复", "Duplicate bill row"},
+	CrossDay:         {"跨日结转", "Cross-day, carried over"},
 }
 
 // Label returns the code's label in locale "zh" (default) or "en".
@@ -87,10 +91,16 @@ type Discrepancy struct {
 	BillFen, LedgerFen Fen
 	HasBill, HasLedger bool
 	BillFeeE5          int64
-	BillStatus         string
-	LedgerStatus       string
-	BillAt, LedgerAt   time.Time
-	BillLine           int
+	// BillDiscountFen is the bill row's discount borne by the merchant
+	// (see [BillEntry.DiscountFen]).
+	BillDiscountFen Fen
+	// Currency is the currency the bill row or the provider's query
+	// answer states ("" when neither states one, which means CNY).
+	Currency         string
+	BillStatus       string
+	LedgerStatus     string
+	BillAt, LedgerAt time.Time
+	BillLine         int
 	// AppID is the bill row's app (WeChat Pay 公众账号ID; see
 	// [BillEntry.AppID]).
 	AppID string

@@ -2,33 +2,60 @@ package payrecon
 
 // Totals are the counts and amounts of one column of a day's tie-out: the
 // bill, the ledger before or after a run, the repairs, or the difference
-// still open. Money is integer fen. NetFen is always PaymentsFen −
-// RefundsFen − FeesFen (see [Totals.Settle]).
+// still open. Money is integer fen. PaymentsFen is the gross (order
+// amounts); NetFen is always PaymentsFen − RefundsFen − FeesFen and
+// SettlementFen, what the merchant is actually paid, NetFen −
+// DiscountsFen (see [Totals.Settle]).
 type Totals struct {
 	Payments    int `json:"payments"`
 	PaymentsFen Fen `json:"payments_fen"`
 	Refunds     int `json:"refunds"`
 	RefundsFen  Fen `json:"refunds_fen"`
-	FeesFen     Fen `json:"fees_fen"`
-	NetFen      Fen `json:"net_fen"`
+	// FeesFen is the fees net of those returned on refunds.
+	FeesFen Fen `json:"fees_fen"`
+	NetFen  Fen `json:"net_fen"`
+	// DiscountsFen are the discounts the merchant bears (see
+	// [BillEntry.DiscountFen]), on payments less those given back on
+	// refunds.
+	DiscountsFen Fen `json:"discounts_fen"`
+	// FeesReturnedFen is the part of the fees the provider returned on
+	// refunds (positive; FeesFen already deducts it).
+	FeesReturnedFen Fen `json:"fees_returned_fen"`
+	// SettlementFen is the net settlement: PaymentsFen − RefundsFen −
+	// DiscountsFen − FeesFen.
+	SettlementFen Fen `json:"settlement_fen"`
 }
 
-// Settle sets NetFen from the other amounts and returns t.
+// Settle sets NetFen and SettlementFen from the other amounts and
+// returns t.
 func (t Totals) Settle() Totals {
 	t.NetFen = t.PaymentsFen - t.RefundsFen - t.FeesFen
+	t.SettlementFen = t.NetFen - t.DiscountsFen
 	return t
 }
 
 // Add returns t + u, field by field.
 func (t Totals) Add(u Totals) Totals {
 	return Totals{Payments: t.Payments + u.Payments, PaymentsFen: t.PaymentsFen + u.PaymentsFen, Refunds: t.Refunds + u.Refunds,
-		RefundsFen: t.RefundsFen + u.RefundsFen, FeesFen: t.FeesFen + u.FeesFen, NetFen: t.NetFen + u.NetFen}
+		RefundsFen: t.RefundsFen + u.RefundsFen, FeesFen: t.FeesFen + u.FeesFen, NetFen: t.NetFen + u.NetFen,
+		DiscountsFen: t.DiscountsFen + u.DiscountsFen, FeesReturnedFen: t.FeesReturnedFen + u.FeesReturnedFen, SettlementFen: t.SettlementFen + u.SettlementFen}
 }
 
 // Sub returns t − u, field by field.
 func (t Totals) Sub(u Totals) Totals {
-	return Totals{Payments: t.Payments - u.Payments, PaymentsFen: t.PaymentsFen - u.PaymentsFen, Refunds: t.Refunds - u.Refunds,
-		RefundsFen: t.RefundsFen - u.RefundsFen, FeesFen: t.FeesFen - u.FeesFen, NetFen: t.NetFen - u.NetFen}
+	return t.Add(u.neg())
+}
+
+func (t Totals) neg() Totals {
+	return Totals{Payments: -t.Payments, PaymentsFen: -t.PaymentsFen, Refunds: -t.Refunds, RefundsFen: -t.RefundsFen, FeesFen: -t.FeesFen,
+		NetFen: -t.NetFen, DiscountsFen: -t.DiscountsFen, FeesReturnedFen: -t.FeesReturnedFen, SettlementFen: -t.SettlementFen}
+}
+
+// BillCharges is the part of t taken from the bill rows whatever side
+// holds them: fees, fees returned and discounts (the ledger records
+// none of them and is credited with the bill's on each row it holds).
+func (t Totals) BillCharges() Totals {
+	return Totals{FeesFen: t.FeesFen, DiscountsFen: t.DiscountsFen, FeesReturnedFen: t.FeesReturnedFen}
 }
 
 // OpenCategory is why a difference between the bill and the ledger is
@@ -110,14 +137,14 @@ func (d Discrepancy) BillSide() Totals {
 	if !d.HasBill {
 		return Totals{}
 	}
-	return side(d.Kind, d.BillFen, FeeFen(d.BillFeeE5))
+	return side(d.Kind, d.BillFen, d.BillDiscountFen, FeeFen(d.BillFeeE5))
 }
 
 // LedgerSideAfter is what the ledger counts of d on day once the run
 // resolved it: a RECOVERED bill row as the bill states it (the run
 // repaired the ledger to it), anything else as the diff found it. The
-// ledger records no fees; it is credited with the bill's fee on each row
-// it holds.
+// ledger records no fees or discounts; it is credited with the bill's on
+// each row it holds.
 func (d Discrepancy) LedgerSideAfter(day Day) Totals {
 	if d.Resolution == OutcomeRecovered && d.HasBill {
 		return d.BillSide()
@@ -125,11 +152,11 @@ func (d Discrepancy) LedgerSideAfter(day Day) Totals {
 	if !d.LedgerHeld(day) {
 		return Totals{}
 	}
-	var fee Fen
+	var fee, discount Fen
 	if d.HasBill {
-		fee = FeeFen(d.BillFeeE5)
+		fee, discount = FeeFen(d.BillFeeE5), d.BillDiscountFen
 	}
-	return side(d.Kind, d.LedgerFen, fee)
+	return side(d.Kind, d.LedgerFen, discount, fee)
 }
 
 // OpenSide is d's contribution to the open difference: bill side minus
@@ -141,10 +168,13 @@ func (d Discrepancy) OpenSide(day Day) Totals {
 	return d.BillSide().Sub(d.LedgerSideAfter(day))
 }
 
-func side(k EntryKind, amount, fee Fen) Totals {
-	t := Totals{FeesFen: fee}
+// side is one row as totals: a refund gives back its discount and
+// returns its fee (a refund row's fee is negative).
+func side(k EntryKind, amount, discount, fee Fen) Totals {
+	t := Totals{FeesFen: fee, DiscountsFen: discount}
 	if k == EntryRefund {
 		t.Refunds, t.RefundsFen = 1, amount
+		t.DiscountsFen, t.FeesReturnedFen = -discount, -fee
 	} else {
 		t.Payments, t.PaymentsFen = 1, amount
 	}

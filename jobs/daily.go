@@ -349,6 +349,15 @@ func (r *run) chase(ctx context.Context, pending []payrecon.Discrepancy) error {
 			it.ResolvedRun = r.rep.RunID
 		}
 		it.QueryResult, it.Resolution = got.QueryResult, got.Outcome
+		if got.Code != "" && got.Code != it.Code { // the answer is in another currency
+			was := it
+			it.Code, it.Currency = got.Code, got.Currency
+			if r.rep.Counts[was.Code]--; r.rep.Counts[was.Code] == 0 {
+				delete(r.rep.Counts, was.Code)
+			}
+			r.rep.Counts[it.Code]++
+			r.wb.Reclassify(was, it)
+		}
 		if err := r.dispute(ctx, it); err != nil {
 			return err
 		}

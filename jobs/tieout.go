@@ -11,11 +11,12 @@ import (
 type tieOut struct {
 	day   payrecon.Day
 	runID int64
-	// bill is the bill rows' side; feesBefore and feesAfter the bill's
-	// fees on the rows the ledger holds before and after the run.
-	bill                  payrecon.Totals
-	feesBefore, feesAfter payrecon.Fen
-	before                payrecon.Totals // the ledger as the run found it (no fees)
+	// bill is the bill rows' side; chargesBefore and chargesAfter the
+	// bill's fees and discounts (see [payrecon.Totals.BillCharges]) on the
+	// rows the ledger holds before and after the run.
+	bill                        payrecon.Totals
+	chargesBefore, chargesAfter payrecon.Totals
+	before                      payrecon.Totals // the ledger as the run found it (no fees, no discounts)
 }
 
 // add takes one item as the diff classified it: its bill row and, for the
@@ -23,10 +24,10 @@ type tieOut struct {
 func (t *tieOut) add(it payrecon.Discrepancy) {
 	t.bill = t.bill.Add(it.BillSide())
 	if it.HasBill && t.heldBefore(it) {
-		t.feesBefore += payrecon.FeeFen(it.BillFeeE5)
+		t.chargesBefore = t.chargesBefore.Add(it.BillSide().BillCharges())
 	}
 	if it.Code == payrecon.Matched { // not chased: settled as the diff found it
-		t.feesAfter += it.LedgerSideAfter(t.day).FeesFen
+		t.chargesAfter = t.chargesAfter.Add(it.LedgerSideAfter(t.day).BillCharges())
 	}
 }
 
@@ -43,25 +44,21 @@ func (t *tieOut) heldBefore(it payrecon.Discrepancy) bool {
 // finish completes the tie-out from the resolved discrepancies, the
 // bill's own totals and the ledger after the run. The counts and amounts
 // of the bill are the parser's (checked against the file's footer); the
-// fees are the rows', each rounded to the fen.
+// fees (each rounded to the fen) and discounts are the rows'.
 func (t *tieOut) finish(ds []payrecon.Discrepancy, bill payrecon.BillTotals, after payrecon.Totals) payrecon.TieOut {
 	out := payrecon.TieOut{OpenBy: map[payrecon.OpenCategory]payrecon.Totals{}}
-	feesAfter := t.feesAfter
+	chargesAfter := t.chargesAfter
 	for _, d := range ds {
-		feesAfter += d.LedgerSideAfter(t.day).FeesFen
+		chargesAfter = chargesAfter.Add(d.LedgerSideAfter(t.day).BillCharges())
 		if c, open := payrecon.OpenCategoryOf(d); open {
 			out.OpenBy[c] = out.OpenBy[c].Add(d.OpenSide(t.day))
 			out.Open = out.Open.Add(d.OpenSide(t.day))
 		}
 	}
-	out.Bill = payrecon.Totals{Payments: bill.Payments, PaymentsFen: bill.PaymentFen, Refunds: bill.Refunds, RefundsFen: bill.RefundFen,
-		FeesFen: t.bill.FeesFen}.Settle()
-	out.LedgerBefore = t.before
-	out.LedgerBefore.FeesFen = t.feesBefore
-	out.LedgerBefore = out.LedgerBefore.Settle()
-	out.LedgerAfter = after
-	out.LedgerAfter.FeesFen = feesAfter
-	out.LedgerAfter = out.LedgerAfter.Settle()
+	out.Bill = payrecon.Totals{Payments: bill.Payments, PaymentsFen: bill.PaymentFen, Refunds: bill.Refunds, RefundsFen: bill.RefundFen}.
+		Add(t.bill.BillCharges()).Settle()
+	out.LedgerBefore = t.before.Add(t.chargesBefore).Settle()
+	out.LedgerAfter = after.Add(chargesAfter).Settle()
 	out.Repaired = out.LedgerAfter.Sub(out.LedgerBefore)
 	return out
 }

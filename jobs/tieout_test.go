@@ -139,6 +139,30 @@ func checkTieOut(t *testing.T, e *env, seed int64, acct string, rep jobs.Report)
 			fail("%s sums to bill %d, ledger %d; 汇总 says %d and %d", s.sheet, b, l, s.billFen, s.ledgerFn)
 		}
 	}
+	checkCharges(t, f, tot, fail)
+}
+
+// checkCharges checks what the merchant actually receives: 明细's and
+// 退款's discount and fee columns sum to 汇总's bill discounts (refunds
+// giving theirs back), fees and fees returned; the net settlement is net
+// less discounts; and the sandbox day has discounts and returned fees at
+// all, so the identity is exercised on them.
+func checkCharges(t *testing.T, f *excelize.File, tot payrecon.TieOut, fail func(string, ...any)) {
+	t.Helper()
+	payDisc, refDisc := sumColumn(t, f, "明细", 11), sumColumn(t, f, "退款", 12)
+	payFee, refFee := sumColumn(t, f, "明细", 12), sumColumn(t, f, "退款", 13)
+	if payDisc-refDisc != tot.Bill.DiscountsFen || payFee+refFee != tot.Bill.FeesFen || -refFee != tot.Bill.FeesReturnedFen {
+		fail("明细/退款 discounts %d/%d, fees %d/%d; 汇总 says discounts %d, fees %d, returned %d",
+			payDisc, refDisc, payFee, refFee, tot.Bill.DiscountsFen, tot.Bill.FeesFen, tot.Bill.FeesReturnedFen)
+	}
+	for _, c := range []payrecon.Totals{tot.Bill, tot.LedgerBefore, tot.Repaired, tot.LedgerAfter, tot.Open} {
+		if c.SettlementFen != c.NetFen-c.DiscountsFen {
+			fail("settlement %d, net %d − discounts %d", c.SettlementFen, c.NetFen, c.DiscountsFen)
+		}
+	}
+	if tot.Bill.DiscountsFen <= 0 || tot.Bill.FeesFen <= 0 || (tot.Bill.Refunds > 0 && tot.Bill.FeesReturnedFen <= 0) {
+		fail("the day has no discounts or fees to tie out")
+	}
 }
 
 // sumColumn adds up a money column (0-based) of a sheet, in fen.

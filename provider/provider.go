@@ -89,6 +89,11 @@ type Query struct {
 	State string
 	// Evidence is a short, secret-free account of the verified response.
 	Evidence string
+	// Currency is the currency the answer states its amounts in (WeChat
+	// Pay amount.currency, Alipay trans_currency); "" when it states none.
+	// Amounts in another currency than CNY are not fen and must not be
+	// compared with the ledger's.
+	Currency string
 }
 
 // Client is one merchant account at one provider. day is a calendar day in

@@ -39,7 +39,8 @@ type Options struct {
 	// adjacent day's bill and count as CROSS_DAY (default 2).
 	HoldDays int
 	// FeeRateE4 is the agreed fee rate in hundredths of a percent (60 =
-	// 0.60%); 0 disables FEE_MISMATCH.
+	// 0.60%). A row that states its own rate (WeChat Pay 费率) is checked
+	// at that rate instead; 0 checks only such rows.
 	FeeRateE4 int64
 }
 
@@ -118,8 +119,7 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 		d.addRefund(e)
 		return
 	}
-	it := payrecon.Discrepancy{Kind: payrecon.EntryPayment, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo,
-		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line, AppID: e.AppID}
+	it := billItem(e)
 	i, ok := d.byTradeNo[e.ProviderTradeNo]
 	if !ok || e.ProviderTradeNo == "" {
 		i, ok = d.byOutNo[e.OutTradeNo]
@@ -131,6 +131,9 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 		} else {
 			d.seenMissingPay[key] = true
 			it.Code, it.Note = payrecon.MissingLocal, "no notification received"
+			if e.ForeignCurrency() {
+				it.Code, it.Note = payrecon.CurrencyMismatch, foreignNote(e)
+			}
 		}
 		d.emit(it)
 		return
@@ -147,14 +150,19 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 		it.OutTradeNo = t.OutTradeNo
 	}
 	switch {
+	case e.ForeignCurrency():
+		it.Code, it.Note = payrecon.CurrencyMismatch, foreignNote(e)
 	case e.Status == "REVOKED":
 		it.Code, it.Note = payrecon.StatusMismatch, "bill says revoked"
 	case t.AmountFen != e.AmountFen:
 		it.Code, it.Note = payrecon.AmountMismatch, "order amounts differ"
 	case t.Status != payrecon.StatusPaid && t.Status != payrecon.StatusRefunded:
 		it.Code, it.Note = payrecon.StatusMismatch, "bill says paid, ledger says "+string(t.Status)
-	case d.opt.FeeRateE4 > 0 && e.FeeE5 != expectedFeeE5(e.AmountFen, d.opt.FeeRateE4):
+	case d.feeDiffers(e):
 		it.Code, it.Note = payrecon.FeeMismatch, "fee differs from the agreed rate"
+		if e.HasFeeRate {
+			it.Note = "fee differs from the bill's own rate"
+		}
 	case !d.onDay(t.PaidAt) && d.withinHold(t.PaidAt):
 		it.Code, it.Note = payrecon.CrossDay, "ledger has it on "+payrecon.DayOf(t.PaidAt).String()
 	case !d.onDay(t.PaidAt):
@@ -165,15 +173,32 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 	d.emit(it)
 }
 
-// expectedFeeE5 is amount × rate rounded half up to the fen, in 1e-5 yuan.
-func expectedFeeE5(amount payrecon.Fen, rateE4 int64) int64 {
-	fen := (int64(amount)*rateE4 + 5000) / 10000
-	return fen * 1000
+// foreignNote explains a CURRENCY_MISMATCH found on the bill.
+func foreignNote(e payrecon.BillEntry) string { return "bill states currency " + e.Currency }
+
+// billItem is a bill row as a discrepancy, before it is classified.
+func billItem(e payrecon.BillEntry) payrecon.Discrepancy {
+	return payrecon.Discrepancy{Kind: e.Kind, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo, OutRefundNo: e.OutRefundNo,
+		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillDiscountFen: e.DiscountFen, Currency: e.Currency,
+		BillStatus: e.Status, BillAt: e.At, BillLine: e.Line, AppID: e.AppID}
+}
+
+// feeDiffers reports whether a payment row's fee is not its settlement
+// amount (order amount less the merchant's discount) at the row's own
+// rate (WeChat Pay 费率) or, when the row states none, at the agreed
+// rate; false when neither is known.
+func (d *Diff) feeDiffers(e payrecon.BillEntry) bool {
+	rate := d.opt.FeeRateE4 * 100 // hundredths of a percent to parts per million
+	if e.HasFeeRate {
+		rate = e.FeeRatePPM
+	} else if rate <= 0 {
+		return false
+	}
+	return e.FeeE5 != payrecon.FeeAtRate(e.SettleFen(), rate)
 }
 
 func (d *Diff) addRefund(e payrecon.BillEntry) {
-	it := payrecon.Discrepancy{Kind: payrecon.EntryRefund, OutTradeNo: e.OutTradeNo, ProviderTradeNo: e.ProviderTradeNo, OutRefundNo: e.OutRefundNo,
-		BillFen: e.AmountFen, HasBill: true, BillFeeE5: e.FeeE5, BillStatus: e.Status, BillAt: e.At, BillLine: e.Line, AppID: e.AppID}
+	it := billItem(e)
 	key := refundKey(e.OutRefundNo, e.ProviderRefundNo)
 	i, ok := d.byRefund[key]
 	if !ok {
@@ -182,6 +207,9 @@ func (d *Diff) addRefund(e payrecon.BillEntry) {
 		} else {
 			d.seenMissingRef[key] = true
 			it.Code, it.Note = payrecon.MissingLocal, "no refund notification received"
+			if e.ForeignCurrency() {
+				it.Code, it.Note = payrecon.CurrencyMismatch, foreignNote(e)
+			}
 		}
 		d.emit(it)
 		return
@@ -195,6 +223,8 @@ func (d *Diff) addRefund(e payrecon.BillEntry) {
 	d.rMatched[i] = true
 	it.HasLedger, it.LedgerFen, it.LedgerStatus, it.LedgerAt = true, r.AmountFen, string(r.Status), r.RefundedAt
 	switch {
+	case e.ForeignCurrency():
+		it.Code, it.Note = payrecon.CurrencyMismatch, foreignNote(e)
 	case r.AmountFen != e.AmountFen:
 		it.Code, it.Note = payrecon.AmountMismatch, "refund amounts differ"
 	case r.Status != payrecon.RefundSuccess:

@@ -45,15 +45,21 @@ type Resolution struct {
 	Outcome     payrecon.Outcome
 	// Changed says the ledger was repaired (or, in a dry run, would be).
 	Changed bool
+	// Code, when set, reclassifies the discrepancy: CURRENCY_MISMATCH when
+	// the provider's answer states a currency other than CNY (Currency).
+	Code     payrecon.Code
+	Currency string
 }
 
 // Resolve chases one discrepancy. MATCHED and CROSS_DAY need nothing;
-// FEE_MISMATCH and DUPLICATE need a person; the rest are queried.
+// FEE_MISMATCH, CURRENCY_MISMATCH and DUPLICATE need a person; the rest
+// are queried. An answer in another currency than CNY repairs nothing: it
+// reclassifies the item CURRENCY_MISMATCH, for review.
 func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolution, error) {
 	switch it.Code {
 	case payrecon.Matched, payrecon.CrossDay:
 		return Resolution{}, nil
-	case payrecon.FeeMismatch, payrecon.Duplicate:
+	case payrecon.FeeMismatch, payrecon.CurrencyMismatch, payrecon.Duplicate:
 		return Resolution{Outcome: payrecon.OutcomeNeedsReview}, nil
 	}
 	var q provider.Query
@@ -88,6 +94,11 @@ func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolu
 		if !provider.IsRetryable(err) {
 			res.Outcome = payrecon.OutcomeNeedsReview
 		}
+		return res, nil
+	}
+	if payrecon.IsForeignCurrency(q.Currency) {
+		res.QueryResult += " currency=" + q.Currency
+		res.Outcome, res.Code, res.Currency = payrecon.OutcomeNeedsReview, payrecon.CurrencyMismatch, q.Currency
 		return res, nil
 	}
 	paid := q.Event != nil && (q.Event.Status == payrecon.StatusPaid || q.Event.Status == payrecon.StatusRefunded)

@@ -66,6 +66,8 @@ var notes = []struct{ en, zh string }{
 	{"order amounts differ", "订单金额不一致"},
 	{"refund amounts differ", "退款金额不一致"},
 	{"fee differs from the agreed rate", "手续费与约定费率不符"},
+	{"fee differs from the bill's own rate", "手续费与账单所列费率不符"},
+	{"bill states currency ", "账单币种为 "},
 	{"ledger has it paid outside the hold window", "账本中的支付时间超出保留窗口"},
 	{"ledger has it refunded outside the hold window", "账本中的退款时间超出保留窗口"},
 	{"notified, not on the bill", "已通知，账单中没有"},

@@ -46,7 +46,7 @@ for name in wb.sheetnames:
 ws = wb["差异"]
 print(ws["A2"].value, ws["C2"].value, ws["K2"].value, ws["N2"].value, ws["O2"].value, sep="|")
 ws = wb["汇总"]
-print(ws["A30"].value, ws["C30"].value, ws["B14"].value, ws["B14"].number_format, ws["B9"].value, ws["B9"].number_format, ws["B10"].alignment.wrap_text, sep="|")
+print(ws["A36"].value, ws["C36"].value, ws["B14"].value, ws["B14"].number_format, ws["B9"].value, ws["B9"].number_format, ws["B10"].alignment.wrap_text, sep="|")
 print(ws["A1"].value, ws["A1"].fill.fgColor.rgb, ws.merged_cells.ranges[0].coord, sep="|")
 `, path).CombinedOutput()
 	if err != nil {

@@ -23,17 +23,17 @@ func TestHealthChart(t *testing.T) {
 	}
 	chart := html.UnescapeString(readZip(t, zr, "xl/charts/chart1.xml"))
 	for _, want := range []string{`<barDir val="col"`, `<grouping val="stacked"`, `<varyColors val="0"`,
-		`'汇总'!$B$61`, `'汇总'!$C$61`, `'汇总'!$D$61`, `'汇总'!$A$62:$A$75`, `'汇总'!$B$62:$B$75`, `'汇总'!$D$62:$D$75`, "回调健康度（近 14 天）"} {
+		`'汇总'!$B$68`, `'汇总'!$C$68`, `'汇总'!$D$68`, `'汇总'!$A$69:$A$82`, `'汇总'!$B$69:$B$82`, `'汇总'!$D$69:$D$82`, "回调健康度（近 14 天）"} {
 		if !strings.Contains(chart, want) {
 			t.Errorf("chart lacks %s", want)
 		}
 	}
 	f := open(t, b)
-	if v, _ := f.GetCellValue("汇总", "A61"); v != "回调健康度（近 14 天）" {
-		t.Errorf("汇总!A61 %q, want the trend table's header", v)
+	if v, _ := f.GetCellValue("汇总", "A68"); v != "回调健康度（近 14 天）" {
+		t.Errorf("汇总!A68 %q, want the trend table's header", v)
 	}
-	if v, _ := f.GetCellValue("汇总", "A75"); v != "2026-11-20" {
-		t.Errorf("汇总!A75 %q, want the report's day last", v)
+	if v, _ := f.GetCellValue("汇总", "A82"); v != "2026-11-20" {
+		t.Errorf("汇总!A82 %q, want the report's day last", v)
 	}
 	if !strings.Contains(readZip(t, zr, "xl/worksheets/sheet1.xml"), "<drawing ") {
 		t.Error("汇总 has no drawing")

@@ -133,8 +133,11 @@ func (s *summaryWriter) open() {
 	s.measures(append(cols, t.Open))
 }
 
-// measures writes one row per measure (counts and amounts of payments
-// and refunds, fees, net) with one cell per column of totals.
+// measures writes one row per measure with one cell per column of
+// totals: counts and amounts of payments (the gross) and refunds, fees
+// (net of those returned on refunds), of which returned on refunds, net
+// (payments − refunds − fees), the discounts the merchant bears, and the
+// net settlement (net − discounts: what the merchant is paid).
 func (s *summaryWriter) measures(cols []payrecon.Totals) {
 	w := s.wb
 	row := func(key string, f func(payrecon.Totals) any) {
@@ -149,7 +152,10 @@ func (s *summaryWriter) measures(cols []payrecon.Totals) {
 	row("ref_count", func(t payrecon.Totals) any { return t.Refunds })
 	row("ref_amount", func(t payrecon.Totals) any { return w.money(t.RefundsFen) })
 	row("fee", func(t payrecon.Totals) any { return w.money(t.FeesFen) })
+	row("fees_returned", func(t payrecon.Totals) any { return w.money(t.FeesReturnedFen) })
 	row("net", func(t payrecon.Totals) any { return w.money(t.NetFen) })
+	row("discounts", func(t payrecon.Totals) any { return w.money(t.DiscountsFen) })
+	row("settlement", func(t payrecon.Totals) any { return w.money(t.SettlementFen) })
 }
 
 // codes has one row per diff code: its label, count and the bill's and the
@@ -296,7 +302,8 @@ type Attention struct {
 // [payrecon.Code.IsProblem]) not recovered. Only items held for the next
 // day (PENDING) warn; anything else (NEEDS_REVIEW, CONFIRMED_ABSENT, not
 // chased) asks for action. The amount at stake of an item is the
-// difference when both sides have it, else the side that has it.
+// difference when both sides have it, else the side that has it; an item
+// in another currency than CNY adds nothing to it.
 func attention(ds []payrecon.Discrepancy) Attention {
 	var a Attention
 	for _, d := range ds {
@@ -305,6 +312,7 @@ func attention(ds []payrecon.Discrepancy) Attention {
 		}
 		a.Items++
 		switch {
+		case payrecon.IsForeignCurrency(d.Currency): // not fen: counted, never added to a yuan amount
 		case d.HasBill && d.HasLedger:
 			a.AtStake += absFen(d.DiffFen())
 		case d.HasBill:

@@ -95,8 +95,8 @@ func New(meta Meta) (*Workbook, error) {
 			return nil, err
 		}
 	}
-	w.detail = &sheet{wb: w, base: w.t("detail"), header: w.headers("detail"), widths: []float64{24, 32, 16, 16, 12, 20, 12, 18, 14, 36}}
-	w.refund = &sheet{wb: w, base: w.t("refunds"), header: w.headers("refunds"), widths: []float64{24, 24, 32, 16, 16, 12, 20, 12, 18, 14, 36}}
+	w.detail = &sheet{wb: w, base: w.t("detail"), header: w.headers("detail"), widths: []float64{24, 32, 16, 16, 12, 20, 12, 18, 14, 36, 22, 14, 14}}
+	w.refund = &sheet{wb: w, base: w.t("refunds"), header: w.headers("refunds"), widths: []float64{24, 24, 32, 16, 16, 12, 20, 12, 18, 14, 36, 22, 14, 14}}
 	return w, nil
 }
 
@@ -115,6 +115,10 @@ var words = map[string][2]string{
 	"pay_count":     {"交易笔数", "Payments"}, "pay_amount": {"交易金额（元）", "Payment amount (yuan)"},
 	"ref_count": {"退款笔数", "Refunds"}, "ref_amount": {"退款金额（元）", "Refund amount (yuan)"},
 	"fee": {"手续费（元）", "Fees (yuan)"}, "net": {"净额（元）", "Net (yuan)"},
+	"fees_returned": {"其中退款退还手续费（元）", "of which returned on refunds (yuan)"},
+	"discounts":     {"商家承担优惠（元）", "Discounts borne by the merchant (yuan)"},
+	"settlement":    {"应结净额（元）", "Net settlement (yuan)"},
+	"appid":         {"应用ID", "App ID"}, "discount": {"商家优惠（元）", "Merchant discount (yuan)"},
 	"category": {"分类", "Category"}, "code": {"代码", "Code"}, "label": {"说明", "Label"}, "count": {"笔数", "Count"},
 	"bill_amount": {"账单金额（元）", "Bill amount (yuan)"}, "ledger_amount": {"账本金额（元）", "Ledger amount (yuan)"},
 	"resolution": {"处理结果", "Resolution"}, "query": {"查询结果", "Query result"}, "resolved_run": {"处理批次", "Resolved in run"},
@@ -143,9 +147,11 @@ func (w *Workbook) headers(which string) []string {
 	var keys []string
 	switch which {
 	case "detail":
-		keys = []string{"out_trade_no", "provider_trade_no", "bill_amount", "ledger_amount", "ledger_status", "time", "tie", "code", "resolution", "note"}
+		keys = []string{"out_trade_no", "provider_trade_no", "bill_amount", "ledger_amount", "ledger_status", "time", "tie", "code", "resolution", "note",
+			"appid", "discount", "fee"}
 	case "refunds":
-		keys = []string{"out_trade_no", "out_refund_no", "provider_trade_no", "bill_amount", "ledger_amount", "ledger_status", "time", "tie", "code", "resolution", "note"}
+		keys = []string{"out_trade_no", "out_refund_no", "provider_trade_no", "bill_amount", "ledger_amount", "ledger_status", "time", "tie", "code", "resolution", "note",
+			"appid", "discount", "fee"}
 	case "discrepancies":
 		keys = []string{"code", "label", "kind", "out_trade_no", "provider_trade_no", "out_refund_no", "bill_amount", "ledger_amount", "diff", "query", "resolution", "resolved_run", "note",
 			"resolution_code", "kind_code"}
@@ -276,12 +282,16 @@ func (w *Workbook) addDetail(it payrecon.Discrepancy) error {
 		note = w.value("bill", it.BillStatus)
 	}
 	status, tie, res := w.status(it.Kind, it.LedgerStatus), w.value("tie", Tie(it)), w.value("outcome", string(it.Resolution))
+	// The bill row's app, the discount the merchant bears and the fee
+	// (negative: returned on a refund), blank without a bill row.
+	bill := it.BillSide()
+	charges := []any{it.AppID, money(it.HasBill, it.BillDiscountFen), money(it.HasBill, bill.FeesFen)}
 	if it.Kind == payrecon.EntryRefund {
-		return w.refund.add([]any{it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Refunds > 0, after.RefundsFen),
-			status, w.time(at), tie, string(it.Code), res, note})
+		return w.refund.add(append([]any{it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Refunds > 0, after.RefundsFen),
+			status, w.time(at), tie, string(it.Code), res, note}, charges...))
 	}
-	return w.detail.add([]any{it.OutTradeNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Payments > 0, after.PaymentsFen),
-		status, w.time(at), tie, string(it.Code), res, note})
+	return w.detail.add(append([]any{it.OutTradeNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Payments > 0, after.PaymentsFen),
+		status, w.time(at), tie, string(it.Code), res, note}, charges...))
 }
 
 // time is a date-time cell of t's wall clock in the display zone (an
@@ -330,6 +340,21 @@ func (w *Workbook) count(it payrecon.Discrepancy) {
 	if it.HasLedger {
 		s.LedgerFen[it.Code] += it.LedgerFen
 	}
+}
+
+// Reclassify moves an item counted by Add under another code, as the
+// resolver reclassified it (CURRENCY_MISMATCH when the provider's answer
+// is in another currency).
+func (w *Workbook) Reclassify(was, now payrecon.Discrepancy) {
+	s := &w.sum
+	s.Counts[was.Code]--
+	if was.HasBill {
+		s.BillFen[was.Code] -= was.BillFen
+	}
+	if was.HasLedger {
+		s.LedgerFen[was.Code] -= was.LedgerFen
+	}
+	w.count(now)
 }
 
 // Finish writes the discrepancies and the summary, and the workbook to out.

@@ -4,8 +4,11 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider/sandbox"
@@ -47,4 +50,53 @@ func TestSeveralAppsEndToEnd(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("%d discrepancy rows, want %d: %v", len(got), len(want), keys(got))
 	}
+	checkAppColumn(t, filepath.Join(fx.Dir, "var", "reports", "sandbox-wx", e2eDay.Format("2006-01-02")+".xlsx"), day)
+}
+
+// checkAppColumn: 明细 and 退款 show each bill row's app (应用ID), the one
+// the trade was made in, and both apps appear.
+func checkAppColumn(t *testing.T, path string, day *sandbox.Day) {
+	t.Helper()
+	app := map[string]string{}
+	for _, tr := range day.Trades {
+		if tr.Provider == payrecon.WeChatPay {
+			app[tr.OutTradeNo] = tr.AppID
+		}
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	seen := map[string]int{}
+	for _, sheet := range []string{"明细", "退款"} {
+		rows, err := f.GetRows(sheet)
+		if err != nil || len(rows) < 2 {
+			t.Fatalf("%s: %v, %d rows", sheet, err, len(rows))
+		}
+		col := slices.Index(rows[0], "应用ID")
+		if col < 0 {
+			t.Fatalf("%s has no 应用ID column: %q", sheet, rows[0])
+		}
+		for _, r := range rows[1:] {
+			want, ok := app[r[0]]
+			if !ok { // not a trade of the day's bill (a ghost: no bill row, no app)
+				continue
+			}
+			if got := cell(r, col); got != want {
+				t.Errorf("%s %s: 应用ID %q, want %q", sheet, r[0], got, want)
+			}
+			seen[want]++
+		}
+	}
+	if len(seen) < 2 {
+		t.Errorf("明细/退款 show apps %v, want both of the merchant's apps", seen)
+	}
+}
+
+func cell(r []string, i int) string {
+	if i < len(r) {
+		return r[i]
+	}
+	return ""
 }

@@ -99,8 +99,14 @@ func checkRunTotals(t *testing.T, bin, cfgPath string) {
 		RefundsFen  int64 `json:"refunds_fen"`
 		FeesFen     int64 `json:"fees_fen"`
 		NetFen      int64 `json:"net_fen"`
+		// What the merchant actually receives (issue 9): discounts it
+		// bears, fees returned on refunds, net settlement.
+		DiscountsFen    int64 `json:"discounts_fen"`
+		FeesReturnedFen int64 `json:"fees_returned_fen"`
+		SettlementFen   int64 `json:"settlement_fen"`
 	}
 	out := runBin(t, bin, "runs", "-config", cfgPath, "-json")
+	var discounts, returned int64
 	for line := range strings.Lines(out) {
 		var r struct {
 			Counts map[string]int    `json:"counts"`
@@ -117,6 +123,18 @@ func checkRunTotals(t *testing.T, bin, cfgPath string) {
 			b.Refunds-a.Refunds != o.Refunds || b.RefundsFen-a.RefundsFen != o.RefundsFen || b.NetFen-a.NetFen != o.NetFen {
 			t.Fatalf("runs -json: the day does not tie out: %s", line)
 		}
+		for name, c := range r.Totals {
+			if c.SettlementFen != c.NetFen-c.DiscountsFen || c.NetFen != c.PaymentsFen-c.RefundsFen-c.FeesFen {
+				t.Fatalf("runs -json: %s: settlement %d is not net %d − discounts %d: %s", name, c.SettlementFen, c.NetFen, c.DiscountsFen, line)
+			}
+		}
+		if b.SettlementFen-a.SettlementFen != o.SettlementFen || b.DiscountsFen-a.DiscountsFen != o.DiscountsFen {
+			t.Fatalf("runs -json: settlement or discounts do not tie out: %s", line)
+		}
+		discounts, returned = discounts+b.DiscountsFen, returned+b.FeesReturnedFen
+	}
+	if discounts <= 0 || returned <= 0 {
+		t.Fatalf("runs -json: no run states discounts (%d) or fees returned on refunds (%d):\n%s", discounts, returned, out)
 	}
 }
 

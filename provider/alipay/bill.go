@@ -36,6 +36,11 @@ const (
 	colReceipt   = "商家实收（元）"
 	colRefundReq = "退款批次号/请求号"
 	colFee       = "服务费（元）"
+	// Discount columns, read when present: the merchant bears 商家优惠
+	// (商家实收 = 订单金额 less it); Alipay funds the other three.
+	colRedPacket = "支付宝红包（元）"
+	colPoints    = "集分宝（元）"
+	colAliOffer  = "支付宝优惠（元）"
 )
 
 // ParseBillZip finds the trade detail file (…_业务明细.csv, GBK entry name)
@@ -207,14 +212,28 @@ func (p *csvBill) row(fields []string) (payrecon.BillEntry, error) {
 	if e.At, err = billTime(get(colFinished)); err != nil {
 		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colFinished, err)
 	}
+	for _, c := range []string{colRedPacket, colPoints, colAliOffer} {
+		if _, ok := p.col[c]; !ok {
+			continue
+		}
+		v, err := payrecon.ParseYuan(cmp.Or(get(c), "0"))
+		if err != nil {
+			return e, fmt.Errorf("alipay bill line %d: %s: %w", line, c, err)
+		}
+		e.ProviderDiscountFen += max(v, -v)
+	}
+	// The sign of 服务费 is not documented (the real sample has only 0.00):
+	// either sign is read as a fee charged on a payment, returned on a refund.
+	e.FeeE5 = max(e.FeeE5, -e.FeeE5)
 	switch e.Status {
 	case "交易":
-		e.Kind, e.AmountFen = payrecon.EntryPayment, amt
+		e.Kind, e.AmountFen, e.DiscountFen = payrecon.EntryPayment, amt, amt-receipt
 		p.tot.Payments++
 		p.tot.PaymentFen += amt
 		p.receiptPay += receipt
 	case "退款":
-		e.Kind, e.AmountFen = payrecon.EntryRefund, -amt
+		e.Kind, e.AmountFen, e.DiscountFen = payrecon.EntryRefund, -amt, receipt-amt
+		e.FeeE5 = -e.FeeE5
 		e.OutRefundNo = cmp.Or(get(colRefundReq), e.OutTradeNo)
 		p.tot.Refunds++
 		p.tot.RefundFen += -amt

@@ -160,6 +160,9 @@ type TradeQueryResponse struct {
 	// carries it instead.
 	SendPayDate string `json:"send_pay_date"`
 	GmtPayment  string `json:"gmt_payment"`
+	// TransCurrency is the currency the trade is priced in (标价币种),
+	// stated for trades priced in another currency than CNY.
+	TransCurrency string `json:"trans_currency"`
 }
 
 // QueryPayment implements provider.Client with alipay.trade.query.
@@ -176,7 +179,8 @@ func (c *Client) QueryPayment(ctx context.Context, outTradeNo, tradeNo string) (
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return provider.Query{}, &provider.Error{Op: "alipay.trade.query", Message: "decode", Err: provider.ErrBadResponse}
 	}
-	q := provider.Query{State: r.TradeStatus, Evidence: fmt.Sprintf("alipay.trade.query trade_no=%s trade_status=%s total_amount=%s", r.TradeNo, r.TradeStatus, r.TotalAmount)}
+	q := provider.Query{State: r.TradeStatus, Currency: r.TransCurrency,
+		Evidence: fmt.Sprintf("alipay.trade.query trade_no=%s trade_status=%s total_amount=%s", r.TradeNo, r.TradeStatus, r.TotalAmount)}
 	amt, err := payrecon.ParseYuan(r.TotalAmount)
 	if err != nil {
 		return q, &provider.Error{Op: "alipay.trade.query", Message: "total_amount", Err: provider.ErrBadResponse}

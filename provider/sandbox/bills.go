@@ -27,15 +27,39 @@ type BillRow struct {
 	At               time.Time    // payment or refund time
 	Subject          string
 	AppID            string // WeChat Pay: the row's app (empty: the bill's default)
+	// DiscountFen is the part of AmountFen the merchant bears (WeChat Pay
+	// 免充值券, Alipay 商家优惠): the row settles AmountFen − DiscountFen.
+	DiscountFen payrecon.Fen
+	// ProviderDiscountFen is paid by the provider (WeChat Pay 充值券,
+	// Alipay 支付宝红包): the merchant is paid it.
+	ProviderDiscountFen payrecon.Fen
+	// Currency is the row's currency (empty: CNY); only the WeChat Pay
+	// bill has a column for it.
+	Currency string
 }
 
-// feeFen is the sandbox's 0.6% fee, rounded to the fen.
-func feeFen(amount payrecon.Fen) payrecon.Fen { return (amount*6 + 500) / 1000 }
+// FeeRatePPM is the sandbox's fee rate, 0.60%, in parts per million.
+const FeeRatePPM = 6000
+
+// feeE5 is the sandbox's fee on a row, in 1e-5 yuan: 0.60% of what it
+// settles (the order amount less the merchant's discount), rounded to the
+// fen, as the real bills charge it; negative (returned) on a refund row.
+func (r BillRow) feeE5() int64 {
+	f := payrecon.FeeAtRate(r.AmountFen-r.DiscountFen, FeeRatePPM)
+	if r.Kind == payrecon.EntryRefund {
+		return -f
+	}
+	return f
+}
 
 // BillOptions inject faults into a written bill.
 type BillOptions struct {
 	// CorruptTotals makes the footer / summary disagree with the rows.
 	CorruptTotals bool
+	// AlipayFeesFlipped writes Alipay's 服务费 negative on payment rows and
+	// positive on refund rows. Alipay does not document the sign of that
+	// column (the real sample has only 0.00); payrecon must read either.
+	AlipayFeesFlipped bool
 }
 
 const alipayHeader = "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,对方账户," +
@@ -59,31 +83,37 @@ func WriteAlipayBill(w io.Writer, pid string, day time.Time, rows iter.Seq[BillR
 		pid, day.Format("2006年01月02日"), next.Format("2006年01月02日"))
 	fmt.Fprintf(bw, "#-----------------------------------------业务明细列表----------------------------------------\r\n%s\r\n", alipayHeader)
 	var nPay, nRef int
-	var sumPay, sumRef, sumFee payrecon.Fen
+	var sumPay, sumRef, sumFee, sumGross, discPay, discRef payrecon.Fen
 	for r := range rows {
 		amt, kind, reqNo := r.AmountFen, "交易", ""
-		fee := feeFen(r.AmountFen)
+		disc, prov, fee := r.DiscountFen, r.ProviderDiscountFen, payrecon.Fen(r.feeE5()/1000)
+		if opt.AlipayFeesFlipped {
+			fee = -fee
+		}
 		if r.Kind == payrecon.EntryRefund {
-			amt, kind, reqNo, fee = -amt, "退款", r.OutRefundNo, -fee
+			amt, disc, prov, kind, reqNo = -amt, -disc, -prov, "退款", r.OutRefundNo
 			nRef++
-			sumRef += amt
+			sumRef += amt - disc
+			discRef += disc
 		} else {
 			nPay++
-			sumPay += amt
+			sumPay += amt - disc
+			discPay += disc
 		}
 		sumFee += fee
+		sumGross += amt
 		subject := strings.NewReplacer(",", "，", "\n", " ", "\r", " ").Replace(cmp.Or(r.Subject, "沙箱商品"))
-		fmt.Fprintf(bw, "%s\t,%s\t,%s\t,%s,%s,%s,\t,\t,\t,\t,sbx***@example.com\t,%s,%s,0.00,0.00,0.00,0.00,0.00,,0.00\t,0.00,%s\t,%s,0.00,\r\n",
+		fmt.Fprintf(bw, "%s\t,%s\t,%s\t,%s,%s,%s,\t,\t,\t,\t,sbx***@example.com\t,%s,%s,%s,0.00,0.00,%s,0.00,,0.00\t,0.00,%s\t,%s,0.00,\r\n",
 			r.ProviderTradeNo, r.OutTradeNo, kind, subject,
-			bjTime(r.Created), bjTime(r.At), amt.Yuan(), amt.Yuan(), reqNo, fee.Yuan())
+			bjTime(r.Created), bjTime(r.At), amt.Yuan(), (amt - disc).Yuan(), prov.Yuan(), disc.Yuan(), reqNo, fee.Yuan())
 	}
 	statedPay := sumPay
 	if opt.CorruptTotals {
 		statedPay += 1
 	}
 	fmt.Fprintf(bw, "#-----------------------------------------业务明细列表结束------------------------------------\r\n")
-	fmt.Fprintf(bw, "#交易合计：%d笔，商家实收共%s元，商家优惠共0.00元\r\n", nPay, statedPay.Yuan())
-	fmt.Fprintf(bw, "#退款合计：%d笔，商家实收退款共%s元，商家优惠退款共0.00元\r\n", nRef, sumRef.Yuan())
+	fmt.Fprintf(bw, "#交易合计：%d笔，商家实收共%s元，商家优惠共%s元\r\n", nPay, statedPay.Yuan(), discPay.Yuan())
+	fmt.Fprintf(bw, "#退款合计：%d笔，商家实收退款共%s元，商家优惠退款共%s元\r\n", nRef, sumRef.Yuan(), discRef.Yuan())
 	fmt.Fprintf(bw, "#导出时间：[%s 05:46:49]\r\n", next.Format("2006年01月02日"))
 	if err := bw.Flush(); err != nil {
 		return err
@@ -96,7 +126,7 @@ func WriteAlipayBill(w io.Writer, pid string, day time.Time, rows iter.Seq[BillR
 	fmt.Fprintf(sw, "#支付宝业务汇总查询\r\n#账号：[%s0156]\r\n#-----------------------------------------业务汇总列表----------------------------------------\r\n", pid)
 	fmt.Fprintf(sw, "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,支付宝优惠（元）,商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）\r\n")
 	net := sumPay + sumRef
-	fmt.Fprintf(sw, "合计,,%d,%d,%s,%s,0.00,0.00,0.00,%s,0.00,%s\r\n", nPay, nRef, net.Yuan(), net.Yuan(), sumFee.Yuan(), (net + sumFee).Yuan())
+	fmt.Fprintf(sw, "合计,,%d,%d,%s,%s,0.00,%s,0.00,%s,0.00,%s\r\n", nPay, nRef, sumGross.Yuan(), net.Yuan(), (discPay + discRef).Yuan(), sumFee.Yuan(), (net - sumFee).Yuan())
 	fmt.Fprintf(sw, "#-----------------------------------------业务汇总列表结束------------------------------------\r\n#导出时间：[%s 05:46:49]\r\n", next.Format("2006年01月02日"))
 	return zw.Close()
 }
@@ -128,21 +158,24 @@ func WriteWeChatBill(w io.Writer, mchID, appID string, rows iter.Seq[BillRow], o
 	bw := bufio.NewWriterSize(w, 64<<10)
 	fmt.Fprintf(bw, "%s\r\n", wechatAllHeader)
 	var n int
-	var settle, refund, fee5, order, applied int64
+	var settle, refund, recharge, fee5, order, applied int64
 	for r := range rows {
 		n++
-		f := int64(feeFen(r.AmountFen)) * 1000
+		f := r.feeE5()
 		subject := strings.NewReplacer(",`", "，", "`", "'", "\n", " ", "\r", " ").Replace(cmp.Or(r.Subject, "沙箱商品"))
+		net, coupon, cur := r.AmountFen-r.DiscountFen, r.DiscountFen+r.ProviderDiscountFen, cmp.Or(r.Currency, "CNY")
 		if r.Kind == payrecon.EntryRefund {
-			f = -f
-			fmt.Fprintf(bw, "`%s,`%s,`%s,`0,`,`%s,`%s,`oSandbox,`NATIVE,`REFUND,`OTHERS,`CNY,`0.00,`0.00,`%s,`%s,`%s,`0.00,`ORIGINAL,`SUCCESS,`%s,`,`%s,`0.60%%,`0.00,`%s,`\r\n",
-				bjTime(r.At), cmp.Or(r.AppID, appID), mchID, r.ProviderTradeNo, r.OutTradeNo, r.ProviderRefundNo, r.OutRefundNo, r.AmountFen.Yuan(), subject, e5(f), r.AmountFen.Yuan())
-			refund += int64(r.AmountFen)
+			// 退款金额 = 申请退款金额 − 充值券退款金额 (the doc's identity): the
+			// merchant pays back the refund less the discount it bore.
+			fmt.Fprintf(bw, "`%s,`%s,`%s,`0,`,`%s,`%s,`oSandbox,`NATIVE,`REFUND,`OTHERS,`%s,`0.00,`0.00,`%s,`%s,`%s,`%s,`ORIGINAL,`SUCCESS,`%s,`,`%s,`0.60%%,`0.00,`%s,`\r\n",
+				bjTime(r.At), cmp.Or(r.AppID, appID), mchID, r.ProviderTradeNo, r.OutTradeNo, cur, r.ProviderRefundNo, r.OutRefundNo, net.Yuan(), r.DiscountFen.Yuan(), subject, e5(f), r.AmountFen.Yuan())
+			refund += int64(net)
+			recharge += int64(r.DiscountFen)
 			applied += int64(r.AmountFen)
 		} else {
-			fmt.Fprintf(bw, "`%s,`%s,`%s,`0,`,`%s,`%s,`oSandbox,`NATIVE,`SUCCESS,`OTHERS,`CNY,`%s,`0.00,`0,`0,`0.00,`0.00,`,`,`%s,`,`%s,`0.60%%,`%s,`0.00,`\r\n",
-				bjTime(r.At), cmp.Or(r.AppID, appID), mchID, r.ProviderTradeNo, r.OutTradeNo, r.AmountFen.Yuan(), subject, e5(f), r.AmountFen.Yuan())
-			settle += int64(r.AmountFen)
+			fmt.Fprintf(bw, "`%s,`%s,`%s,`0,`,`%s,`%s,`oSandbox,`NATIVE,`SUCCESS,`OTHERS,`%s,`%s,`%s,`0,`0,`0.00,`0.00,`,`,`%s,`,`%s,`0.60%%,`%s,`0.00,`\r\n",
+				bjTime(r.At), cmp.Or(r.AppID, appID), mchID, r.ProviderTradeNo, r.OutTradeNo, cur, net.Yuan(), coupon.Yuan(), subject, e5(f), r.AmountFen.Yuan())
+			settle += int64(net)
 			order += int64(r.AmountFen)
 		}
 		fee5 += f
@@ -150,8 +183,8 @@ func WriteWeChatBill(w io.Writer, mchID, appID string, rows iter.Seq[BillRow], o
 	if opt.CorruptTotals {
 		order++
 	}
-	fmt.Fprintf(bw, "%s\r\n`%d,`%s,`%s,`0.00,`%s,`%s,`%s\r\n", wechatSummaryHeader, n,
-		payrecon.Fen(settle).Yuan(), payrecon.Fen(refund).Yuan(), e5(fee5), payrecon.Fen(order).Yuan(), payrecon.Fen(applied).Yuan())
+	fmt.Fprintf(bw, "%s\r\n`%d,`%s,`%s,`%s,`%s,`%s,`%s\r\n", wechatSummaryHeader, n,
+		payrecon.Fen(settle).Yuan(), payrecon.Fen(refund).Yuan(), payrecon.Fen(recharge).Yuan(), e5(fee5), payrecon.Fen(order).Yuan(), payrecon.Fen(applied).Yuan())
 	return bw.Flush()
 }
 

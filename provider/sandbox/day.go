@@ -23,6 +23,15 @@ type Trade struct {
 	// AppID is the WeChat Pay app the trade was made in (empty: the
 	// sandbox's appid); the bill row and the callbacks carry it.
 	AppID string
+	// DiscountFen is the part of AmountFen the merchant bears as a coupon
+	// (WeChat Pay 免充值券, Alipay 商家优惠); ProviderDiscountFen a discount
+	// the provider funds (WeChat Pay 充值券, Alipay 支付宝红包). The bill
+	// shows both; the merchant settles AmountFen − DiscountFen.
+	DiscountFen, ProviderDiscountFen payrecon.Fen
+	// Currency is the trade's currency (empty: CNY). A USD trade is written
+	// so on the WeChat Pay bill (货币种类) and in both providers' query
+	// answers (amount.currency, trans_currency).
+	Currency string
 
 	// Notification faults (what the merchant is told, not what happened).
 	DropNotify      bool          // the payment callback never arrives
@@ -40,6 +49,16 @@ func (t *Trade) FullyRefunded() bool {
 		total += r.AmountFen
 	}
 	return !t.PaidAt.IsZero() && len(t.Refunds) > 0 && total >= t.AmountFen
+}
+
+// refundDiscount is the part of a refund the merchant's coupon covered:
+// the coupon's share of the refund, so the merchant pays back only what
+// it was paid.
+func (t *Trade) refundDiscount(r Refund) payrecon.Fen {
+	if t.AmountFen <= 0 {
+		return 0
+	}
+	return r.AmountFen * t.DiscountFen / t.AmountFen
 }
 
 // Refund is one refund of a sandbox trade.
@@ -122,6 +141,12 @@ func (s *Sandbox) GenerateDay(date time.Time, opt DayOptions) *Day {
 					t.AppID = opt.AppIDs[i%len(opt.AppIDs)]
 				}
 			}
+			switch { // discounts, drawing no random numbers (a seed's day is otherwise unchanged)
+			case i%6 == 2: // a merchant's coupon of a tenth
+				t.DiscountFen = t.AmountFen / 10
+			case i%10 == 7: // a provider-funded red packet
+				t.ProviderDiscountFen = min(t.AmountFen/20, 500)
+			}
 			if i%9 == 4 { // a partial refund an hour later
 				t.Refunds = append(t.Refunds, Refund{OutRefundNo: t.OutTradeNo + "-R1", ProviderRefundNo: fmt.Sprintf("5030%s%012d", tag, i),
 					AmountFen: t.AmountFen / 3, At: paid.Add(time.Hour)})
@@ -184,12 +209,14 @@ func (d *Day) BillRows(p payrecon.Provider) iter.Seq[BillRow] {
 		}
 		if on(t.PaidAt) {
 			rows = append(rows, BillRow{Kind: payrecon.EntryPayment, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-				AmountFen: t.AmountFen, Created: t.Created, At: t.PaidAt, AppID: t.AppID})
+				AmountFen: t.AmountFen, Created: t.Created, At: t.PaidAt, AppID: t.AppID,
+				DiscountFen: t.DiscountFen, ProviderDiscountFen: t.ProviderDiscountFen, Currency: t.Currency})
 		}
 		for _, r := range t.Refunds {
 			if on(r.At) {
 				rows = append(rows, BillRow{Kind: payrecon.EntryRefund, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-					OutRefundNo: r.OutRefundNo, ProviderRefundNo: r.ProviderRefundNo, AmountFen: r.AmountFen, Created: t.Created, At: r.At, AppID: t.AppID})
+					OutRefundNo: r.OutRefundNo, ProviderRefundNo: r.ProviderRefundNo, AmountFen: r.AmountFen, Created: t.Created, At: r.At, AppID: t.AppID,
+					DiscountFen: t.refundDiscount(r), Currency: t.Currency})
 			}
 		}
 	}
@@ -223,7 +250,7 @@ func (s *Sandbox) Deliveries(d *Day) ([]Delivery, error) {
 				Status: "TRADE_SUCCESS", Created: t.Created, Paid: paid}, opt)
 		}
 		return s.wxPay("TRANSACTION.SUCCESS "+t.OutTradeNo, WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo,
-			Amount: amount, Paid: paid, AppID: t.AppID}, wopt)
+			Amount: amount, Paid: paid, AppID: t.AppID, Currency: t.Currency}, wopt)
 	}
 	for _, t := range d.Trades {
 		if t.PaidAt.IsZero() || t.DelayNotify {

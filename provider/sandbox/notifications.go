@@ -159,6 +159,7 @@ type WeChatTransaction struct {
 	State         string // SUCCESS (default), CLOSED, NOTPAY …
 	Paid          time.Time
 	MchID, AppID  string // override the sandbox merchant (forgery, or another of its apps)
+	Currency      string // amount.currency and payer_currency (default CNY)
 }
 
 // WeChatRefund describes a WeChat Pay refund.
@@ -180,7 +181,7 @@ func (s *Sandbox) transactionResource(t WeChatTransaction) map[string]any {
 		"out_trade_no": t.OutTradeNo, "transaction_id": t.TransactionID, "trade_type": "NATIVE",
 		"trade_state": state, "trade_state_desc": "支付成功", "bank_type": "OTHERS", "attach": "",
 		"payer":  map[string]string{"openid": "oSandbox" + randHex(10)},
-		"amount": map[string]any{"total": int64(t.Amount), "payer_total": int64(t.Amount), "currency": "CNY", "payer_currency": "CNY"},
+		"amount": map[string]any{"total": int64(t.Amount), "payer_total": int64(t.Amount), "currency": cmp.Or(t.Currency, "CNY"), "payer_currency": cmp.Or(t.Currency, "CNY")},
 	}
 	if state == "SUCCESS" {
 		r["success_time"] = t.Paid.In(payrecon.ShanghaiFixed).Format(time.RFC3339)

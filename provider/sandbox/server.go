@@ -306,8 +306,11 @@ func alipayTradeQuery(t *Trade) map[string]any {
 		body["trade_status"] = "TRADE_CLOSED"
 		return body
 	}
-	body["receipt_amount"] = t.AmountFen.Yuan()
+	body["receipt_amount"] = (t.AmountFen - t.DiscountFen).Yuan()
 	body["send_pay_date"] = alipay.FormatTime(t.PaidAt)
+	if t.Currency != "" { // a trade priced in another currency (标价币种)
+		body["trans_currency"] = t.Currency
+	}
 	if t.FullyRefunded() {
 		body["trade_status"] = "TRADE_CLOSED"
 	}
@@ -403,7 +406,8 @@ func (sv *Server) wechatTransaction(w http.ResponseWriter, r *http.Request, sg w
 	if t.PaidAt.IsZero() {
 		state = "CLOSED"
 	}
-	res := sv.sb.transactionResource(WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo, Amount: t.AmountFen, State: state, Paid: t.PaidAt, AppID: t.AppID})
+	res := sv.sb.transactionResource(WeChatTransaction{OutTradeNo: t.OutTradeNo, TransactionID: t.ProviderTradeNo, Amount: t.AmountFen, State: state, Paid: t.PaidAt,
+		AppID: t.AppID, Currency: t.Currency})
 	if state == "REFUND" {
 		res["success_time"] = t.PaidAt.In(payrecon.ShanghaiFixed).Format(time.RFC3339)
 	}
@@ -423,7 +427,7 @@ func (sv *Server) wechatRefund(w http.ResponseWriter, r *http.Request, sg wxSign
 						"out_trade_no": t.OutTradeNo, "channel": "ORIGINAL", "status": "SUCCESS",
 						"success_time": rf.At.In(payrecon.ShanghaiFixed).Format(time.RFC3339), "create_time": rf.At.Add(-3 * time.Second).In(payrecon.ShanghaiFixed).Format(time.RFC3339),
 						"amount": map[string]any{"total": int64(t.AmountFen), "refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "payer_total": int64(t.AmountFen),
-							"payer_refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "currency": "CNY"}}
+							"payer_refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "currency": cmp.Or(t.Currency, "CNY")}}
 				}
 			}
 		}

@@ -135,8 +135,8 @@ type layout struct {
 	money                                                           []int   // index into the row for each moneyCols entry, -1 if absent
 	vals                                                            []int64 // this row's money values, reused
 	sums                                                            []int64 // running sums per moneyCols entry, 1e-5 yuan
-	order, settle, refund, applied, fee                             int     // positions in moneyCols
-	appID                                                           int     // 公众账号ID
+	order, settle, refund, applied, fee, coupon                     int     // positions in moneyCols
+	appID, rate, currency                                           int     // 公众账号ID, 费率, 货币种类
 }
 
 func newLayout(col map[string]int) layout {
@@ -148,6 +148,7 @@ func newLayout(col map[string]int) layout {
 	}
 	l := layout{time: idx("交易时间"), status: idx("交易状态"), outTrade: idx("商户订单号"), txID: idx("微信订单号"),
 		outRefund: idx("商户退款单号"), refundID: idx("微信退款单号"), refundStatus: idx("退款状态"), appID: idx("公众账号ID"),
+		rate: idx("费率"), currency: idx("货币种类"),
 		money: make([]int, len(moneyCols)), vals: make([]int64, len(moneyCols)), sums: make([]int64, len(moneyCols))}
 	for i, c := range moneyCols {
 		l.money[i] = idx(c)
@@ -160,7 +161,7 @@ func newLayout(col map[string]int) layout {
 		}
 		return -1
 	}
-	l.order, l.refund, l.applied, l.fee = pos("订单金额"), pos("退款金额"), pos("申请退款金额"), pos("手续费")
+	l.order, l.refund, l.applied, l.fee, l.coupon = pos("订单金额"), pos("退款金额"), pos("申请退款金额"), pos("手续费"), pos("代金券金额")
 	l.settle = pos("应结订单金额")
 	if l.money[l.settle] < 0 {
 		l.settle = pos("总金额")
@@ -202,30 +203,58 @@ func (l *layout) entry(vals []string, line int) (payrecon.BillEntry, error) {
 	if e.OutTradeNo == "" && e.ProviderTradeNo == "" {
 		return e, fmt.Errorf("wechatpay bill line %d: no order number", line)
 	}
-	fen := func(pos int) payrecon.Fen { return payrecon.Fen(l.vals[pos] / 1000) }
+	if err := l.rateAndCurrency(vals, line, &e); err != nil {
+		return e, err
+	}
 	switch e.Status {
 	case "REFUND":
 		e.Kind = payrecon.EntryRefund
 		e.OutRefundNo, e.ProviderRefundNo = l.get(vals, l.outRefund), l.get(vals, l.refundID)
-		if l.money[l.applied] >= 0 {
-			e.AmountFen = fen(l.applied)
-		} else {
-			e.AmountFen = fen(l.refund)
+		e.AmountFen = l.fen(l.refund)
+		if l.money[l.applied] >= 0 { // 申请退款金额; 退款金额 is what the merchant pays back
+			e.AmountFen, e.DiscountFen = l.fen(l.applied), l.fen(l.applied)-l.fen(l.refund)
 		}
 		if s := l.get(vals, l.refundStatus); s != "" {
 			e.Status = "REFUND/" + s
 		}
 	case "SUCCESS", "REVOKED":
 		e.Kind = payrecon.EntryPayment
-		if l.money[l.order] >= 0 {
-			e.AmountFen = fen(l.order)
-		} else {
-			e.AmountFen = fen(l.settle)
+		e.AmountFen = l.fen(l.settle)
+		if l.money[l.order] >= 0 { // 订单金额; 应结订单金额 is what the merchant is paid
+			e.AmountFen, e.DiscountFen = l.fen(l.order), l.fen(l.order)-l.fen(l.settle)
+		}
+		if l.money[l.coupon] >= 0 { // 代金券金额 counts both kinds of coupon
+			e.ProviderDiscountFen = max(l.fen(l.coupon)-e.DiscountFen, 0)
 		}
 	default:
 		return e, fmt.Errorf("wechatpay bill line %d: unknown 交易状态 %q", line, e.Status)
 	}
 	return e, nil
+}
+
+// fen is this row's value of moneyCols[pos] in fen (0 if the bill has no
+// such column).
+func (l *layout) fen(pos int) payrecon.Fen {
+	if pos < 0 || l.money[pos] < 0 {
+		return 0
+	}
+	return payrecon.Fen(l.vals[pos] / 1000)
+}
+
+// rateAndCurrency reads the row's 费率 ("0.60%"; empty: none stated) and
+// 货币种类.
+func (l *layout) rateAndCurrency(vals []string, line int, e *payrecon.BillEntry) error {
+	e.Currency = strings.TrimSpace(l.get(vals, l.currency))
+	r := strings.TrimSpace(l.get(vals, l.rate))
+	if r == "" {
+		return nil
+	}
+	ppm, err := payrecon.ParseRatePPM(r)
+	if err != nil {
+		return fmt.Errorf("wechatpay bill line %d: 费率: %w", line, err)
+	}
+	e.FeeRatePPM, e.HasFeeRate = ppm, true
+	return nil
 }
 
 // summaryOf maps summary field names to the detail column they total.

@@ -147,7 +147,8 @@ func (c *Client) QueryPayment(ctx context.Context, outTradeNo, _ string) (provid
 	if err := c.get(ctx, "wechatpay query order", path, &t); err != nil {
 		return provider.Query{}, err
 	}
-	q := provider.Query{State: t.TradeState, Evidence: fmt.Sprintf("GET /v3/pay/transactions/out-trade-no transaction_id=%s trade_state=%s", t.TransactionID, t.TradeState)}
+	q := provider.Query{State: t.TradeState, Currency: t.Amount.Currency,
+		Evidence: fmt.Sprintf("GET /v3/pay/transactions/out-trade-no transaction_id=%s trade_state=%s", t.TransactionID, t.TradeState)}
 	if t.TradeState == "" {
 		return q, nil
 	}
@@ -173,14 +174,16 @@ func (c *Client) QueryRefund(ctx context.Context, outTradeNo, outRefundNo string
 		Status        string `json:"status"`
 		SuccessTime   string `json:"success_time"`
 		Amount        struct {
-			Total  int64 `json:"total"`
-			Refund int64 `json:"refund"`
+			Total    int64  `json:"total"`
+			Refund   int64  `json:"refund"`
+			Currency string `json:"currency"`
 		} `json:"amount"`
 	}
 	if err := c.get(ctx, "wechatpay query refund", "/v3/refund/domestic/refunds/"+url.PathEscape(outRefundNo), &r); err != nil {
 		return provider.Query{}, err
 	}
-	q := provider.Query{State: r.Status, Evidence: fmt.Sprintf("GET /v3/refund/domestic/refunds refund_id=%s status=%s refund=%d", r.RefundID, r.Status, r.Amount.Refund)}
+	q := provider.Query{State: r.Status, Currency: r.Amount.Currency,
+		Evidence: fmt.Sprintf("GET /v3/refund/domestic/refunds refund_id=%s status=%s refund=%d", r.RefundID, r.Status, r.Amount.Refund)}
 	at, err := parseRFC3339(r.SuccessTime)
 	if err != nil {
 		return q, &provider.Error{Op: "wechatpay query refund", Message: "success_time", Err: provider.ErrBadResponse}
