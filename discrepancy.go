@@ -71,12 +71,16 @@ const (
 	OutcomeConfirmedAbsent Outcome = "CONFIRMED_ABSENT" // the provider has no such paid trade: a notification we accepted is suspect
 	OutcomePending         Outcome = "PENDING"          // held for the next day
 	OutcomeNeedsReview     Outcome = "NEEDS_REVIEW"     // a person must look
+	// OutcomeAmountMismatch: the provider confirms the item with another
+	// amount than the bill row's. The ledger takes neither amount; a
+	// person must look (its trade or refund is NEEDS_REVIEW).
+	OutcomeAmountMismatch Outcome = "AMOUNT_MISMATCH"
 	// OutcomeResolvedManually: a person settled it (see [ReviewAction]).
 	OutcomeResolvedManually Outcome = "RESOLVED_MANUALLY"
 )
 
 // Outcomes lists every outcome in report order.
-var Outcomes = []Outcome{OutcomeRecovered, OutcomeConfirmedAbsent, OutcomePending, OutcomeNeedsReview, OutcomeResolvedManually}
+var Outcomes = []Outcome{OutcomeRecovered, OutcomeConfirmedAbsent, OutcomePending, OutcomeNeedsReview, OutcomeAmountMismatch, OutcomeResolvedManually}
 
 // Discrepancy is one classified row of a day's reconciliation: what the
 // bill said, what the ledger said, the category, and (once chased) what the

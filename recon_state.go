@@ -80,7 +80,7 @@ func StateOf(d Discrepancy) ReconState {
 		return StateConfirmedAbsent
 	case OutcomePending:
 		return StatePending
-	case OutcomeNeedsReview:
+	case OutcomeNeedsReview, OutcomeAmountMismatch:
 		return StateNeedsReview
 	case OutcomeResolvedManually:
 		return StateResolvedManually

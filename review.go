@@ -134,7 +134,8 @@ func ChangesMoney(cs []Change) bool {
 }
 
 // IsOpenForReview reports whether an item resolved o is one a person may
-// settle: NEEDS_REVIEW, PENDING or CONFIRMED_ABSENT.
+// settle: NEEDS_REVIEW, AMOUNT_MISMATCH (the provider confirmed another
+// amount), PENDING or CONFIRMED_ABSENT.
 func (o Outcome) IsOpenForReview() bool {
-	return o == OutcomeNeedsReview || o == OutcomePending || o == OutcomeConfirmedAbsent
+	return o == OutcomeNeedsReview || o == OutcomeAmountMismatch || o == OutcomePending || o == OutcomeConfirmedAbsent
 }

@@ -100,14 +100,14 @@ func FeeFen(e5 int64) Fen {
 }
 
 // OpenCategoryOf is the open category of a resolved discrepancy, and
-// whether it is open at all: PENDING, NEEDS_REVIEW and CONFIRMED_ABSENT
-// by resolution, an unresolved CROSS_DAY as carried. MATCHED, RECOVERED
+// whether it is open at all: PENDING, NEEDS_REVIEW (AMOUNT_MISMATCH
+// with it) and CONFIRMED_ABSENT by resolution, an unresolved CROSS_DAY as carried. MATCHED, RECOVERED
 // and a duplicate bill row settled otherwise are not open.
 func OpenCategoryOf(d Discrepancy) (OpenCategory, bool) {
 	switch d.Resolution {
 	case OutcomePending:
 		return OpenPending, true
-	case OutcomeNeedsReview:
+	case OutcomeNeedsReview, OutcomeAmountMismatch:
 		return OpenNeedsReview, true
 	case OutcomeConfirmedAbsent:
 		return OpenConfirmedAbsent, true

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // Result describes a written file.
@@ -30,7 +31,9 @@ func WriteFile(path string, fill func(w io.Writer) error) (Result, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Result{}, fmt.Errorf("write %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	// The pid in the name lets [CleanTemp] tell a dead writer's leftover
+	// from a live writer's file.
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return Result{}, fmt.Errorf("write %s: %w", path, err)
 	}

@@ -22,8 +22,9 @@ import (
 var ErrBillUnavailable = errors.New("bill still not available at the deadline")
 
 // ErrTooLarge is returned when a compressed bill inflates past its limits
-// (see [Bills.MaxBytes] and [Bills.MaxRatio]); nothing is archived.
-var ErrTooLarge = errors.New("bill too large when decompressed")
+// (see [Bills.MaxBytes] and [Bills.MaxRatio]); nothing is archived. It is
+// [provider.ErrTooLarge], which a download that decompresses returns.
+var ErrTooLarge = provider.ErrTooLarge
 
 // ErrRejected is returned when an archived bill fails to parse or fails
 // its checks: it stays in the archive, marked rejected in the ledger, and
@@ -33,8 +34,8 @@ var ErrRejected = errors.New("bill rejected")
 // Default limits on a compressed bill: decompressed at most 4 GiB and at
 // most 200 times its compressed size.
 const (
-	DefaultMaxBytes = 4 << 30
-	DefaultMaxRatio = 200
+	DefaultMaxBytes = provider.DefaultInflateMaxBytes
+	DefaultMaxRatio = provider.DefaultInflateMaxRatio
 )
 
 // Ledger records archived bills. *store.DB satisfies it.
@@ -125,7 +126,7 @@ func (b *Bills) downloadOnce(ctx context.Context, account string, c Downloader, 
 	var format provider.BillFormat
 	res, err := WriteFile(path, func(w io.Writer) error {
 		var err error
-		format, err = c.DownloadBill(ctx, day.Start(), w)
+		format, err = c.DownloadBill(ctx, day.Start(), limitedWriter{Writer: w, lim: b.limits()})
 		return err
 	})
 	if err != nil {
@@ -198,31 +199,23 @@ func gzipped(f *os.File) bool {
 // smaller of MaxBytes and MaxRatio times compressed: past it, reads fail
 // with [ErrTooLarge].
 func (b *Bills) Inflated(r io.Reader, compressed int64) io.Reader {
-	maxBytes, ratio := b.MaxBytes, b.MaxRatio
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
-	if ratio <= 0 {
-		ratio = DefaultMaxRatio
-	}
-	return &capReader{r: r, left: min(maxBytes, ratio*max(compressed, 1))}
+	return b.limits().Cap(r, func() int64 { return compressed })
 }
 
-type capReader struct {
-	r    io.Reader
-	left int64
+func (b *Bills) limits() provider.InflateLimits {
+	return provider.InflateLimits{MaxBytes: b.MaxBytes, MaxRatio: b.MaxRatio}
 }
 
-func (c *capReader) Read(p []byte) (int, error) {
-	if int64(len(p)) > c.left+1 {
-		p = p[:c.left+1]
-	}
-	n, err := c.r.Read(p)
-	if c.left -= int64(n); c.left < 0 {
-		return 0, ErrTooLarge
-	}
-	return n, err
+// limitedWriter is the writer a download fills: it tells a client that
+// decompresses what it downloads (WeChat Pay's gzipped bills) the limits
+// to decompress within.
+type limitedWriter struct {
+	io.Writer
+	lim provider.InflateLimits
 }
+
+// InflateLimits returns the limits.
+func (w limitedWriter) InflateLimits() provider.InflateLimits { return w.lim }
 
 // record checks an archived bill (it must parse and pass its totals) and
 // records it. A bill that fails is recorded rejected, its file kept, and

@@ -42,7 +42,7 @@ var words = map[string][2]string{
 var outcomeWords = map[payrecon.Outcome][2]string{
 	payrecon.OutcomeNeedsReview: {"需人工复核", "Needs review"}, payrecon.OutcomePending: {"待次日（已过保留期）", "Pending (past its hold)"},
 	payrecon.OutcomeConfirmedAbsent: {"渠道无此单", "Denied by provider"}, payrecon.OutcomeResolvedManually: {"已人工处理", "Resolved manually"},
-	payrecon.OutcomeRecovered: {"已补单", "Recovered"},
+	payrecon.OutcomeRecovered: {"已补单", "Recovered"}, payrecon.OutcomeAmountMismatch: {"金额不符（需人工复核）", "Amount differs (needs review)"},
 }
 
 func pick(lang string, w [2]string) string {
@@ -81,7 +81,7 @@ var funcs = template.FuncMap{
 	"pct":   func(e4 int) string { return payrecon.Percent(e4) },
 	"codes": func() []payrecon.Code { return payrecon.Codes },
 	"states": func() []payrecon.Outcome {
-		return []payrecon.Outcome{payrecon.OutcomeNeedsReview, payrecon.OutcomePending, payrecon.OutcomeConfirmedAbsent}
+		return []payrecon.Outcome{payrecon.OutcomeNeedsReview, payrecon.OutcomeAmountMismatch, payrecon.OutcomePending, payrecon.OutcomeConfirmedAbsent}
 	},
 	"actions": func() []payrecon.ReviewAction { return payrecon.ReviewActions },
 	"preview": func(b []byte, n int) string {

@@ -320,7 +320,7 @@ func (d *demo) printSummary(reps []jobs.Report, quarantined int64, lateAccepted 
 	for _, r := range reps {
 		recovered += r.Outcomes[payrecon.OutcomeRecovered]
 		absent += r.Outcomes[payrecon.OutcomeConfirmedAbsent]
-		review += r.Outcomes[payrecon.OutcomeNeedsReview]
+		review += r.Outcomes[payrecon.OutcomeNeedsReview] + r.Outcomes[payrecon.OutcomeAmountMismatch]
 		pending += r.Outcomes[payrecon.OutcomePending]
 		cross += r.Counts["CROSS_DAY"]
 	}

@@ -41,6 +41,7 @@ var words = map[string][2]string{
 	"res:CONFIRMED_ABSENT": {"渠道无此单", "denied by provider"},
 	"res:PENDING":          {"待次日", "held for next day"},
 	"res:NEEDS_REVIEW":     {"需人工复核", "needs review"},
+	"res:AMOUNT_MISMATCH":  {"渠道确认金额不同，需人工复核", "provider confirms another amount: needs review"},
 }
 
 // say returns the vocabulary entry key in locale, formatted with args.

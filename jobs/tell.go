@@ -147,7 +147,7 @@ func emailBody(en bool, rep Report) string {
 		fmt.Fprintf(&b, "%s: %d\n", t("上线前交易按账单补录", "Backfilled from before go-live"), backfilled)
 	}
 	fmt.Fprintf(&b, "%s: %d\n", t("渠道查无此单", "Denied by the provider"), rep.Outcomes[payrecon.OutcomeConfirmedAbsent])
-	fmt.Fprintf(&b, "%s: %d\n", t("待人工核对", "Needs review"), rep.Outcomes[payrecon.OutcomeNeedsReview])
+	fmt.Fprintf(&b, "%s: %d\n", t("待人工核对", "Needs review"), rep.Outcomes[payrecon.OutcomeNeedsReview]+rep.Outcomes[payrecon.OutcomeAmountMismatch])
 	fmt.Fprintf(&b, "%s: %d\n\n", t("顺延至次日", "Held for tomorrow"), rep.Outcomes[payrecon.OutcomePending])
 	fmt.Fprintln(&b, healthLine(map[bool]string{true: "en", false: "zh"}[en], rep.Health))
 	return b.String()

@@ -114,7 +114,8 @@ func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolu
 			return res, nil
 		}
 		if amountDiffers(it, q.Event) {
-			res.Outcome = payrecon.OutcomeNeedsReview
+			// The provider's amount is not written into the ledger.
+			res.Outcome = payrecon.OutcomeAmountMismatch
 			return res, nil
 		}
 		if r.DryRun {
@@ -143,7 +144,8 @@ func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolu
 }
 
 // amountDiffers reports whether the provider's answer states another
-// amount than the bill row: then the answer recovers nothing.
+// amount than the bill row: then the answer recovers nothing, and the
+// item is AMOUNT_MISMATCH.
 func amountDiffers(it payrecon.Discrepancy, ev *payrecon.Event) bool {
 	if !it.HasBill {
 		return false

@@ -56,7 +56,7 @@ func TestResolve(t *testing.T) {
 		want payrecon.Outcome
 	}{
 		{payrecon.Discrepancy{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "L1", BillFen: 500, HasBill: true}, payrecon.OutcomeRecovered},
-		{payrecon.Discrepancy{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "L1", BillFen: 501, HasBill: true}, payrecon.OutcomeNeedsReview},
+		{payrecon.Discrepancy{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "L1", BillFen: 501, HasBill: true}, payrecon.OutcomeAmountMismatch},
 		{payrecon.Discrepancy{Code: payrecon.MissingLocal, Kind: pay, OutTradeNo: "NOPE", BillFen: 1, HasBill: true}, payrecon.OutcomeNeedsReview},
 		{payrecon.Discrepancy{Code: payrecon.MissingChannel, Kind: pay, OutTradeNo: "GHOST"}, payrecon.OutcomeConfirmedAbsent},
 		{payrecon.Discrepancy{Code: payrecon.MissingChannel, Kind: pay, OutTradeNo: "C2"}, payrecon.OutcomePending},

@@ -21,7 +21,7 @@ var ErrInUse = errors.New("ledger in use")
 // ledger fails at once with an error wrapping ErrInUse that names the
 // holder: "ledger var/payrecon.db is in use by pid 4242 since 2026-…".
 func Lock(path string, now time.Time) (release func() error, err error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := ledgerDir(filepath.Dir(path)); err != nil {
 		return nil, fmt.Errorf("lock ledger: %w", err)
 	}
 	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)

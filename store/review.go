@@ -60,7 +60,7 @@ const itemSelect = `SELECT d.id, d.account, d.bill_date, d.run_id, d.code, d.kin
 // settled in the ledger (MATCHED, RECOVERED or RESOLVED_MANUALLY by a later
 // run or a person). Oldest day first, then the largest amount at stake.
 func (db *DB) OpenItems(ctx context.Context, f ItemFilter) ([]payrecon.ReviewItem, error) {
-	where := []string{`(d.resolution IN ('NEEDS_REVIEW','CONFIRMED_ABSENT') OR (d.resolution = 'PENDING' AND d.bill_date < ?))`,
+	where := []string{`(d.resolution IN ('NEEDS_REVIEW','AMOUNT_MISMATCH','CONFIRMED_ABSENT') OR (d.resolution = 'PENDING' AND d.bill_date < ?))`,
 		`coalesce(CASE WHEN d.kind = 'refund' THEN r.recon_state ELSE t.recon_state END, '') NOT IN ('MATCHED','RECOVERED','RESOLVED_MANUALLY')`}
 	pendingBefore := "0000-00-00"
 	if !f.PendingBefore.IsZero() {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"os"
 
 	"github.com/jmoiron/sqlx"
 
@@ -24,6 +25,7 @@ type runRow struct {
 	Workbook   string         `db:"workbook"`
 	Error      string         `db:"error"`
 	Totals     string         `db:"totals"`
+	Owner      string         `db:"owner"`
 }
 
 func (r runRow) run() (payrecon.Run, error) {
@@ -57,8 +59,8 @@ func (r runRow) run() (payrecon.Run, error) {
 func (db *DB) StartRun(ctx context.Context, account string, day payrecon.Day, trigger string) (int64, error) {
 	var id int64
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		return tx.QueryRowxContext(ctx, `INSERT INTO recon_runs (account, bill_date, started_at, status, trigger) VALUES (?, ?, ?, ?, ?) RETURNING id`,
-			account, day.String(), fmtTime(db.opt.Now()), payrecon.RunRunning, trigger).Scan(&id)
+		return tx.QueryRowxContext(ctx, `INSERT INTO recon_runs (account, bill_date, started_at, status, trigger, owner) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			account, day.String(), fmtTime(db.opt.Now()), payrecon.RunRunning, trigger, ProcessOwner(os.Getpid())).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("start run: %w", err)
@@ -111,6 +113,7 @@ type jobRunRow struct {
 	FinishedAt sql.NullString `db:"finished_at"`
 	Status     string         `db:"status"`
 	Error      string         `db:"error"`
+	Owner      string         `db:"owner"`
 }
 
 func (r jobRunRow) jobRun() (payrecon.JobRun, error) {
@@ -130,8 +133,8 @@ func (r jobRunRow) jobRun() (payrecon.JobRun, error) {
 func (db *DB) StartJob(ctx context.Context, job, account string, day payrecon.Day, trigger string) (int64, error) {
 	var id int64
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
-		return tx.QueryRowxContext(ctx, `INSERT INTO job_runs (job, account, day, trigger, started_at, status) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			job, account, day.String(), trigger, fmtTime(db.opt.Now()), payrecon.RunRunning).Scan(&id)
+		return tx.QueryRowxContext(ctx, `INSERT INTO job_runs (job, account, day, trigger, started_at, status, owner) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			job, account, day.String(), trigger, fmtTime(db.opt.Now()), payrecon.RunRunning, ProcessOwner(os.Getpid())).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("start job: %w", err)

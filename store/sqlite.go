@@ -52,7 +52,7 @@ func (db *DB) openSQLite(ctx context.Context, path string) error {
 	if path == "" || strings.Contains(path, ":memory:") {
 		return fmt.Errorf("need a file path (got %q)", path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := ledgerDir(filepath.Dir(path)); err != nil {
 		return err
 	}
 	// Create a new ledger readable by its owner only; SQLite gives its

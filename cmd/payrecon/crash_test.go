@@ -19,6 +19,8 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/provider/sandbox"
 	"github.com/payrecon/payrecon/provider/sandbox/sandboxtest"
+	"github.com/payrecon/payrecon/store"
+	"github.com/payrecon/payrecon/store/storetest"
 )
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -80,8 +82,11 @@ func startChild(t *testing.T, bin, cfgPath string) (*exec.Cmd, string, <-chan er
 }
 
 // TestCrashSafety runs payrecon serve as a child process, fires concurrent
-// signed notifications, kills it with SIGKILL mid-stream, restarts it, and
-// checks that every acknowledged notification is in the ledger. Five rounds
+// signed payment and refund notifications, kills it with SIGKILL
+// mid-stream, restarts it, and checks that every acknowledged notification
+// is in the ledger as it said (amount and status, refunds too), that the
+// ledger passes PRAGMA integrity_check, and that its commits are fsynced
+// (WAL, synchronous FULL or EXTRA) before the acknowledgement. Five rounds
 // on the same ledger file.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
@@ -91,20 +96,10 @@ func TestCrashSafety(t *testing.T) {
 	fx := sandboxtest.New(t)
 	dbPath := filepath.Join(fx.Dir, "var", "payrecon.db")
 	const rounds, perRound = 5, 400
-	acked := map[string]bool{}
+	acked := map[string]crashReq{}
 	for round := range rounds {
-		stormRound(t, bin, fx.Config, crashRequests(t, fx.Sandbox, round, perRound), acked)
-		got := ledgerTrades(t, dbPath)
-		lost := 0
-		for no := range acked {
-			if !got[no] {
-				lost++
-			}
-		}
-		t.Logf("round %d: %d acknowledged so far, %d in ledger, %d lost", round, len(acked), len(got), lost)
-		if lost > 0 {
-			t.Fatalf("round %d: %d acknowledged notifications lost", round, lost)
-		}
+		stormRound(t, bin, fx.Config, withRefunds(t, fx.Sandbox, crashRequests(t, fx.Sandbox, round, perRound)), acked)
+		checkCrashLedger(t, dbPath, round, acked)
 	}
 	if len(acked) == 0 {
 		t.Fatal("nothing was acknowledged before the kills; the test proved nothing")
@@ -121,7 +116,7 @@ func TestCrashSafety(t *testing.T) {
 // concurrent senders, kills the child with SIGKILL at a random moment
 // (20–140 ms in) while requests are in flight, and adds every
 // acknowledged out_trade_no to acked.
-func stormRound(t *testing.T, bin, cfgPath string, reqs []crashReq, acked map[string]bool) {
+func stormRound(t *testing.T, bin, cfgPath string, reqs []crashReq, acked map[string]crashReq) {
 	t.Helper()
 	const senders = 16
 	cmd, addr, exited := startChild(t, bin, cfgPath)
@@ -136,7 +131,7 @@ func stormRound(t *testing.T, bin, cfgPath string, reqs []crashReq, acked map[st
 			for r := range next {
 				if sendCrashReq(client, addr, r) {
 					mu.Lock()
-					acked[r.outTradeNo] = true
+					acked[r.outTradeNo] = r
 					mu.Unlock()
 				}
 			}
@@ -183,7 +178,7 @@ func TestCrashForward(t *testing.T) {
 	fx := sandboxtest.New(t)
 	rc := appFor(t, fx.Config)
 	const rounds, perRound = 5, 300
-	acked := map[string]bool{}
+	acked := map[string]crashReq{}
 	for round := range rounds {
 		stormRound(t, bin, fx.Config, crashRequests(t, fx.Sandbox, round, perRound), acked)
 		got, _ := rc.Events()
@@ -204,7 +199,7 @@ func TestCrashForward(t *testing.T) {
 // checkCrashDeliveries: every acknowledged trade has exactly one distinct
 // payment.succeeded event at the receiver, and the receiver holds every
 // event of the outbox.
-func checkCrashDeliveries(t *testing.T, rc *sandbox.Receiver, acked map[string]bool, outboxLen int) {
+func checkCrashDeliveries(t *testing.T, rc *sandbox.Receiver, acked map[string]crashReq, outboxLen int) {
 	t.Helper()
 	got, seen := rc.Events()
 	byTrade := map[string]string{}
@@ -244,6 +239,11 @@ type crashReq struct {
 	header     http.Header
 	body       []byte
 	protocol   payrecon.Protocol
+	// amount is the trade's; a refund notification (refundNo set) refunds
+	// refundFen of it.
+	amount    payrecon.Fen
+	refundNo  string
+	refundFen payrecon.Fen
 }
 
 func crashRequests(t *testing.T, sb *sandbox.Sandbox, round, n int) []crashReq {
@@ -260,12 +260,13 @@ func crashRequests(t *testing.T, sb *sandbox.Sandbox, round, n int) []crashReq {
 			if i%2 == 0 {
 				body, err := sb.SignAlipay(sb.AlipayTradeParams(sandbox.AlipayTrade{OutTradeNo: no, TradeNo: "2026" + no, Amount: payrecon.Fen(i + 1), Status: "TRADE_SUCCESS", Paid: paid}), sandbox.AlipayOptions{})
 				errs <- err
-				out[i] = crashReq{sb.ID.Alipay.Account, no, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, body, "alipay"}
+				out[i] = crashReq{account: sb.ID.Alipay.Account, outTradeNo: no, header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+					body: body, protocol: "alipay", amount: payrecon.Fen(i + 1)}
 				return
 			}
 			h, body, err := sb.WeChatV3Transaction(sandbox.WeChatTransaction{OutTradeNo: no, TransactionID: "4200" + no, Amount: payrecon.Fen(i + 1), Paid: paid}, sandbox.WeChatV3Options{})
 			errs <- err
-			out[i] = crashReq{sb.ID.WeChat.Account, no, h, body, "wechatpay-v3"}
+			out[i] = crashReq{account: sb.ID.WeChat.Account, outTradeNo: no, header: h, body: body, protocol: "wechatpay-v3", amount: payrecon.Fen(i + 1)}
 		}()
 	}
 	wg.Wait()
@@ -295,4 +296,87 @@ func sendCrashReq(client *http.Client, addr string, r crashReq) bool {
 	}
 	ok, _, err := sandbox.Accepted(r.protocol, resp.StatusCode, b)
 	return err == nil && ok
+}
+
+// withRefunds turns half of the storm's notifications (i%4 = 2 or 3, both
+// providers) into refund notifications of 1 fen on their own trades.
+func withRefunds(t *testing.T, sb *sandbox.Sandbox, reqs []crashReq) []crashReq {
+	t.Helper()
+	paid, refunded := time.Now().Add(-time.Minute), time.Now().Add(-30*time.Second)
+	for i, r := range reqs {
+		if i%4 < 2 {
+			continue
+		}
+		r.refundFen = 1
+		if r.protocol == "alipay" {
+			r.refundNo = "RA" + r.outTradeNo
+			body, err := sb.SignAlipay(sb.AlipayTradeParams(sandbox.AlipayTrade{OutTradeNo: r.outTradeNo, TradeNo: "2026" + r.outTradeNo, Amount: r.amount,
+				Status: "TRADE_SUCCESS", Paid: paid, RefundTotal: 1, OutBizNo: r.refundNo, Refunded: refunded}), sandbox.AlipayOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.body = body
+		} else {
+			r.refundNo = "RW" + r.outTradeNo
+			h, body, err := sb.WeChatV3Refund(sandbox.WeChatRefund{OutTradeNo: r.outTradeNo, TransactionID: "4200" + r.outTradeNo, OutRefundNo: r.refundNo,
+				RefundID: "5000" + r.outTradeNo, Total: r.amount, Refund: 1, Status: "SUCCESS", At: refunded}, sandbox.WeChatV3Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.header, r.body = h, body
+		}
+		reqs[i] = r
+	}
+	return reqs
+}
+
+// checkCrashLedger opens the ledger the killed child left and checks that
+// its commits are fsynced (WAL, synchronous FULL or EXTRA: the pragmas
+// the binary opens it with), that it passes PRAGMA integrity_check, and
+// that every acknowledged notification is in it as it said: a payment's
+// trade PAID with its amount, a refund SUCCESS with its amount on its
+// trade.
+func checkCrashLedger(t *testing.T, dbPath string, round int, acked map[string]crashReq) {
+	t.Helper()
+	db, err := store.Open(t.Context(), dbPath, store.Options{}, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if d, err := db.Durability(t.Context()); err != nil || !d.Synced() {
+		t.Fatalf("round %d: commits not fsynced before the reply: %+v %v", round, d, err)
+	}
+	if err := db.IntegrityCheck(t.Context()); err != nil {
+		t.Fatalf("round %d: %v", round, err)
+	}
+	trades := map[string]payrecon.Trade{}
+	for _, tr := range storetest.Must(db.Trades(t.Context(), store.TradeFilter{})) {
+		trades[tr.OutTradeNo] = tr
+	}
+	refunds := map[string]payrecon.RefundRecord{}
+	for _, acct := range []string{"sandbox-ali", "sandbox-wx"} {
+		for _, r := range storetest.Must(db.Refunds(t.Context(), acct)) {
+			refunds[r.OutRefundNo] = r
+		}
+	}
+	var bad []string
+	nrefunds := 0
+	for no, r := range acked {
+		tr, ok := trades[no]
+		switch {
+		case !ok:
+			bad = append(bad, no+": lost")
+		case r.refundNo == "" && (tr.Status != payrecon.StatusPaid || tr.AmountFen != r.amount):
+			bad = append(bad, fmt.Sprintf("%s: %s %d, want PAID %d", no, tr.Status, tr.AmountFen, r.amount))
+		case r.refundNo != "":
+			nrefunds++
+			if rf := refunds[r.refundNo]; rf.Status != payrecon.RefundSuccess || rf.AmountFen != r.refundFen || tr.RefundedFen != r.refundFen {
+				bad = append(bad, fmt.Sprintf("%s: refund %s %q %d (trade refunded %d), want SUCCESS %d", no, r.refundNo, rf.Status, rf.AmountFen, tr.RefundedFen, r.refundFen))
+			}
+		}
+	}
+	t.Logf("round %d: %d acknowledged so far (%d refunds), %d trades in the ledger, %d wrong", round, len(acked), nrefunds, len(trades), len(bad))
+	if len(bad) > 0 {
+		t.Fatalf("round %d: acknowledged notifications lost or wrong: %v", round, bad[:min(len(bad), 10)])
+	}
 }

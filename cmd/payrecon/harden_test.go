@@ -39,9 +39,27 @@ func rssBytes(t *testing.T, pid int) int64 {
 	return 0
 }
 
-func getBody(t *testing.T, url string) []byte {
+// getBody GETs url with the admin token and returns the body of a 200.
+func getBody(t *testing.T, url, token string) []byte {
 	t.Helper()
-	resp, err := http.Get(url)
+	code, b := getAuth(t, url, token)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d %.200s", url, code, b)
+	}
+	return b
+}
+
+// getAuth GETs url, with a bearer token unless it is "".
+func getAuth(t *testing.T, url, token string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +68,19 @@ func getBody(t *testing.T, url string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return resp.StatusCode, b
+}
+
+// withAdminToken configures an admin token (keys/admin.token beside the
+// config) and returns it.
+func withAdminToken(t *testing.T, cfgPath string) string {
+	t.Helper()
+	const token = "h4rden-adm1n-t0ken"
+	if err := os.WriteFile(filepath.Join(filepath.Dir(cfgPath), "keys", "admin.token"), []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	appendConfig(t, cfgPath, "admin:\n  token_file: keys/admin.token\n")
+	return token
 }
 
 // post sends one request and returns its status (0 when the connection
@@ -100,6 +130,7 @@ func TestUnknownAccountsBoundedMemory(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	fx := sandboxtest.New(t)
+	token := withAdminToken(t, fx.Config)
 	cmd, addr, _ := startChild(t, bin, fx.Config)
 	base := "http://" + addr
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -107,7 +138,7 @@ func TestUnknownAccountsBoundedMemory(t *testing.T) {
 	for i := range 50 {
 		post(client, base+"/notify/warm"+strconv.Itoa(i), nil, []byte("x=1"))
 	}
-	rss0, metrics0 := rssBytes(t, cmd.Process.Pid), len(getBody(t, base+"/metrics"))
+	rss0, metrics0 := rssBytes(t, cmd.Process.Pid), len(getBody(t, base+"/metrics", token))
 	q0 := quarantined(t, filepath.Join(fx.Dir, "var", "payrecon.db"))
 
 	long := strings.Repeat("a", 400<<10)
@@ -123,7 +154,7 @@ func TestUnknownAccountsBoundedMemory(t *testing.T) {
 	if statuses["long 431"]+statuses["long 0"] != 1000 || statuses["short 404"] != 1000 {
 		t.Errorf("statuses %v, want 431 for the long names and 404 for the short", statuses)
 	}
-	rss1, metrics1 := rssBytes(t, cmd.Process.Pid), len(getBody(t, base+"/metrics"))
+	rss1, metrics1 := rssBytes(t, cmd.Process.Pid), len(getBody(t, base+"/metrics", token))
 	t.Logf("RSS %d KiB -> %d KiB; /metrics %d -> %d bytes", rss0>>10, rss1>>10, metrics0, metrics1)
 	if rss1-rss0 > 16<<20 {
 		t.Errorf("RSS grew by %d MiB", (rss1-rss0)>>20)
@@ -201,6 +232,7 @@ func TestQuarantineBounded(t *testing.T) {
 	bin := buildBinary(t)
 	fx := sandboxtest.New(t)
 	appendConfig(t, fx.Config, "limits:\n  quarantine_max_bytes: 2MiB\n")
+	token := withAdminToken(t, fx.Config)
 	dbPath := filepath.Join(fx.Dir, "var", "payrecon.db")
 	_, addr, _ := startChild(t, bin, fx.Config)
 	size0 := fileSizes(dbPath, dbPath+"-wal")
@@ -226,7 +258,7 @@ func TestQuarantineBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics := string(getBody(t, "http://"+addr+"/metrics"))
+	metrics := string(getBody(t, "http://"+addr+"/metrics", token))
 	t.Logf("ledger grew %d KiB; quarantine %+v", grown>>10, u)
 	if u.Bytes > 2<<20 || u.Rows+u.Dropped != 1000 || u.Dropped == 0 || u.Bytes/u.Rows > 16<<10 {
 		t.Errorf("quarantine %+v: want at most 2 MiB, at most 16 KiB a row, the rest dropped", u)

@@ -127,6 +127,9 @@ func reconcileWith(ctx context.Context, path, account, date, billFile string, f 
 		return err
 	}
 	if !dry {
+		if err := cleanLeftovers(ctx, cfg, db, false, logger); err != nil {
+			return err
+		}
 		disp, alerting, err := newDeliverer(cfg, db, getenv, &http.Client{Timeout: 30 * time.Second}, logger)
 		if err != nil {
 			return err

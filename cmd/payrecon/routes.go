@@ -42,7 +42,8 @@ type adminDeps struct {
 }
 
 // adminRoutes are the operator's routes: metrics, workbooks, runs, order
-// registration (also from synchronous returns) and events. All but /metrics need the admin token.
+// registration (also from synchronous returns) and events. All but /metrics need the admin token;
+// /metrics needs it too unless it is on its own listener (admin.listen): startServer wraps it.
 func adminRoutes(d adminDeps, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", d.metrics)

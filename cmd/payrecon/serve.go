@@ -67,6 +67,10 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 		token = []byte(strings.TrimSpace(string(b)))
 	}
 	reg := newRegistrar(cfg, db)
+	metrics := s.metrics.Handler()
+	if cfg.Admin.Listen == "" { // on the public listener, /metrics needs the admin token too
+		metrics = admin.RequireToken(token, metrics)
+	}
 	ops, err := consoleOperators(cfg, token, getenv)
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
@@ -76,7 +80,7 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 		return nil, errors.Join(err, s.Close())
 	}
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
-		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: s.metrics.Handler(), console: cons}, logger)
+		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: metrics, console: cons}, logger)
 	s.metrics.WatchOutbox(db)
 	s.metrics.WatchQuarantine(db)
 
@@ -167,6 +171,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	s, err := startServer(ctx, cfg, accts, storeOptions(cfg), logger, getenv)
 	if err != nil {
 		return err
+	}
+	if err := cleanLeftovers(ctx, cfg, s.db, true, logger); err != nil {
+		return errors.Join(err, s.Close())
 	}
 	if err := s.startWork(ctx, cfg, accts, logger, getenv); err != nil {
 		return errors.Join(err, s.Close())

@@ -45,6 +45,14 @@ type ServerFaults struct {
 	// ExpiredDownload answers this many WeChat Pay bill file downloads
 	// with 404, as an expired download_url does.
 	ExpiredDownload int
+	// GzipBomb appends this many zero bytes to every WeChat Pay bill file
+	// (after the bill, in the same gzip stream as extra members of 1 MiB
+	// each, about 1 KiB compressed): a decompression bomb.
+	GzipBomb int64
+	// RefundQueryDelta is added to the refund amount of every refund query
+	// answer (both providers), so the provider confirms a refund with
+	// another amount than its bill row's.
+	RefundQueryDelta payrecon.Fen
 }
 
 // Server emulates the Alipay gateway and the WeChat Pay APIv3 endpoints
@@ -252,7 +260,7 @@ func (sv *Server) alipayMethod(w http.ResponseWriter, method, bizContent string)
 			"out_request_no": str("out_request_no"), "total_amount": t.AmountFen.Yuan()}
 		for _, rf := range t.Refunds {
 			if rf.OutRefundNo == str("out_request_no") {
-				body["refund_amount"] = rf.AmountFen.Yuan()
+				body["refund_amount"] = (rf.AmountFen + sv.faults.RefundQueryDelta).Yuan()
 				body["refund_status"] = "REFUND_SUCCESS"
 				body["gmt_refund_pay"] = alipay.FormatTime(rf.At)
 			}
@@ -418,7 +426,8 @@ func (sv *Server) wechatRefund(w http.ResponseWriter, r *http.Request, sg wxSign
 					found = map[string]any{"refund_id": rf.ProviderRefundNo, "out_refund_no": rf.OutRefundNo, "transaction_id": t.ProviderTradeNo,
 						"out_trade_no": t.OutTradeNo, "channel": "ORIGINAL", "status": "SUCCESS",
 						"success_time": rf.At.In(payrecon.ShanghaiFixed).Format(time.RFC3339), "create_time": rf.At.Add(-3 * time.Second).In(payrecon.ShanghaiFixed).Format(time.RFC3339),
-						"amount": map[string]any{"total": int64(t.AmountFen), "refund": int64(rf.AmountFen), "payer_total": int64(t.AmountFen), "payer_refund": int64(rf.AmountFen), "currency": cmp.Or(t.Currency, "CNY")}}
+						"amount": map[string]any{"total": int64(t.AmountFen), "refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "payer_total": int64(t.AmountFen),
+							"payer_refund": int64(rf.AmountFen + sv.faults.RefundQueryDelta), "currency": cmp.Or(t.Currency, "CNY")}}
 				}
 			}
 		}
@@ -477,6 +486,23 @@ func (sv *Server) wechatBillDownload(w http.ResponseWriter, r *http.Request) {
 	zw := gzip.NewWriter(w)
 	zw.Write(sv.wechatBill(day))
 	zw.Close()
+	if sv.faults.GzipBomb > 0 {
+		writeGzipBomb(w, sv.faults.GzipBomb)
+	}
+}
+
+// writeGzipBomb writes gzip members that inflate to n zero bytes: one
+// member of 1 MiB of zeros, compressed once, written again and again.
+func writeGzipBomb(w io.Writer, n int64) {
+	var member bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&member, gzip.BestCompression)
+	zw.Write(make([]byte, 1<<20))
+	zw.Close()
+	for ; n > 0; n -= 1 << 20 {
+		if _, err := w.Write(member.Bytes()); err != nil {
+			return // the client hung up: it refused the bomb
+		}
+	}
 }
 
 func (sv *Server) wechatBill(d *Day) []byte {

@@ -261,11 +261,31 @@ func (c *Client) downloadBill(ctx context.Context, day time.Time, w io.Writer) e
 	return c.download(ctx, apply.DownloadURL, apply.HashValue, w)
 }
 
+// inflateLimited is a writer that bounds the decompressed size of what is
+// downloaded into it (the archive's).
+type inflateLimited interface {
+	InflateLimits() provider.InflateLimits
+}
+
+// counter counts the bytes written through it.
+type counter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *counter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return c.w.Write(p)
+}
+
 // download streams the bill file to w: the request is signed, the response
 // is not (WeChat Pay does not sign the file). The SHA1 of the decompressed
 // bytes must equal hashValue (the raw bytes' SHA1 is accepted as a
 // fallback, since the documentation is ambiguous). w receives the bytes as
-// they stream; on a hash mismatch the caller must discard them.
+// they stream; on a hash mismatch the caller must discard them. A gzipped
+// file is decompressed within w's limits (see [provider.InflateLimits]),
+// or the defaults: past them the download fails with
+// [provider.ErrTooLarge] before more is written.
 func (c *Client) download(ctx context.Context, rawURL, hashValue string, w io.Writer) error {
 	const op = "wechatpay bill download"
 	req, err := c.newRequest(ctx, http.MethodGet, rawURL)
@@ -285,16 +305,24 @@ func (c *Client) download(ctx context.Context, rawURL, hashValue string, w io.Wr
 		return &provider.Error{Op: op, Status: resp.StatusCode, Retryable: resp.StatusCode >= 500}
 	}
 	rawSum, plainSum := sha1.New(), sha1.New()
-	br := bufio.NewReaderSize(io.TeeReader(resp.Body, rawSum), 64<<10)
+	raw := &counter{w: rawSum}
+	br := bufio.NewReaderSize(io.TeeReader(resp.Body, raw), 64<<10)
 	var src io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return &provider.Error{Op: op, Message: "gzip", Err: provider.ErrBadResponse}
 		}
-		src = zr
+		var lim provider.InflateLimits // the defaults, unless the writer says
+		if lw, ok := w.(inflateLimited); ok {
+			lim = lw.InflateLimits()
+		}
+		src = lim.Cap(zr, func() int64 { return raw.n })
 	}
 	if _, err := io.Copy(io.MultiWriter(w, plainSum), src); err != nil {
+		if errors.Is(err, provider.ErrTooLarge) { // a gzip bomb: refused, not retried
+			return &provider.Error{Op: op, Message: err.Error(), Err: provider.ErrTooLarge}
+		}
 		return &provider.Error{Op: op, Message: "read body: " + err.Error(), Retryable: true}
 	}
 	io.Copy(io.Discard, br) // hash any trailing bytes of the raw stream

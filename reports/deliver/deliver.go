@@ -112,6 +112,7 @@ func (d *Dispatcher) Send(ctx context.Context, m Message, names ...string) error
 			continue
 		}
 		n, err := sendWithRetry(ctx, ch, m, attempts, backoff)
+		err = Redact(err) // no URL, key or token is logged or stored
 		if d.OnDelivery != nil {
 			d.OnDelivery(name, err)
 		}

@@ -60,18 +60,19 @@ func testReviewOpenItems(t *testing.T, db Ledger) {
 	Record(t, db, Pay("p3", "R3", 100))
 	Record(t, db, Pay("p4", "R4", 100))
 	Record(t, db, Pay("p5", "R5", 100))
+	Record(t, db, Pay("p6", "R6", 100))
 	prev := Day.AddDays(-1)
 	reviewDay(t, db, prev, mismatch("R5", 300, 100, payrecon.OutcomePending))
 	reviewDay(t, db, Day, mismatch("R1", 101, 100, payrecon.OutcomeNeedsReview), mismatch("R2", 900, 100, payrecon.OutcomeNeedsReview),
 		payrecon.Discrepancy{Code: payrecon.MissingChannel, Kind: payrecon.EntryPayment, OutTradeNo: "R3", LedgerFen: 100, HasLedger: true,
 			Resolution: payrecon.OutcomeConfirmedAbsent},
-		mismatch("R4", 150, 100, payrecon.OutcomePending),
+		mismatch("R4", 150, 100, payrecon.OutcomePending), mismatch("R6", 140, 100, payrecon.OutcomeAmountMismatch),
 		payrecon.Discrepancy{Code: payrecon.Matched, Kind: payrecon.EntryPayment, OutTradeNo: "R9", HasBill: true, HasLedger: true})
 	got := Must(db.OpenItems(t.Context(), store.ItemFilter{Account: "ali", PendingBefore: Day}))
-	if want := []string{"R5", "R2", "R3", "R1"}; !slices.Equal(orderNos(got), want) {
+	if want := []string{"R5", "R2", "R3", "R6", "R1"}; !slices.Equal(orderNos(got), want) {
 		t.Fatalf("open items %v, want %v (oldest day, then largest at stake; R4 is within its hold)", orderNos(got), want)
 	}
-	if got := Must(db.OpenItems(t.Context(), store.ItemFilter{})); !slices.Equal(orderNos(got), []string{"R2", "R3", "R1"}) {
+	if got := Must(db.OpenItems(t.Context(), store.ItemFilter{})); !slices.Equal(orderNos(got), []string{"R2", "R3", "R6", "R1"}) {
 		t.Fatalf("without PendingBefore, PENDING is not open: %v", orderNos(got))
 	}
 	if got := Must(db.OpenItems(t.Context(), store.ItemFilter{Code: payrecon.MissingChannel, Day: Day})); !slices.Equal(orderNos(got), []string{"R3"}) {

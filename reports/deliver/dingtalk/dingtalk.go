@@ -53,5 +53,6 @@ func (n *Notifier) Notify(ctx context.Context, msg deliver.Message) (bool, error
 	if err != nil {
 		return true, fmt.Errorf("dingtalk: %w", err)
 	}
-	return deliver.CodeReply("dingtalk", status, resp, "errcode", "errmsg", 130101, -1)
+	retry, err := deliver.CodeReply("dingtalk", status, resp, "errcode", "errmsg", 130101, -1)
+	return retry, deliver.Redact(err, target, string(n.Secret)) // the reply may echo the URL
 }

@@ -55,5 +55,6 @@ func (n *Notifier) Notify(ctx context.Context, msg deliver.Message) (bool, error
 	if err != nil {
 		return true, fmt.Errorf("feishu: %w", err)
 	}
-	return deliver.CodeReply("feishu", status, resp, "code", "msg", 9499)
+	retry, err := deliver.CodeReply("feishu", status, resp, "code", "msg", 9499)
+	return retry, deliver.Redact(err, n.URL, string(n.Secret)) // the reply may echo the URL
 }

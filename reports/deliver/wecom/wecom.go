@@ -32,5 +32,6 @@ func (n *Notifier) Notify(ctx context.Context, msg deliver.Message) (bool, error
 	if err != nil {
 		return true, fmt.Errorf("wecom: %w", err)
 	}
-	return deliver.CodeReply("wecom", status, resp, "errcode", "errmsg", 45009, -1)
+	retry, err := deliver.CodeReply("wecom", status, resp, "errcode", "errmsg", 45009, -1)
+	return retry, deliver.Redact(err, n.URL) // the reply may echo the URL
 }
