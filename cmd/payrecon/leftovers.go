@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"syscall"
 	"time"
 
+	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/archive"
 	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/store"
@@ -37,6 +39,9 @@ func cleanLeftovers(ctx context.Context, cfg config.Config, db *store.DB, lockHe
 	if err != nil {
 		return fmt.Errorf("clean leftovers: %w", err)
 	}
+	if _, err := db.ReleaseDeadLeases(ctx, leaseHolderAlive); err != nil {
+		return fmt.Errorf("clean leftovers: %w", err)
+	}
 	removed, err := archive.CleanTemp(pidAlive, start, cfg.Path(cfg.ArchiveDir), cfg.Path(cfg.Reports.Dir))
 	if err != nil {
 		logger.Warn("clean leftovers", "err", err)
@@ -51,4 +56,15 @@ func cleanLeftovers(ctx context.Context, cfg config.Config, db *store.DB, lockHe
 // counts).
 func pidAlive(pid int) bool {
 	return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
+// leaseHolderAlive judges a run lease's holder: a process on this host
+// that is gone is dead; another host's (a replica sharing a PostgreSQL
+// ledger) is not ours to judge, and its lease is left to expire.
+func leaseHolderAlive(l payrecon.Lease) bool {
+	host, err := os.Hostname()
+	if err != nil || l.Host != host {
+		return true
+	}
+	return pidAlive(l.PID)
 }

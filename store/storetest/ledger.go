@@ -43,6 +43,7 @@ type Ledger interface {
 	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
 	Outbox
 	GoLiveLease
+	DeadLeases
 	QuarantineReader
 	Review
 }
@@ -90,6 +91,7 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"LeaseAcquireRelease", testLeaseAcquireRelease},
 		{"LeaseConflict", testLeaseConflict},
 		{"LeaseExpiryTakeover", testLeaseExpiryTakeover},
+		{"ReleaseDeadLeases", testReleaseDeadLeases},
 		{"ReviewOpenItems", testReviewOpenItems},
 		{"ReviewAcceptProvider", testReviewAcceptProvider},
 		{"ReviewAcceptLedgerAndWriteOff", testReviewAcceptLedgerAndWriteOff},
