@@ -28,13 +28,17 @@ var ErrLeaseLost = errors.New("run lease lost")
 type Lease struct {
 	Account string
 	Day     Day
-	// Holder is unique per acquisition ("pid@host/started-nanos"): two
+	// Holder is unique per acquisition ("pid@host/nanos-random"): two
 	// runs of one process are two holders.
 	Holder    string
 	PID       int
 	Host      string
 	Since     time.Time
 	ExpiresAt time.Time
+	// TakenOver is set on an acquisition that took over another
+	// holder's expired lease (that holder died or stalled), not a free
+	// one.
+	TakenOver bool
 }
 
 // LeaseHeldError says who holds the (account, day) another run asked for.

@@ -6,6 +6,8 @@
 #                               on a free 127.0.0.1 port; prints the URL to use as
 #                               PAYRECON_TEST_POSTGRES (also written to DIR/url)
 #   .ci/postgres.sh stop DIR    stop it (DIR can then be removed)
+#   .ci/postgres.sh resume DIR  start a stopped cluster again on its port (a
+#                               database restart, for the reconnection tests)
 #
 #   dir=$(mktemp -d); export PAYRECON_TEST_POSTGRES=$(.ci/postgres.sh start "$dir")
 #   go test ./store/ ./cmd/payrecon/ ; .ci/postgres.sh stop "$dir"; rm -rf "$dir"
@@ -73,8 +75,18 @@ stop() {
   as "$(bindir)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
 }
 
+resume() {
+  local dir=$1 port
+  dir=$(cd "$dir" && pwd)
+  port=$(sed -E 's|.*:([0-9]+)/.*|\1|' "$dir/url")
+  as "$(bindir)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    start >/dev/null
+}
+
 case "${1:-}" in
 start) start "${2:?usage: postgres.sh start DIR}" ;;
+resume) resume "${2:?usage: postgres.sh resume DIR}" ;;
 stop) stop "${2:?usage: postgres.sh stop DIR}" ;;
-*) echo "usage: postgres.sh start|stop DIR" >&2; exit 2 ;;
+*) echo "usage: postgres.sh start|stop|resume DIR" >&2; exit 2 ;;
 esac

@@ -58,6 +58,12 @@ type IntakeOptions struct {
 	Forward   bool
 	PacedRate int
 	PacedFor  time.Duration
+	// Ledger names the ledger in the table ("" : SQLite); Replicas is
+	// how many intakes each run starts on the same ledger (a PostgreSQL
+	// database: the StartFunc gives every call with one dbPath the same
+	// database), the senders spreading over them (0 or 1: one).
+	Ledger   string
+	Replicas int
 	// Setup is given the payrecon config [Intake] writes for a fresh
 	// sandbox (listening on 127.0.0.1:0) and returns how to start the
 	// intake that config describes. It is called once per config: the
@@ -88,13 +94,17 @@ func Intake(ctx context.Context, opt IntakeOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "intake benchmark: %d CPUs, GOMAXPROCS=%d, %d concurrent senders, loopback HTTP, SQLite WAL synchronous=FULL\n\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), opt.Senders)
+	ledger := "SQLite WAL synchronous=FULL"
+	if opt.Ledger != "" {
+		ledger = fmt.Sprintf("%s, %d replica(s)", opt.Ledger, max(opt.Replicas, 1))
+	}
+	fmt.Fprintf(w, "intake benchmark: %d CPUs, GOMAXPROCS=%d, %d concurrent senders, loopback HTTP, %s\n\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), opt.Senders, ledger)
 	if d, err := fsyncLatency(dir, 200); err == nil {
 		fmt.Fprintf(w, "fsync (fdatasync of a 4 KiB append) on this disk: median %s — the naive handler pays one per notification\n\n", d.Round(time.Microsecond))
 	}
 	fmt.Fprintf(w, "%-10s %-14s %7s %10s %9s %9s %9s\n", "provider", "handler", "n", "notif/s", "p50", "p99", "max")
-	r := intakeRunner{sb: sb, start: start, dir: dir, senders: opt.Senders, cpuprofile: opt.CPUProfile}
+	r := intakeRunner{sb: sb, start: start, dir: dir, senders: opt.Senders, cpuprofile: opt.CPUProfile, replicas: max(opt.Replicas, 1)}
 	if opt.CPUProfile != "" && opt.Forward {
 		r.fwdprofile = opt.CPUProfile + ".forward"
 	}
@@ -115,6 +125,7 @@ type intakeRunner struct {
 	start      StartFunc
 	dir        string
 	senders    int
+	replicas   int    // intakes per run on one ledger
 	cpuprofile string // for the next run only
 	fwdprofile string // for the first run with forwarding on
 	// tag names the runs' ledger files apart from other runs'.
@@ -144,6 +155,9 @@ func (r *intakeRunner) provider(ctx context.Context, opt IntakeOptions, p string
 		}
 		rates[i] = res.rate
 		name := "group-commit"
+		if opt.Ledger != "" {
+			name = fmt.Sprintf("postgres x%d", r.replicas)
+		}
 		if naive {
 			name = "naive"
 		}
@@ -187,16 +201,23 @@ func (r *intakeRunner) run(ctx context.Context, provider string, n int, naive bo
 		defer pprof.StopCPUProfile()
 	}
 	dbPath := filepath.Join(r.dir, fmt.Sprintf("bench-%s-%v%s-%d.db", provider, naive, r.tag, time.Now().UnixNano()))
-	srv, err := r.start(ctx, dbPath, store.Options{NoGroupCommit: naive})
-	if err != nil {
-		return intakeResult{}, err
+	var urls []string
+	var srv Server
+	for range max(r.replicas, 1) {
+		s, err := r.start(ctx, dbPath, store.Options{NoGroupCommit: naive})
+		if err != nil {
+			return intakeResult{}, err
+		}
+		defer s.Close()
+		if srv == nil {
+			srv = s
+		}
+		urls = append(urls, "http://"+s.Addr()+"/notify/"+account)
 	}
-	defer srv.Close()
-	url := "http://" + srv.Addr() + "/notify/" + account
 	if r.before != nil {
 		r.before()
 	}
-	lat, elapsed, err := send(ctx, url, provider, reqs, r.senders)
+	lat, elapsed, err := send(ctx, urls, provider, reqs, r.senders)
 	if err != nil {
 		return intakeResult{}, err
 	}
@@ -220,10 +241,10 @@ func (r *intakeRunner) run(ctx context.Context, provider string, n int, naive bo
 	}, nil
 }
 
-// send posts reqs to url from conc concurrent senders and returns each
+// send posts reqs to urls (request i to urls[i%len(urls)]) from conc concurrent senders and returns each
 // request's latency and the elapsed time; any request not acknowledged is
 // an error.
-func send(ctx context.Context, url, provider string, reqs []signedReq, conc int) ([]time.Duration, time.Duration, error) {
+func send(ctx context.Context, urls []string, provider string, reqs []signedReq, conc int) ([]time.Duration, time.Duration, error) {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc,
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -244,7 +265,7 @@ func send(ctx context.Context, url, provider string, reqs []signedReq, conc int)
 					return
 				}
 				t0 := time.Now()
-				ok, err := post(ctx, client, url, reqs[i], provider)
+				ok, err := post(ctx, client, urls[i%len(urls)], reqs[i], provider)
 				lat[i] = time.Since(t0)
 				if err != nil || !ok {
 					failed.Add(1)

@@ -96,6 +96,9 @@ type RunOptions struct {
 	BillFile string
 	// Backfill allows a day before go-live (see [ErrBeforeGoLive]).
 	Backfill bool
+	// Leased says the caller holds the day's lease (from
+	// [Daily.TakeLease], ctx ending with it): Run takes none.
+	Leased bool
 }
 
 // Report is what a run did.
@@ -182,9 +185,9 @@ func (d *Daily) Run(ctx context.Context, account string, day payrecon.Day, o Run
 	if err == nil && o.BillFile != "" {
 		err = d.checkImport(acct, day, o.BillFile)
 	}
-	if err == nil && !o.DryRun {
+	if err == nil && !o.DryRun && !o.Leased {
 		var release func()
-		if ctx, release, err = d.takeLease(ctx, account, day); err == nil {
+		if ctx, _, release, err = d.takeLease(ctx, account, day); err == nil {
 			defer release()
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"os"
 	"time"
 
@@ -17,8 +19,9 @@ import (
 var ErrBeforeGoLive = errors.New("the day is before the account went live")
 
 // DefaultLeaseTTL is how long a run's lease lasts without renewal; a run
-// renews it every third of that.
-const DefaultLeaseTTL = 2 * time.Minute
+// renews it every third of that. When the replica holding it dies, another
+// takes the work over within about this long.
+const DefaultLeaseTTL = 30 * time.Second
 
 // goLiveLedger is what the jobs read about go-live and the run leases.
 type goLiveLedger interface {
@@ -91,52 +94,90 @@ func sourceOf(it payrecon.Discrepancy) payrecon.Source {
 }
 
 // takeLease takes the run lease of (account, day) for this run, or fails
-// at once with a *payrecon.LeaseHeldError naming who holds it. While the
-// run lasts the lease is renewed; the returned context ends if the lease
-// is lost. release gives it up.
-func (d *Daily) takeLease(ctx context.Context, account string, day payrecon.Day) (context.Context, func(), error) {
-	ttl := d.Opt.LeaseTTL
+// at once with a *payrecon.LeaseHeldError naming who holds it (its Since
+// in the display zone). See [holdLease].
+func (d *Daily) takeLease(ctx context.Context, account string, day payrecon.Day) (context.Context, payrecon.Lease, func(), error) {
+	ctx, l, release, err := holdLease(ctx, d.DB, account, day, d.Opt.LeaseTTL, d.Now, d.Log)
+	if held, ok := errors.AsType[*payrecon.LeaseHeldError](err); ok {
+		held.Lease.Since = held.Lease.Since.In(d.loc())
+		return ctx, l, nil, held
+	}
+	return ctx, l, release, err
+}
+
+// TakeLease takes the run lease of (account, day) for a caller that runs
+// the day with [RunOptions.Leased] (the scheduler, which must know whether
+// another replica holds the day before it records a job): the returned
+// context ends if the lease is lost; release gives it up. Another
+// holder's unexpired lease is a *payrecon.LeaseHeldError.
+func (d *Daily) TakeLease(ctx context.Context, account string, day payrecon.Day) (context.Context, payrecon.Lease, func(), error) {
+	return d.takeLease(ctx, account, day)
+}
+
+// leaser takes, renews and gives up leases. *store.DB satisfies it.
+type leaser interface {
+	AcquireLease(ctx context.Context, l payrecon.Lease, ttl time.Duration) (payrecon.Lease, error)
+	RenewLease(ctx context.Context, l payrecon.Lease, ttl time.Duration) (payrecon.Lease, error)
+	ReleaseLease(ctx context.Context, l payrecon.Lease) error
+}
+
+// holdLease takes the lease of (account, day) for a new holder
+// (pid@host/nanos-random) for ttl (0: [DefaultLeaseTTL]) and renews it every third
+// of ttl while the work lasts. A renewal that fails for another reason than
+// the lease being lost (the database restarting) is tried again on the
+// next tick until the lease would have expired. The returned context ends,
+// with cause [payrecon.ErrLeaseLost], when the lease is lost; release
+// stops renewing and gives the lease up.
+func holdLease(ctx context.Context, db leaser, account string, day payrecon.Day, ttl time.Duration, now func() time.Time, log *slog.Logger) (context.Context, payrecon.Lease, func(), error) {
 	if ttl <= 0 {
 		ttl = DefaultLeaseTTL
 	}
 	host, _ := os.Hostname()
-	now := d.Now()
-	l, err := d.DB.AcquireLease(ctx, payrecon.Lease{Account: account, Day: day, PID: os.Getpid(), Host: host, Since: now,
-		Holder: fmt.Sprintf("%d@%s/%d", os.Getpid(), host, now.UnixNano())}, ttl)
-	if held, ok := errors.AsType[*payrecon.LeaseHeldError](err); ok {
-		held.Lease.Since = held.Lease.Since.In(d.loc())
-		return ctx, nil, held
-	}
+	at := now()
+	l, err := db.AcquireLease(ctx, payrecon.Lease{Account: account, Day: day, PID: os.Getpid(), Host: host, Since: at,
+		Holder: fmt.Sprintf("%d@%s/%d-%x", os.Getpid(), host, at.UnixNano(), rand.Uint32())}, ttl)
 	if err != nil {
-		return ctx, nil, err
+		return ctx, l, nil, err
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
+	lctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
+	cur := l
 	go func() {
 		defer close(done)
 		t := time.NewTicker(ttl / 3)
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-lctx.Done():
 				return
 			case <-t.C:
 			}
-			if l, err = d.DB.RenewLease(ctx, l, ttl); err != nil && ctx.Err() == nil {
-				d.Log.Error("run lease not renewed", "account", account, "bill_date", day.String(), "err", err)
+			next, err := db.RenewLease(lctx, cur, ttl)
+			switch {
+			case err == nil:
+				cur = next
+			case lctx.Err() != nil:
+				return
+			case errors.Is(err, payrecon.ErrLeaseLost) || !now().Before(cur.ExpiresAt):
+				log.Error("lease not renewed", "account", account, "bill_date", day.String(), "err", err)
+				if !errors.Is(err, payrecon.ErrLeaseLost) {
+					err = fmt.Errorf("%w: %w", payrecon.ErrLeaseLost, err)
+				}
 				cancel(err)
 				return
+			default:
+				log.Warn("lease renewal failed, retrying", "account", account, "bill_date", day.String(), "err", err)
 			}
 		}
 	}()
 	release := func() {
 		cancel(nil)
 		<-done
-		if err := d.DB.ReleaseLease(context.WithoutCancel(ctx), l); err != nil {
-			d.Log.Error("run lease not released", "account", account, "bill_date", day.String(), "err", err)
+		if err := db.ReleaseLease(context.WithoutCancel(lctx), cur); err != nil {
+			log.Error("lease not released", "account", account, "bill_date", day.String(), "err", err)
 		}
 	}
-	return ctx, release, nil
+	return lctx, l, release, nil
 }
 
 // checkImport refuses a bill file imported by hand that is not the

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -32,6 +33,12 @@ type Scheduler struct {
 	cron  *cron.Cron
 	locks map[string]*sync.Mutex
 	wg    sync.WaitGroup
+	// mu guards watching (the days whose lease another holder has) and
+	// stopped; stop ends the watches.
+	mu       sync.Mutex
+	watching map[string]bool
+	stopped  bool
+	stop     chan struct{}
 }
 
 // Start schedules the jobs and starts catch-up in the background. The jobs
@@ -40,6 +47,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	logger := cronLogger{s.Log.With("component", "cron")}
 	s.cron = cron.New(cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)), cron.WithLogger(logger))
 	s.locks = map[string]*sync.Mutex{}
+	s.watching, s.stop = map[string]bool{}, make(chan struct{})
 	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 	scheds := map[string]cron.Schedule{}
 	for account, spec := range s.Specs {
@@ -74,6 +82,12 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 		return nil
 	}
 	done := s.cron.Stop().Done()
+	s.mu.Lock()
+	if !s.stopped {
+		s.stopped = true
+		close(s.stop)
+	}
+	s.mu.Unlock()
 	waited := make(chan struct{})
 	go func() { <-done; s.wg.Wait(); close(waited) }()
 	select {
@@ -117,35 +131,116 @@ func (s *Scheduler) catchUpAccount(ctx context.Context, account string, sched cr
 }
 
 // runDay runs one reconciliation, recording it in job_runs. One account
-// never runs two days at once. A day before the account went live is not
-// reconciled on a schedule (only by hand, with -backfill).
+// never runs two days at once in a process, and one day runs once across
+// the replicas sharing the ledger: the day's lease decides. A day another
+// run holds is left to it (no job recorded, no alert) and watched: if its
+// holder dies, the lease expires and this replica takes the day over. A
+// day already reconciled successfully (by any replica) is not run again. A
+// day before the account went live is not reconciled on a schedule (only by
+// hand, with -backfill).
 func (s *Scheduler) runDay(ctx context.Context, account string, day payrecon.Day, trigger string) {
+	if held := s.attempt(ctx, account, day, trigger, false); held != nil {
+		s.watch(ctx, account, day, *held)
+	}
+}
+
+// attempt runs the day unless it is before go-live, done, or leased by
+// another holder (returned). With takeoverOnly it runs the day only if it
+// took over an expired lease: a lease released meanwhile means its holder
+// finished the day (well or not), and that result stands until the next
+// window, as on one replica.
+func (s *Scheduler) attempt(ctx context.Context, account string, day payrecon.Day, trigger string, takeoverOnly bool) *payrecon.Lease {
 	mu := s.locks[account]
 	mu.Lock()
 	defer mu.Unlock()
 	log := s.Log.With("job", JobName, "account", account, "bill_date", day.String(), "trigger", trigger)
 	if live, ok, err := s.Daily.GoLive(ctx, account); err != nil {
 		log.Error("job not run: go-live unknown", "err", err)
-		return
+		return nil
 	} else if ok && day.Before(payrecon.DayOf(live)) {
 		log.Debug("job skipped: the day is before go-live", "go_live", live)
-		return
+		return nil
 	}
-	id, err := s.Daily.DB.StartJob(ctx, JobName, account, day, trigger)
+	lctx, lease, release, err := s.Daily.TakeLease(ctx, account, day)
+	if held, ok := errors.AsType[*payrecon.LeaseHeldError](err); ok {
+		log.Info("job left to another run", "holder", held.Lease.Holder, "pid", held.Lease.PID, "host", held.Lease.Host)
+		return &held.Lease
+	}
+	if err != nil {
+		log.Error("job not run: lease", "err", err)
+		return nil
+	}
+	defer release()
+	if takeoverOnly && !lease.TakenOver {
+		log.Debug("job finished by another run")
+		return nil
+	}
+	if done, err := s.Daily.DB.SucceededDays(lctx, JobName, account); err != nil {
+		log.Error("job not run: history", "err", err)
+		return nil
+	} else if done[day] {
+		log.Debug("job already done by another run")
+		return nil
+	}
+	if lease.TakenOver {
+		trigger = "takeover"
+		log = log.With("trigger", trigger)
+	}
+	id, err := s.Daily.DB.StartJob(lctx, JobName, account, day, trigger)
 	if err != nil {
 		log.Error("job not recorded", "err", err)
-		return
+		return nil
 	}
 	start := time.Now()
-	_, runErr := s.Daily.Run(ctx, account, day, RunOptions{Trigger: trigger})
+	_, runErr := s.Daily.Run(lctx, account, day, RunOptions{Trigger: trigger, Leased: true})
 	if err := s.Daily.DB.FinishJob(context.WithoutCancel(ctx), id, runErr); err != nil {
 		log.Error("job end not recorded", "err", err)
 	}
 	if runErr != nil {
 		log.Error("job failed", "duration", time.Since(start), "err", runErr)
-		return
+		return nil
 	}
 	log.Info("job done", "duration", time.Since(start))
+	return nil
+}
+
+// watch waits, in the background, for another holder's lease of the day
+// to end, and takes the day over if that holder let it expire. A day is
+// watched once at a time; the watch ends with ctx or Stop.
+func (s *Scheduler) watch(ctx context.Context, account string, day payrecon.Day, held payrecon.Lease) {
+	key := account + "/" + day.String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watching[key] || s.stopped {
+		return
+	}
+	s.watching[key] = true
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() { s.mu.Lock(); delete(s.watching, key); s.mu.Unlock() }()
+		for next := &held; next != nil; {
+			// Wake just after the lease would expire unrenewed.
+			t := time.NewTimer(min(max(time.Until(next.ExpiresAt)+time.Second, time.Second), s.leaseTTL()+time.Second))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-s.stop:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			next = s.attempt(ctx, account, day, "takeover", true)
+		}
+	}()
+}
+
+func (s *Scheduler) leaseTTL() time.Duration {
+	if ttl := s.Daily.Opt.LeaseTTL; ttl > 0 {
+		return ttl
+	}
+	return DefaultLeaseTTL
 }
 
 // cronLogger adapts slog to cron.Logger.

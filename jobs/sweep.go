@@ -42,7 +42,20 @@ type Sweeper struct {
 	Interval time.Duration // how often due orders are looked for
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Leases, when set, makes one sweep at a time run across the
+	// replicas sharing the ledger: a sweep takes the sweep lease
+	// ([SweepLeaseAccount]) for LeaseTTL (0: [DefaultLeaseTTL]), and a
+	// replica that finds it held skips its turn.
+	Leases   leaser
+	LeaseTTL time.Duration
 }
+
+// SweepLeaseAccount and SweepLeaseDay name the sweep's lease among the run
+// leases: no account name starts with "@", and no bill is that old.
+const SweepLeaseAccount = "@sweep"
+
+// SweepLeaseDay is the pseudo-day of the sweep's lease.
+var SweepLeaseDay = payrecon.DayOf(time.Date(2000, 1, 1, 12, 0, 0, 0, time.UTC))
 
 // NextCheck returns when an order created at created should next be
 // checked, or false when it is past the last tier.
@@ -72,8 +85,21 @@ func (s *Sweeper) Run(ctx context.Context) {
 	}
 }
 
-// Sweep checks the orders that are due.
+// Sweep checks the orders that are due, unless another replica is
+// sweeping (then it does nothing).
 func (s *Sweeper) Sweep(ctx context.Context) error {
+	if s.Leases != nil {
+		lctx, _, release, err := holdLease(ctx, s.Leases, SweepLeaseAccount, SweepLeaseDay, s.LeaseTTL, s.Now, s.Log)
+		if errors.Is(err, payrecon.ErrRunLeased) {
+			s.Log.Debug("sweep left to another replica", "job", "sweep")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		defer release()
+		ctx = lctx
+	}
 	now := s.Now()
 	due, err := s.DB.DueOrders(ctx, now, 200)
 	if err != nil {

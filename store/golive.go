@@ -78,7 +78,8 @@ func (r leaseRow) lease() (payrecon.Lease, error) {
 // AcquireLease takes the run lease of (l.Account, l.Day) for l.Holder
 // until ttl from now. When another holder's lease has not expired it
 // returns a [*payrecon.LeaseHeldError] (errors.Is [payrecon.ErrRunLeased])
-// naming that holder; an expired lease is taken over.
+// naming that holder; an expired lease is taken over (the returned lease
+// says TakenOver).
 func (db *DB) AcquireLease(ctx context.Context, l payrecon.Lease, ttl time.Duration) (payrecon.Lease, error) {
 	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
 		if err := lockKey(ctx, tx, "lease/"+l.Account+"/"+l.Day.String()); err != nil {
@@ -100,6 +101,7 @@ func (db *DB) AcquireLease(ctx context.Context, l payrecon.Lease, ttl time.Durat
 				return &payrecon.LeaseHeldError{Lease: held}
 			}
 			if held.Holder != l.Holder {
+				l.TakenOver = true
 				db.log.Warn("run lease taken over", "account", l.Account, "bill_date", l.Day.String(), "holder", held.Holder, "pid", held.PID, "host", held.Host)
 			}
 		}

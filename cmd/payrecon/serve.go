@@ -230,7 +230,7 @@ func (s *server) startWork(ctx context.Context, cfg config.Config, accts []Accou
 		logger.Info("reconciliation scheduled", "accounts", len(sched.Specs), "catch_up_days", sched.CatchUpDays)
 	}
 	if cfg.Sweep.Enabled {
-		s.goLoop(ctx, (&jobs.Sweeper{DB: s.db, Accounts: daily.Accounts, Tiers: cfg.Sweep.Tiers, Interval: time.Duration(cfg.Sweep.Interval), Now: time.Now, Log: logger}).Run)
+		s.goLoop(ctx, (&jobs.Sweeper{DB: s.db, Accounts: daily.Accounts, Tiers: cfg.Sweep.Tiers, Interval: time.Duration(cfg.Sweep.Interval), Now: time.Now, Log: logger, Leases: s.db}).Run)
 	}
 	return nil
 }

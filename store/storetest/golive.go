@@ -82,8 +82,11 @@ func testLeaseAcquireRelease(t *testing.T, db Ledger) {
 	if err := db.ReleaseLease(t.Context(), a2); !errors.Is(err, payrecon.ErrLeaseLost) {
 		t.Fatalf("second release: %v, want ErrLeaseLost", err)
 	}
-	// Released, the day is free for the next run.
+	// Released, the day is free for the next run: no takeover.
 	b := Must(db.AcquireLease(t.Context(), testLease("2@h1/2", 2), time.Minute))
+	if a.TakenOver || b.TakenOver {
+		t.Fatalf("a free lease reads as taken over: %v %v", a.TakenOver, b.TakenOver)
+	}
 	if err := db.ReleaseLease(t.Context(), b); err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +117,8 @@ func testLeaseConflict(t *testing.T, db Ledger) {
 func testLeaseExpiryTakeover(t *testing.T, db Ledger) {
 	stale := Must(db.AcquireLease(t.Context(), testLease("1@h1/1", 1), -time.Second)) // expired already: its holder died
 	got := Must(db.AcquireLease(t.Context(), testLease("2@h2/2", 2), time.Minute))
-	if got.Holder != "2@h2/2" {
-		t.Fatalf("takeover: holder %q", got.Holder)
+	if got.Holder != "2@h2/2" || !got.TakenOver || stale.TakenOver {
+		t.Fatalf("takeover: holder %q taken over %v (first acquisition %v)", got.Holder, got.TakenOver, stale.TakenOver)
 	}
 	if _, err := db.RenewLease(t.Context(), stale, time.Minute); !errors.Is(err, payrecon.ErrLeaseLost) {
 		t.Fatalf("the old holder renewed a lease taken over: %v", err)
