@@ -7,6 +7,7 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	./provider/alipay:FuzzVerify \
 	./provider/alipay:FuzzParseBillCSV \
+	./provider/alipay:FuzzParseBillGBK \
 	./provider/wechatpay:FuzzParseBill \
 	./provider/wechatpay:FuzzVerify \
 	./provider/wechatpay:FuzzParseXML \
