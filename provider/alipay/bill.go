@@ -190,8 +190,8 @@ type csvBill struct {
 // columns are the header's column positions (-1: absent).
 type columns struct {
 	tradeNo, outTrade, bizType, finished, amount, receipt, refundReq, fee int
-	discounts                                                           []int
-	maxNeed                                                             int
+	discounts                                                             []int
+	maxNeed                                                               int
 }
 
 // parseRaw reads one line as read from the file; ok says it was a bill
