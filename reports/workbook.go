@@ -95,6 +95,9 @@ func New(meta Meta) (*Workbook, error) {
 			return nil, err
 		}
 	}
+	// The summary is the active sheet, set before any sheet is streamed:
+	// set after, excelize would read every streamed sheet back to do it.
+	f.SetActiveSheet(0)
 	w.detail = &sheet{wb: w, base: w.t("detail"), header: w.headers("detail"), widths: []float64{24, 32, 16, 16, 12, 20, 12, 18, 14, 36, 22, 14, 14}}
 	w.refund = &sheet{wb: w, base: w.t("refunds"), header: w.headers("refunds"), widths: []float64{24, 24, 32, 16, 16, 12, 20, 12, 18, 14, 36, 22, 14, 14}}
 	return w, nil
@@ -380,7 +383,6 @@ func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, o
 	if err := w.writeSummary(); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
-	w.f.SetActiveSheet(0)
 	if err := w.writeTo(out, w.dims); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
