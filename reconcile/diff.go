@@ -51,13 +51,13 @@ type Diff struct {
 	opt  Options
 	emit func(payrecon.Discrepancy)
 
-	trades    *tradeTable      // the ledger's trades, indexed by provider trade no
-	byOutNo   map[string]int32 // out trade no -> index, for trades without a provider no
-	matched   []bool           // a bill row matched the ledger fact (a second one is a DUPLICATE)
-	refunds   []LedgerRefund
-	byRefund  map[string]int32
-	rMatched  []bool
-	adjacent  map[string]bool // keys seen on adjacent days' bills
+	trades   *tradeTable      // the ledger's trades, indexed by provider trade no
+	byOutNo  map[string]int32 // out trade no -> index, for trades without a provider no
+	matched  []bool           // a bill row matched the ledger fact (a second one is a DUPLICATE)
+	refunds  []LedgerRefund
+	byRefund map[string]int32
+	rMatched []bool
+	adjacent map[string]bool // keys seen on adjacent days' bills
 	// Bill rows with no ledger fact, for duplicate detection among them.
 	seenMissingPay map[string]bool
 	seenMissingRef map[string]bool

@@ -16,7 +16,7 @@ import (
 // scans on every cycle while the bill streams through.
 type tradeTable struct {
 	recs     []tradeRec
-	arena    []byte             // each trade's provider trade no, then its out trade no
+	arena    []byte // each trade's provider trade no, then its out trade no
 	statuses []payrecon.TradeStatus
 	locs     []*time.Location
 	index    []int32 // slot -> trade index + 1 (0: empty), by provider trade no
