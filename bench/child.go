@@ -56,7 +56,9 @@ func ReconcileChild(ctx context.Context, args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if a.memoryLimit > 0 {
+	// The raw loop is excelize's floor: it runs without payrecon's limit,
+	// which would turn the rows it holds beforehand into collector work.
+	if a.memoryLimit > 0 && a.mode != "raw" {
 		debug.SetMemoryLimit(a.memoryLimit)
 	}
 	if a.cpuprofile != "" {
