@@ -31,9 +31,24 @@ func ParseYuanFixed(s string, places int) (int64, error) {
 	return int64(f), err
 }
 
-func parseDecimal(s string, places int) (Fen, error) {
+// ParseYuanBytes is [ParseYuan] on a field still in its read buffer, so
+// a bill parser need not convert every amount to a string.
+func ParseYuanBytes(b []byte) (Fen, error) {
+	return parseDecimal(b, 2)
+}
+
+// ParseFeeE5Bytes is [ParseFeeE5] on a field still in its read buffer.
+func ParseFeeE5Bytes(b []byte) (int64, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	f, err := parseDecimal(b, 5)
+	return int64(f), err
+}
+
+func parseDecimal[T ~string | ~[]byte](s T, places int) (Fen, error) {
 	bad := func() (Fen, error) { return 0, fmt.Errorf("%w: %q", ErrBadAmount, s) }
-	if s == "" {
+	if len(s) == 0 {
 		return 0, fmt.Errorf("%w: empty", ErrBadAmount)
 	}
 	i, neg := 0, false

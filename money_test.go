@@ -2,6 +2,7 @@ package payrecon_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -45,6 +46,14 @@ func FuzzParseYuan(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		v, err := payrecon.ParseYuan(s)
+		vb, errb := payrecon.ParseYuanBytes([]byte(s))
+		if vb != v || fmt.Sprint(errb) != fmt.Sprint(err) {
+			t.Fatalf("%q: ParseYuan %d, %v; ParseYuanBytes %d, %v", s, v, err, vb, errb)
+		}
+		fs, errs := payrecon.ParseFeeE5(s)
+		if fb, errb := payrecon.ParseFeeE5Bytes([]byte(s)); fb != fs || fmt.Sprint(errb) != fmt.Sprint(errs) {
+			t.Fatalf("%q: ParseFeeE5 %d, %v; ParseFeeE5Bytes %d, %v", s, fs, errs, fb, errb)
+		}
 		if err != nil {
 			return
 		}
@@ -71,6 +80,9 @@ func FuzzParseBeijingTime(f *testing.F) {
 	f.Add("2026-11-20 23:59:59")
 	f.Fuzz(func(t *testing.T, s string) {
 		got, err := payrecon.ParseBeijingTime(s)
+		if gb, errb := payrecon.ParseBeijingTimeBytes([]byte(s)); !gb.Equal(got) || fmt.Sprint(errb) != fmt.Sprint(err) {
+			t.Fatalf("%q: ParseBeijingTime %v, %v; ParseBeijingTimeBytes %v, %v", s, got, err, gb, errb)
+		}
 		if err != nil {
 			return
 		}

@@ -56,6 +56,16 @@ var ShanghaiFixed = time.FixedZone("CST", 8*3600)
 // 19-byte form is read digit by digit; anything else goes through
 // time.ParseInLocation.
 func ParseBeijingTime(s string) (time.Time, error) {
+	return parseBeijingTime(s)
+}
+
+// ParseBeijingTimeBytes is [ParseBeijingTime] on a field still in its
+// read buffer.
+func ParseBeijingTimeBytes(b []byte) (time.Time, error) {
+	return parseBeijingTime(b)
+}
+
+func parseBeijingTime[T ~string | ~[]byte](s T) (time.Time, error) {
 	if len(s) == 19 && s[4] == '-' && s[7] == '-' && s[10] == ' ' && s[13] == ':' && s[16] == ':' {
 		num := func(a, b int) int {
 			n := 0
@@ -76,7 +86,7 @@ func ParseBeijingTime(s string) (time.Time, error) {
 			}
 		}
 	}
-	t, err := time.ParseInLocation("2006-01-02 15:04:05", s, ShanghaiFixed)
+	t, err := time.ParseInLocation("2006-01-02 15:04:05", string(s), ShanghaiFixed)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("time %q: %w", s, ErrMalformed)
 	}

@@ -111,7 +111,7 @@ func TestIntake(t *testing.T) {
 	}
 }
 
-var reconcileRow = regexp.MustCompile(`^(\S+) +(parse \+ diff(?: \+ workbook)?) +(\d+) +[\d.]+ +\d+ MB  (.*)$`)
+var reconcileRow = regexp.MustCompile(`^(\S+) +(parse \+ diff(?: \+ workbook)?|raw StreamWriter loop) +(\d+) +[\d.]+ +\d+ MB  (.*)$`)
 
 // TestReconcile runs the reconciliation benchmark small, each measure in
 // a child process, and checks every measure's result against the faults
@@ -155,8 +155,14 @@ func TestReconcile(t *testing.T) {
 		for _, measure := range []string{"parse + diff", "parse + diff + workbook"} {
 			want = append(want, strings.Join([]string{p, measure, n, result}, " | "))
 		}
+		want = append(want, strings.Join([]string{p, "raw StreamWriter loop", n, "(the same cells, no diff)"}, " | "))
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for _, p := range []string{"alipay", "wechatpay"} {
+		if !regexp.MustCompile(`(?m)^` + p + ` +workbook [\d.]+ s vs raw StreamWriter loop [\d.]+ s: [\d.]+× \(goal ≤ 1\.5×\)$`).MatchString(out.String()) {
+			t.Errorf("no workbook goal line for %s", p)
+		}
 	}
 }

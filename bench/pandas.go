@@ -40,30 +40,30 @@ print(json.dumps({"rows": int(len(bill)), "seconds": time.time() - t,
 
 // comparePandas runs the same key/amount diff as a pandas merge (read_csv
 // of plain CSV exports of the WeChat Pay account's data in dir, then merge
-// with indicator), when a python3 with pandas is available, and prints its
-// row to w. The script's standard error goes to stderr.
-func comparePandas(ctx context.Context, dir string, n int, stderr, w io.Writer) error {
+// with indicator) in a python3 that has pandas, prints its row to w and
+// returns its measure. The script's standard error goes to stderr.
+func comparePandas(ctx context.Context, dir string, n int, stderr, w io.Writer) (*measured, error) {
 	py := findPandas(ctx)
 	if py == "" {
-		return fmt.Errorf("no python3 with pandas (apt-get install python3-pandas)")
+		return nil, fmt.Errorf("no python3 with pandas (apt-get install python3-pandas)")
 	}
 	billCSV, ledCSV, err := exportCSV(ctx, dir, n)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("pandas export: %w", err)
 	}
 	script := filepath.Join(dir, "diff.py")
 	if err := os.WriteFile(script, []byte(pandasScript), 0o600); err != nil {
-		return err
+		return nil, fmt.Errorf("pandas script: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, py, script, billCSV, ledCSV)
 	cmd.Stderr = stderr
 	r, rss, err := runJSON("pandas", cmd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	printRow(w, "pandas", "read_csv + merge", r, rss)
 	fmt.Fprintf(w, "(pandas reads plain CSV exports of the WeChat Pay data and compares keys and amounts only; payrecon parses the provider's own format and also checks status, fees, duplicates and days)\n")
-	return nil
+	return &measured{r, rss}, nil
 }
 
 // findPandas returns a python3 that imports pandas, or "".

@@ -317,13 +317,11 @@ func (r *run) holdDays() int {
 
 // diff streams the bill through the diff into the workbook and returns
 // the discrepancies to chase. The ledger side covers the hold window and
-// the adjacent days' archived bills.
+// the adjacent days' archived bills; the bill is parsed while the window
+// is read (reconcile.Pipeline).
 func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	day, hold := r.rep.Day, r.holdDays()
-	trades, refunds, err := LoadWindow(ctx, r.DB, r.acct.Name, day.AddDays(-hold).Start(), day.AddDays(hold).End())
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	if r.totals.before, err = r.DB.LedgerTotals(ctx, r.acct.Name, day.Start(), day.End()); err != nil {
 		return nil, err
 	}
@@ -331,7 +329,6 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.progress("  ledger: %d trades and %d refunds in the ±%d-day window; %d rows on adjacent bills", len(trades), len(refunds), hold, len(adjacent))
 	r.wb, err = reports.New(reports.Meta{Account: r.acct.Name, Provider: r.acct.Provider, Date: day, Locale: r.Opt.Locale, Loc: r.Opt.Loc,
 		RunID: r.rep.RunID, Trigger: r.o.Trigger, GeneratedAt: r.Now(), BillSHA256: r.bill.SHA256, BillOrigin: r.bill.Origin})
 	if err != nil {
@@ -339,7 +336,24 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	}
 	var pending []payrecon.Discrepancy
 	var wbErr error
-	diff := reconcile.New(day, reconcile.Options{HoldDays: hold, FeeRateE4: r.acct.FeeRateE4}, trades, refunds, adjacent, func(it payrecon.Discrepancy) {
+	load := func() ([]reconcile.LedgerTrade, []reconcile.LedgerRefund, error) {
+		trades, refunds, err := LoadWindow(ctx, r.DB, r.acct.Name, day.AddDays(-hold).Start(), day.AddDays(hold).End())
+		if err == nil {
+			r.progress("  ledger: %d trades and %d refunds in the ±%d-day window; %d rows on adjacent bills", len(trades), len(refunds), hold, len(adjacent))
+		}
+		return trades, refunds, err
+	}
+	parse := func(fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) {
+		if r.bill.Empty() {
+			return r.rep.Bill, nil
+		}
+		tot, err := archive.Parse(r.bill, fn)
+		if err != nil {
+			return tot, fmt.Errorf("bill %s: %w", r.bill.Path, err)
+		}
+		return tot, nil
+	}
+	r.rep.Bill, err = reconcile.Pipeline(day, reconcile.Options{HoldDays: hold, FeeRateE4: r.acct.FeeRateE4}, adjacent, load, parse, func(it payrecon.Discrepancy) {
 		it = r.prior.carry(r.beforeStart(it))
 		r.totals.add(it)
 		r.rep.Counts[it.Code]++
@@ -352,12 +366,9 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 			wbErr = r.wb.Add(it)
 		}
 	})
-	if !r.bill.Empty() {
-		if r.rep.Bill, err = archive.Parse(r.bill, func(e payrecon.BillEntry) error { diff.Add(e); return nil }); err != nil {
-			return nil, fmt.Errorf("bill %s: %w", r.bill.Path, err)
-		}
+	if err != nil {
+		return nil, err
 	}
-	diff.Finish()
 	r.progress("  diff: %s", countsLine(r.rep.Counts))
 	return pending, wbErr
 }

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -55,32 +57,62 @@ type windowReader interface {
 
 // LoadWindow reads the ledger facts of [from, to) for the diff, sized up
 // front and with statuses interned, so a million-row day costs one
-// allocation per string and no slice regrowth.
+// allocation per string and no slice regrowth. The trades are read as two
+// halves of the window at once, on two connections, each into its own
+// part of the slice; the refunds meanwhile.
 func LoadWindow(ctx context.Context, db windowReader, account string, from, to time.Time) ([]reconcile.LedgerTrade, []reconcile.LedgerRefund, error) {
-	nt, nr, err := db.CountWindow(ctx, account, from, to)
-	if err != nil {
+	mid := from.Add(to.Sub(from) / 2)
+	halves := [2][2]time.Time{{from, mid}, {mid, to}}
+	var nt, nr [2]int
+	var errs [3]error
+	var wg sync.WaitGroup
+	for i, h := range halves {
+		wg.Go(func() { nt[i], nr[i], errs[i] = db.CountWindow(ctx, account, h[0], h[1]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, nil, err
 	}
-	trades := make([]reconcile.LedgerTrade, 0, nt)
-	if err := db.EachTrade(ctx, account, from, to, func(t payrecon.Trade) error {
-		lt := reconcile.LedgerTrade{OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo, Status: tradeStatus(t.Status), AmountFen: t.AmountFen}
-		if t.PaidAt != nil {
-			lt.PaidAt = *t.PaidAt
-		}
-		trades = append(trades, lt)
-		return nil
-	}); err != nil {
+	all := make([]reconcile.LedgerTrade, nt[0]+nt[1])
+	parts := [2][]reconcile.LedgerTrade{all[:0:nt[0]], all[nt[0]:nt[0]:len(all)]}
+	var refunds []reconcile.LedgerRefund
+	for i, h := range halves {
+		wg.Go(func() {
+			errs[i] = db.EachTrade(ctx, account, h[0], h[1], func(t payrecon.Trade) error {
+				parts[i] = append(parts[i], ledgerTrade(t))
+				return nil
+			})
+		})
+	}
+	wg.Go(func() { refunds, errs[2] = loadRefunds(ctx, db, account, from, to, nr[0]+nr[1]) })
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, nil, err
 	}
-	refunds := make([]reconcile.LedgerRefund, 0, nr)
-	if err := db.EachRefund(ctx, account, from, to, func(r payrecon.RefundRecord) error {
+	if len(parts[0]) == nt[0] && cap(parts[0]) == nt[0] && cap(parts[1]) == nt[1] {
+		return all[:nt[0]+len(parts[1])], refunds, nil // both halves filled in place
+	}
+	// The ledger changed between the counts and the reads: join the halves.
+	return append(append(make([]reconcile.LedgerTrade, 0, len(parts[0])+len(parts[1])), parts[0]...), parts[1]...), refunds, nil
+}
+
+func ledgerTrade(t payrecon.Trade) reconcile.LedgerTrade {
+	lt := reconcile.LedgerTrade{OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo, Status: tradeStatus(t.Status), AmountFen: t.AmountFen}
+	if t.PaidAt != nil {
+		lt.PaidAt = *t.PaidAt
+	}
+	return lt
+}
+
+// loadRefunds reads the refunds of [from, to); n sizes the slice.
+func loadRefunds(ctx context.Context, db windowReader, account string, from, to time.Time, n int) ([]reconcile.LedgerRefund, error) {
+	refunds := make([]reconcile.LedgerRefund, 0, n)
+	err := db.EachRefund(ctx, account, from, to, func(r payrecon.RefundRecord) error {
 		refunds = append(refunds, reconcile.LedgerRefund{OutRefundNo: r.OutRefundNo, ProviderRefundNo: r.ProviderRefundNo, OutTradeNo: r.OutTradeNo,
 			AmountFen: r.AmountFen, Status: refundStatus(r.Status), RefundedAt: r.RefundedAt})
 		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
-	return trades, refunds, nil
+	})
+	return refunds, err
 }
 
 // intern returns the constant of all equal to s, so rows do not each keep

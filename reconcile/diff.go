@@ -51,14 +51,13 @@ type Diff struct {
 	opt  Options
 	emit func(payrecon.Discrepancy)
 
-	trades    []LedgerTrade
-	byTradeNo map[string]int32 // provider trade no -> trades index
-	byOutNo   map[string]int32 // out trade no -> index, for trades without a provider no
-	matched   []bool           // a bill row matched the ledger fact (a second one is a DUPLICATE)
-	refunds   []LedgerRefund
-	byRefund  map[string]int32
-	rMatched  []bool
-	adjacent  map[string]bool // keys seen on adjacent days' bills
+	trades   *tradeTable      // the ledger's trades, indexed by provider trade no
+	byOutNo  map[string]int32 // out trade no -> index, for trades without a provider no
+	matched  []bool           // a bill row matched the ledger fact (a second one is a DUPLICATE)
+	refunds  []LedgerRefund
+	byRefund map[string]int32
+	rMatched []bool
+	adjacent map[string]bool // keys seen on adjacent days' bills
 	// Bill rows with no ledger fact, for duplicate detection among them.
 	seenMissingPay map[string]bool
 	seenMissingRef map[string]bool
@@ -74,15 +73,13 @@ func New(day payrecon.Day, opt Options, trades []LedgerTrade, refunds []LedgerRe
 	}
 	d := &Diff{
 		day: day, opt: opt, emit: emit,
-		trades: trades, byTradeNo: make(map[string]int32, len(trades)), byOutNo: map[string]int32{},
+		trades: newTradeTable(trades), byOutNo: map[string]int32{},
 		matched: make([]bool, len(trades)),
 		refunds: refunds, byRefund: make(map[string]int32, len(refunds)), rMatched: make([]bool, len(refunds)),
 		adjacent: map[string]bool{}, seenMissingPay: map[string]bool{}, seenMissingRef: map[string]bool{},
 	}
 	for i, t := range trades {
-		if t.ProviderTradeNo != "" {
-			d.byTradeNo[t.ProviderTradeNo] = int32(i)
-		} else if t.OutTradeNo != "" {
+		if t.ProviderTradeNo == "" && t.OutTradeNo != "" {
 			d.byOutNo[t.OutTradeNo] = int32(i)
 		}
 	}
@@ -120,7 +117,7 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 		return
 	}
 	it := billItem(e)
-	i, ok := d.byTradeNo[e.ProviderTradeNo]
+	i, ok := d.trades.lookup(e.ProviderTradeNo)
 	if !ok || e.ProviderTradeNo == "" {
 		i, ok = d.byOutNo[e.OutTradeNo]
 	}
@@ -143,11 +140,11 @@ func (d *Diff) Add(e payrecon.BillEntry) {
 		d.emit(it)
 		return
 	}
-	t := d.trades[i]
+	t := LedgerTrade{Status: d.trades.status(i), AmountFen: d.trades.recs[i].amount, PaidAt: d.trades.paidAt(i)} // numbers not needed
 	d.matched[i] = true
 	it.HasLedger, it.LedgerFen, it.LedgerStatus, it.LedgerAt = true, t.AmountFen, string(t.Status), t.PaidAt
 	if it.OutTradeNo == "" {
-		it.OutTradeNo = t.OutTradeNo
+		it.OutTradeNo = string(d.trades.outNo(i))
 	}
 	switch {
 	case e.ForeignCurrency():
@@ -242,15 +239,15 @@ func (d *Diff) addRefund(e payrecon.BillEntry) {
 // Finish classifies the ledger facts of the day that no bill row matched:
 // CROSS_DAY when an adjacent day's bill has them, MISSING_CHANNEL otherwise.
 func (d *Diff) Finish() {
-	var idx []int
-	for i, t := range d.trades {
-		if !d.matched[i] && (t.Status == payrecon.StatusPaid || t.Status == payrecon.StatusRefunded) && d.onDay(t.PaidAt) {
-			idx = append(idx, i)
+	var tidx []int32
+	for i := range int32(d.trades.len()) {
+		if st := d.trades.status(i); !d.matched[i] && (st == payrecon.StatusPaid || st == payrecon.StatusRefunded) && d.onDay(d.trades.paidAt(i)) {
+			tidx = append(tidx, i)
 		}
 	}
-	sort.Slice(idx, func(a, b int) bool { return d.trades[idx[a]].OutTradeNo < d.trades[idx[b]].OutTradeNo })
-	for _, i := range idx {
-		t := d.trades[i]
+	sort.Slice(tidx, func(a, b int) bool { return d.trades.lessOutNo(tidx[a], tidx[b]) })
+	for _, i := range tidx {
+		t := d.trades.trade(i)
 		it := payrecon.Discrepancy{Kind: payrecon.EntryPayment, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
 			LedgerFen: t.AmountFen, HasLedger: true, LedgerStatus: string(t.Status), LedgerAt: t.PaidAt,
 			Code: payrecon.MissingChannel, Note: "notified, not on the bill"}
@@ -259,7 +256,7 @@ func (d *Diff) Finish() {
 		}
 		d.emit(it)
 	}
-	idx = idx[:0]
+	var idx []int
 	for i, r := range d.refunds {
 		if !d.rMatched[i] && r.Status == payrecon.RefundSuccess && d.onDay(r.RefundedAt) {
 			idx = append(idx, i)

@@ -47,6 +47,9 @@ func TestGolden(t *testing.T) {
 			if got != sec["want"] {
 				t.Errorf("diff of %s (run with -update to accept):\n--- got\n%s--- want\n%s", f, got, sec["want"])
 			}
+			if piped := render(runPipeline(t, day, opt, parseBill(t, sec["bill.csv"]), parseBill(t, sec["adjacent.csv"]), trades, refunds)); piped != got {
+				t.Errorf("Pipeline of %s differs from Run:\n--- Pipeline\n%s--- Run\n%s", f, piped, got)
+			}
 		})
 	}
 }

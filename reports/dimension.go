@@ -2,136 +2,128 @@ package reports
 
 import (
 	"archive/zip"
-	"encoding/xml"
 	"fmt"
 	"io"
-	"os"
-	"path"
+	"maps"
 	"regexp"
 	"slices"
-	"strings"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // writeTo writes the workbook to out with every sheet declaring its used
 // range. excelize's stream writer writes a sheet's <dimension> before its
 // rows, as "A1", and readers that trust it (openpyxl in read-only mode)
-// then see one column. So the workbook goes to a temporary file first and
-// is copied to out entry by entry, raw (not recompressed), except the
-// streamed sheets, whose <dimension> is replaced by the range in dims (by
-// sheet name) on the way.
+// then see one column. So excelize writes through a zip writer of ours,
+// straight to out, which replaces the <dimension> of each streamed sheet
+// (dims, by sheet name) on the way: each part is compressed once, and
+// neither a temporary file nor the whole package in memory is needed.
 func (w *Workbook) writeTo(out io.Writer, dims map[string]string) error {
-	tmp, err := os.CreateTemp("", "payrecon-workbook-*.xlsx")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	size, err := w.f.WriteTo(tmp)
-	if err != nil {
-		return err
-	}
-	zr, err := zip.NewReader(tmp, size)
-	if err != nil {
-		return err
-	}
-	paths, err := sheetPaths(zr)
-	if err != nil {
-		return fmt.Errorf("sheet paths: %w", err)
-	}
-	byPath := map[string]string{}
-	for name, ref := range dims {
-		byPath[paths[name]] = ref
-	}
-	zw := zip.NewWriter(out)
-	for _, f := range zr.File {
-		ref, ok := byPath[f.Name]
-		if !ok {
-			err = zw.Copy(f)
-		} else {
-			err = copyWithDimension(zw, f, ref)
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.Name, err)
+	refs := map[string]string{}
+	for id, name := range w.f.GetSheetMap() {
+		if ref, ok := dims[name]; ok {
+			refs[fmt.Sprintf("xl/worksheets/sheet%d.xml", id)] = ref // the part excelize's NewSheet gives a sheet
 		}
 	}
-	return zw.Close()
+	if len(refs) != len(dims) {
+		return fmt.Errorf("sheet parts: %d of %d streamed sheets found", len(refs), len(dims))
+	}
+	zw := &dimensionZip{Writer: zip.NewWriter(out), refs: refs}
+	w.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return zw })
+	if _, err := w.f.WriteTo(io.Discard); err != nil {
+		return err
+	}
+	if !zw.closed {
+		return fmt.Errorf("workbook package not closed")
+	}
+	if len(zw.refs) > 0 {
+		return fmt.Errorf("sheet parts not written: %v", slices.Sorted(maps.Keys(zw.refs)))
+	}
+	return nil
+}
+
+// dimensionZip is the zip writer excelize writes the package through:
+// each part named in refs has its <dimension> replaced by the range.
+type dimensionZip struct {
+	*zip.Writer
+	refs   map[string]string // part -> used range, until written
+	open   *dimensionWriter  // the patched part being written
+	closed bool
+}
+
+func (z *dimensionZip) finishOpen() error {
+	if z.open == nil {
+		return nil
+	}
+	err := z.open.finish()
+	z.open = nil
+	return err
+}
+
+// Create starts the next part.
+func (z *dimensionZip) Create(name string) (io.Writer, error) {
+	if err := z.finishOpen(); err != nil {
+		return nil, err
+	}
+	w, err := z.Writer.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	ref, ok := z.refs[name]
+	if !ok {
+		return w, nil
+	}
+	delete(z.refs, name)
+	z.open = &dimensionWriter{w: w, ref: ref, name: name}
+	return z.open, nil
+}
+
+// Close ends the package.
+func (z *dimensionZip) Close() error {
+	if err := z.finishOpen(); err != nil {
+		return err
+	}
+	z.closed = true
+	return z.Writer.Close()
 }
 
 // dimensionRE matches a <dimension> element as encoding/xml or Excel
 // writes it.
 var dimensionRE = regexp.MustCompile(`<dimension ref="[^"]*"\s*(?:/>|></dimension>)`)
 
-// copyWithDimension copies a worksheet entry, replacing its <dimension>,
-// which comes before the rows, near the start.
-func copyWithDimension(zw *zip.Writer, f *zip.File, ref string) error {
-	rc, err := f.Open()
-	if err != nil {
-		return err
+// dimensionWriter holds a worksheet part's head until its <dimension>
+// (which comes before the rows, near the start) has gone by, replaced.
+type dimensionWriter struct {
+	w         io.Writer
+	ref, name string
+	head      []byte
+	done      bool
+}
+
+func (d *dimensionWriter) Write(p []byte) (int, error) {
+	if d.done {
+		return d.w.Write(p)
 	}
-	defer rc.Close()
-	head := make([]byte, 16<<10)
-	n, err := io.ReadFull(rc, head)
-	if err != nil && err != io.ErrUnexpectedEOF {
-		return err
-	}
-	head = head[:n]
-	loc := dimensionRE.FindIndex(head)
+	d.head = append(d.head, p...)
+	loc := dimensionRE.FindIndex(d.head)
 	if loc == nil {
-		return fmt.Errorf("no <dimension> in the first %d bytes", n)
-	}
-	dst, err := zw.CreateHeader(&zip.FileHeader{Name: f.Name, Method: zip.Deflate, Modified: f.Modified})
-	if err != nil {
-		return err
-	}
-	patched := slices.Concat(head[:loc[0]], []byte(`<dimension ref="`+ref+`"/>`), head[loc[1]:])
-	if _, err := dst.Write(patched); err != nil {
-		return err
-	}
-	_, err = io.Copy(dst, rc)
-	return err
-}
-
-// sheetPaths maps each sheet's name to its part in the package, from
-// xl/workbook.xml and its relationships.
-func sheetPaths(zr *zip.Reader) (map[string]string, error) {
-	var wb struct {
-		Sheets []struct {
-			Name string `xml:"name,attr"`
-			RID  string `xml:"http://schemas.openxmlformats.org/officeDocument/2006/relationships id,attr"`
-		} `xml:"sheets>sheet"`
-	}
-	var rels struct {
-		Rels []struct {
-			ID     string `xml:"Id,attr"`
-			Target string `xml:"Target,attr"`
-		} `xml:"Relationship"`
-	}
-	if err := readXML(zr, "xl/workbook.xml", &wb); err != nil {
-		return nil, err
-	}
-	if err := readXML(zr, "xl/_rels/workbook.xml.rels", &rels); err != nil {
-		return nil, err
-	}
-	target := map[string]string{}
-	for _, r := range rels.Rels {
-		if strings.HasPrefix(r.Target, "/") {
-			target[r.ID] = strings.TrimPrefix(r.Target, "/")
-		} else {
-			target[r.ID] = path.Join("xl", r.Target)
+		if len(d.head) >= 16<<10 {
+			return 0, fmt.Errorf("%s: no <dimension> in the first %d bytes", d.name, len(d.head))
 		}
+		return len(p), nil
 	}
-	out := map[string]string{}
-	for _, s := range wb.Sheets {
-		out[s.Name] = target[s.RID]
+	d.done = true
+	patched := slices.Concat(d.head[:loc[0]], []byte(`<dimension ref="`+d.ref+`"/>`), d.head[loc[1]:])
+	d.head = nil
+	if _, err := d.w.Write(patched); err != nil {
+		return 0, err
 	}
-	return out, nil
+	return len(p), nil
 }
 
-func readXML(zr *zip.Reader, name string, v any) error {
-	rc, err := zr.Open(name)
-	if err != nil {
-		return err
+func (d *dimensionWriter) finish() error {
+	if !d.done {
+		return fmt.Errorf("%s: no <dimension> in its %d bytes", d.name, len(d.head))
 	}
-	defer rc.Close()
-	return xml.NewDecoder(rc).Decode(v)
+	return nil
 }

@@ -69,6 +69,9 @@ type sheet struct {
 	rows   int // data rows in the current part
 	header []string
 	widths []float64
+	row    []any            // the row being written, reused
+	cells  [6]excelize.Cell // its styled cells, reused
+	styled int              // how many of cells the row uses
 }
 
 // New starts a workbook. Call Add for every diff item, then Finish.
@@ -95,6 +98,9 @@ func New(meta Meta) (*Workbook, error) {
 			return nil, err
 		}
 	}
+	// The summary is the active sheet, set before any sheet is streamed:
+	// set after, excelize would read every streamed sheet back to do it.
+	f.SetActiveSheet(0)
 	w.detail = &sheet{wb: w, base: w.t("detail"), header: w.headers("detail"), widths: []float64{24, 32, 16, 16, 12, 20, 12, 18, 14, 36, 22, 14, 14}}
 	w.refund = &sheet{wb: w, base: w.t("refunds"), header: w.headers("refunds"), widths: []float64{24, 24, 32, 16, 16, 12, 20, 12, 18, 14, 36, 22, 14, 14}}
 	return w, nil
@@ -223,13 +229,26 @@ func startSheet(sw *excelize.StreamWriter, header []string, widths []float64, he
 	return sw.SetRow("A1", row)
 }
 
-func (s *sheet) add(values []any) error {
+// add writes the next row; the sheet's row slice carries the values.
+func (s *sheet) add(values ...any) error {
 	if err := s.open(); err != nil {
 		return err
 	}
 	s.rows++
+	s.row = append(s.row[:0], values...)
 	cell, _ := excelize.CoordinatesToCellName(1, s.rows+1)
-	return s.sw.SetRow(cell, values)
+	err := s.sw.SetRow(cell, s.row)
+	clear(s.row)
+	return err
+}
+
+// cell is the row's next styled cell, one of the sheet's own, reused from
+// row to row (excelize takes a *Cell as it takes a Cell).
+func (s *sheet) cell(style int, v any) *excelize.Cell {
+	c := &s.cells[s.styled]
+	s.styled++
+	*c = excelize.Cell{StyleID: style, Value: v}
+	return c
 }
 
 // close adds the table (autofilter) over the written rows and flushes.
@@ -264,17 +283,27 @@ func (w *Workbook) Add(it payrecon.Discrepancy) error {
 
 // addDetail lists one payment on 明细 or one refund on 退款: its bill
 // amount, what the ledger holds of it on the day after the run, and how it
-// ties out (see [Tie]), in words, beside its code.
+// ties out (see [Tie]), in words, beside its code. The row and its styled
+// cells are the sheet's, reused from row to row.
 func (w *Workbook) addDetail(it payrecon.Discrepancy) error {
+	s := w.detail
+	if it.Kind == payrecon.EntryRefund {
+		s = w.refund
+	}
+	s.styled = 0
 	money := func(has bool, f payrecon.Fen) any {
 		if !has {
 			return ""
 		}
-		return w.money(f)
+		return s.cell(w.styles.money, yuan(f))
 	}
 	at := it.BillAt
 	if !it.HasBill {
 		at = it.LedgerAt
+	}
+	var atCell any = ""
+	if !at.IsZero() {
+		atCell = s.cell(w.styles.dateTime, wallClock(at.In(w.meta.Loc)))
 	}
 	after := it.LedgerSideAfter(w.meta.Date)
 	note := w.note(it.Kind, it.Note)
@@ -285,13 +314,12 @@ func (w *Workbook) addDetail(it payrecon.Discrepancy) error {
 	// The bill row's app, the discount the merchant bears and the fee
 	// (negative: returned on a refund), blank without a bill row.
 	bill := it.BillSide()
-	charges := []any{it.AppID, money(it.HasBill, it.BillDiscountFen), money(it.HasBill, bill.FeesFen)}
 	if it.Kind == payrecon.EntryRefund {
-		return w.refund.add(append([]any{it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Refunds > 0, after.RefundsFen),
-			status, w.time(at), tie, string(it.Code), res, note}, charges...))
+		return s.add(it.OutTradeNo, it.OutRefundNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Refunds > 0, after.RefundsFen),
+			status, atCell, tie, string(it.Code), res, note, it.AppID, money(it.HasBill, it.BillDiscountFen), money(it.HasBill, bill.FeesFen))
 	}
-	return w.detail.add(append([]any{it.OutTradeNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Payments > 0, after.PaymentsFen),
-		status, w.time(at), tie, string(it.Code), res, note}, charges...))
+	return s.add(it.OutTradeNo, it.ProviderTradeNo, money(it.HasBill, it.BillFen), money(after.Payments > 0, after.PaymentsFen),
+		status, atCell, tie, string(it.Code), res, note, it.AppID, money(it.HasBill, it.BillDiscountFen), money(it.HasBill, bill.FeesFen))
 }
 
 // time is a date-time cell of t's wall clock in the display zone (an
@@ -380,7 +408,6 @@ func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, o
 	if err := w.writeSummary(); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
-	w.f.SetActiveSheet(0)
 	if err := w.writeTo(out, w.dims); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
@@ -406,9 +433,9 @@ func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {
 		if d.ResolvedRun != 0 {
 			resolvedIn = d.ResolvedRun
 		}
-		if err := s.add([]any{string(d.Code), d.Code.Label(w.meta.Locale), w.value("kind", string(d.Kind)), d.OutTradeNo, d.ProviderTradeNo, d.OutRefundNo,
+		if err := s.add(string(d.Code), d.Code.Label(w.meta.Locale), w.value("kind", string(d.Kind)), d.OutTradeNo, d.ProviderTradeNo, d.OutRefundNo,
 			money(d.HasBill, d.BillFen), money(d.HasLedger, d.LedgerFen), diff, d.QueryResult, w.value("outcome", string(d.Resolution)), resolvedIn,
-			w.note(d.Kind, d.Note), string(d.Resolution), string(d.Kind)}); err != nil {
+			w.note(d.Kind, d.Note), string(d.Resolution), string(d.Kind)); err != nil {
 			return err
 		}
 	}

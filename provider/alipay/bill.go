@@ -3,6 +3,7 @@ package alipay
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/csv"
 	"errors"
@@ -11,9 +12,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/payrecon/payrecon"
@@ -79,23 +80,25 @@ var (
 // UTF-8 if a tool re-saved it), calling fn for each row, and checks the
 // #交易合计 / #退款合计 footer against the rows. Columns are found by header
 // name; trailing tabs and spaces are trimmed from every field.
+//
+// Detail rows are split and parsed in the read buffer: a GBK field is
+// decoded only when it is needed and holds non-ASCII bytes (GBK's
+// multi-byte characters never contain a byte below 0x30, so a comma, quote,
+// tab or line end in the raw bytes is one in the decoded text), and 业务类型
+// is compared in the file's own encoding. Every other line is decoded
+// whole, exactly as a GB18030 transform of the stream would decode it.
 func ParseBillCSV(r io.Reader, fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(256)
-	var src io.Reader = br
+	p := csvBill{enc: utf8Text}
 	if !utf8.Valid(trimIncompleteRune(head)) {
-		src = simplifiedchinese.GB18030.NewDecoder().Reader(br)
+		p.enc = newGBKText()
 	}
-	sc := bufio.NewScanner(src)
+	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var p csvBill
 	for sc.Scan() {
 		p.line++
-		text := strings.TrimRight(sc.Text(), "\r")
-		if p.line == 1 {
-			text = strings.TrimPrefix(text, "\uFEFF")
-		}
-		e, ok, err := p.parseLine(text)
+		e, ok, err := p.parseRaw(sc.Bytes())
 		if err != nil {
 			return p.tot, err
 		}
@@ -112,22 +115,114 @@ func ParseBillCSV(r io.Reader, fn func(payrecon.BillEntry) error) (payrecon.Bill
 	return p.tot, p.check()
 }
 
+// textEnc is a bill file's text encoding.
+type textEnc struct {
+	dec           *encoding.Decoder // nil: UTF-8, taken as it is
+	trade, refund []byte            // 交易 and 退款 in this encoding
+}
+
+var utf8Text = textEnc{trade: []byte("交易"), refund: []byte("退款")}
+
+func newGBKText() textEnc {
+	enc := simplifiedchinese.GB18030.NewEncoder()
+	t, _ := enc.Bytes([]byte("交易"))
+	r, _ := enc.Bytes([]byte("退款"))
+	return textEnc{dec: simplifiedchinese.GB18030.NewDecoder(), trade: t, refund: r}
+}
+
+// str is b as UTF-8 text.
+func (t textEnc) str(b []byte) string {
+	if t.dec == nil || isASCII(b) {
+		return string(b)
+	}
+	u, err := t.dec.Bytes(b)
+	if err != nil { // GB18030 replaces what it cannot decode; never here
+		return string(b)
+	}
+	return string(u)
+}
+
+// utf8 is b as UTF-8 bytes: b itself unless it needs decoding.
+func (t textEnc) utf8(b []byte) []byte {
+	if t.dec == nil || isASCII(b) {
+		return b
+	}
+	return []byte(t.str(b))
+}
+
+// bizType is 业务类型 as text, without a conversion for the two known values.
+func (t textEnc) bizType(b []byte) string {
+	switch {
+	case bytes.Equal(b, t.trade):
+		return "交易"
+	case bytes.Equal(b, t.refund):
+		return "退款"
+	}
+	return t.str(b)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // csvBill is the state of one pass over a detail CSV: the header's
 // columns, the running totals and the footer lines.
 type csvBill struct {
+	enc          textEnc
 	tot          payrecon.BillTotals
 	col          map[string]int
-	need         []int
+	ix           columns
 	line         int
 	receiptPay   payrecon.Fen
 	receiptRef   payrecon.Fen
 	footP, footR []string
 	inDetail     bool
 	sawTitle     bool
-	account      string // the #账号 line's account
+	account      string   // the #账号 line's account
+	fields       [][]byte // the current row's fields, reused
 }
 
-// parseLine reads one line; ok says it was a bill row, returned as e.
+// columns are the header's column positions (-1: absent).
+type columns struct {
+	tradeNo, outTrade, bizType, finished, amount, receipt, refundReq, fee int
+	discounts                                                             []int
+	maxNeed                                                               int
+}
+
+// parseRaw reads one line as read from the file; ok says it was a bill
+// row, returned as e. A plain detail row is parsed in place; any other
+// line is decoded whole and read by parseLine.
+func (p *csvBill) parseRaw(raw []byte) (e payrecon.BillEntry, ok bool, err error) {
+	if p.col != nil && p.inDetail && len(raw) > 0 && raw[0] != '#' && bytes.IndexByte(raw, ',') >= 0 && bytes.IndexByte(raw, '"') < 0 {
+		p.fields = splitBytes(p.fields[:0], bytes.TrimRight(raw, "\r"))
+		e, err = p.row(p.fields, p.enc)
+		return e, err == nil, err
+	}
+	text := strings.TrimRight(p.enc.str(raw), "\r")
+	if p.line == 1 {
+		text = strings.TrimPrefix(text, "\uFEFF")
+	}
+	return p.parseLine(text)
+}
+
+// splitBytes splits line on commas into fields, reusing its slice.
+func splitBytes(fields [][]byte, line []byte) [][]byte {
+	for {
+		i := bytes.IndexByte(line, ',')
+		if i < 0 {
+			return append(fields, line)
+		}
+		fields = append(fields, line[:i])
+		line = line[i+1:]
+	}
+}
+
+// parseLine reads one decoded line; ok says it was a bill row, returned as e.
 func (p *csvBill) parseLine(text string) (e payrecon.BillEntry, ok bool, err error) {
 	if strings.HasPrefix(text, "#") {
 		p.comment(text)
@@ -146,7 +241,11 @@ func (p *csvBill) parseLine(text string) (e payrecon.BillEntry, ok bool, err err
 	if !p.inDetail {
 		return e, false, fmt.Errorf("alipay bill line %d: data after the detail block", p.line)
 	}
-	e, err = p.row(fields)
+	p.fields = p.fields[:0]
+	for _, f := range fields {
+		p.fields = append(p.fields, []byte(f))
+	}
+	e, err = p.row(p.fields, utf8Text)
 	return e, err == nil, err
 }
 
@@ -176,55 +275,88 @@ func (p *csvBill) header(fields []string) error {
 	for i, h := range fields {
 		p.col[strings.TrimSpace(h)] = i
 	}
-	for _, h := range []string{colTradeNo, colOutTrade, colBizType, colFinished, colAmount, colReceipt, colRefundReq, colFee} {
+	need := []*int{&p.ix.tradeNo, &p.ix.outTrade, &p.ix.bizType, &p.ix.finished, &p.ix.amount, &p.ix.receipt, &p.ix.refundReq, &p.ix.fee}
+	for k, h := range []string{colTradeNo, colOutTrade, colBizType, colFinished, colAmount, colReceipt, colRefundReq, colFee} {
 		i, ok := p.col[h]
 		if !ok {
 			return fmt.Errorf("alipay bill: %w: no column %s", ErrBillFormat, h)
 		}
-		p.need = append(p.need, i)
+		*need[k] = i
+		p.ix.maxNeed = max(p.ix.maxNeed, i)
+	}
+	for _, c := range []string{colRedPacket, colPoints, colAliOffer} {
+		if i, ok := p.col[c]; ok {
+			p.ix.discounts = append(p.ix.discounts, i)
+		}
 	}
 	p.inDetail = true
 	return nil
 }
 
-// row reads one detail row and adds it to the totals.
-func (p *csvBill) row(fields []string) (payrecon.BillEntry, error) {
-	line := p.line
-	get := func(name string) string {
-		i := p.col[name]
-		if i >= len(fields) {
-			return ""
+// discountCols names the discount columns in the order header finds them.
+func (p *csvBill) discountCol(k int) string {
+	n := 0
+	for _, c := range []string{colRedPacket, colPoints, colAliOffer} {
+		if _, ok := p.col[c]; ok {
+			if n == k {
+				return c
+			}
+			n++
 		}
-		return strings.Trim(fields[i], "\t ")
 	}
-	if len(fields) <= maxInt(p.need) {
+	return ""
+}
+
+// field is row field i without its surrounding tabs and spaces (nil when
+// the row is short of it).
+func field(fields [][]byte, i int) []byte {
+	if i >= len(fields) {
+		return nil
+	}
+	return bytes.Trim(fields[i], "\t ")
+}
+
+// row reads one detail row (fields in encoding enc) and adds it to the
+// totals.
+func (p *csvBill) row(fields [][]byte, enc textEnc) (payrecon.BillEntry, error) {
+	line := p.line
+	if len(fields) <= p.ix.maxNeed {
 		return payrecon.BillEntry{}, fmt.Errorf("alipay bill line %d: %d fields, header has %d", line, len(fields), len(p.col))
 	}
-	e := payrecon.BillEntry{Line: line, ProviderTradeNo: get(colTradeNo), OutTradeNo: get(colOutTrade), Status: get(colBizType), Merchant: p.account}
-	amt, err := payrecon.ParseYuan(get(colAmount))
+	get := func(i int) []byte { return enc.utf8(field(fields, i)) }
+	e := payrecon.BillEntry{Line: line, ProviderTradeNo: enc.str(field(fields, p.ix.tradeNo)), OutTradeNo: enc.str(field(fields, p.ix.outTrade)),
+		Status: enc.bizType(field(fields, p.ix.bizType)), Merchant: p.account}
+	amt, err := payrecon.ParseYuanBytes(get(p.ix.amount))
 	if err != nil {
 		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colAmount, err)
 	}
-	receipt, err := payrecon.ParseYuan(get(colReceipt))
+	receipt, err := payrecon.ParseYuanBytes(get(p.ix.receipt))
 	if err != nil {
 		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colReceipt, err)
 	}
-	if e.FeeE5, err = payrecon.ParseFeeE5(get(colFee)); err != nil {
+	if e.FeeE5, err = payrecon.ParseFeeE5Bytes(get(p.ix.fee)); err != nil {
 		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colFee, err)
 	}
-	if e.At, err = billTime(get(colFinished)); err != nil {
+	if e.At, err = payrecon.ParseBeijingTimeBytes(get(p.ix.finished)); err != nil {
 		return e, fmt.Errorf("alipay bill line %d: %s: %w", line, colFinished, err)
 	}
-	for _, c := range []string{colRedPacket, colPoints, colAliOffer} {
-		if _, ok := p.col[c]; !ok {
-			continue
+	for k, i := range p.ix.discounts {
+		b := get(i)
+		if len(b) == 0 {
+			continue // cmp.Or(…, "0"): an empty discount is none
 		}
-		v, err := payrecon.ParseYuan(cmp.Or(get(c), "0"))
+		v, err := payrecon.ParseYuanBytes(b)
 		if err != nil {
-			return e, fmt.Errorf("alipay bill line %d: %s: %w", line, c, err)
+			return e, fmt.Errorf("alipay bill line %d: %s: %w", line, p.discountCol(k), err)
 		}
 		e.ProviderDiscountFen += max(v, -v)
 	}
+	return p.classify(e, amt, receipt, func() string { return enc.str(field(fields, p.ix.refundReq)) })
+}
+
+// classify completes a row by its 业务类型 and adds it to the totals;
+// refundReq reads its 退款批次号/请求号.
+func (p *csvBill) classify(e payrecon.BillEntry, amt, receipt payrecon.Fen, refundReq func() string) (payrecon.BillEntry, error) {
 	// The sign of 服务费 is not documented (the real sample has only 0.00):
 	// either sign is read as a fee charged on a payment, returned on a refund.
 	e.FeeE5 = max(e.FeeE5, -e.FeeE5)
@@ -237,15 +369,15 @@ func (p *csvBill) row(fields []string) (payrecon.BillEntry, error) {
 	case "退款":
 		e.Kind, e.AmountFen, e.DiscountFen = payrecon.EntryRefund, -amt, receipt-amt
 		e.FeeE5 = -e.FeeE5
-		e.OutRefundNo = cmp.Or(get(colRefundReq), e.OutTradeNo)
+		e.OutRefundNo = cmp.Or(refundReq(), e.OutTradeNo)
 		p.tot.Refunds++
 		p.tot.RefundFen += -amt
 		p.receiptRef += receipt
 	default:
-		return e, fmt.Errorf("alipay bill line %d: unknown %s %q", line, colBizType, e.Status)
+		return e, fmt.Errorf("alipay bill line %d: unknown %s %q", e.Line, colBizType, e.Status)
 	}
 	if e.ProviderTradeNo == "" && e.OutTradeNo == "" {
-		return e, fmt.Errorf("alipay bill line %d: no trade number", line)
+		return e, fmt.Errorf("alipay bill line %d: no trade number", e.Line)
 	}
 	p.tot.FeeE5 += e.FeeE5
 	return e, nil
@@ -290,16 +422,6 @@ func splitCSV(line string) ([]string, error) {
 	r.LazyQuotes = true
 	r.FieldsPerRecord = -1
 	return r.Read()
-}
-
-func billTime(s string) (time.Time, error) { return payrecon.ParseBeijingTime(s) }
-
-func maxInt(xs []int) int {
-	m := 0
-	for _, x := range xs {
-		m = max(m, x)
-	}
-	return m
 }
 
 // trimIncompleteRune drops a multi-byte sequence cut off at the end of a

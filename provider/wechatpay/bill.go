@@ -2,6 +2,7 @@ package wechatpay
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -18,103 +19,140 @@ var ErrBillFormat = errors.New("not a WeChat Pay trade bill")
 // legacy column set; UTF-8 with or without BOM; CRLF or LF), calling fn for
 // each detail row, and checks the summary row against the rows. Columns and
 // summary fields are found by header name. Values are split on ",`" after
-// the leading backtick, so commas inside free text survive.
+// the leading backtick, so commas inside free text survive. Detail rows
+// are split and parsed in the read buffer; only the values a row keeps
+// become strings, and repeated ones (status, app, merchant, currency) are
+// shared.
 func ParseBill(r io.Reader, fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var (
-		tot     payrecon.BillTotals
-		header  []string
-		col     map[string]int
-		lay     layout
-		sumHead []string
-		sumVals []string
-		line    int
-	)
+	p := billParser{fn: fn}
 	for sc.Scan() {
-		line++
-		text := strings.TrimRight(sc.Text(), "\r")
-		if line == 1 {
-			text = strings.TrimPrefix(text, "\uFEFF")
+		p.line++
+		raw := sc.Bytes()
+		var err error
+		if p.header != nil && p.sumHead == nil && len(raw) > 0 && raw[0] == '`' {
+			err = p.row(bytes.TrimRight(raw, "\r"))
+		} else {
+			err = p.text(string(raw))
 		}
-		if strings.TrimSpace(text) == "" {
-			continue
-		}
-		switch {
-		case header == nil:
-			if strings.HasPrefix(text, "`") {
-				return tot, fmt.Errorf("wechatpay bill: %w: no header row", ErrBillFormat)
-			}
-			header = strings.Split(text, ",")
-			col = map[string]int{}
-			for i, h := range header {
-				col[strings.TrimSpace(h)] = i
-			}
-			for _, need := range []string{"交易时间", "微信订单号", "商户订单号", "交易状态"} {
-				if _, ok := col[need]; !ok {
-					return tot, fmt.Errorf("wechatpay bill: %w: no column %s", ErrBillFormat, need)
-				}
-			}
-			if _, ok := col[firstCol(col, "应结订单金额", "总金额")]; !ok {
-				return tot, fmt.Errorf("wechatpay bill: %w: no column 应结订单金额/总金额", ErrBillFormat)
-			}
-			lay = newLayout(col)
-		case sumHead == nil && strings.HasPrefix(text, "总交易单数"):
-			sumHead = strings.Split(text, ",")
-		case sumHead != nil:
-			if sumVals != nil {
-				return tot, fmt.Errorf("wechatpay bill line %d: content after the summary row", line)
-			}
-			sumVals = splitValues(text)
-			if len(sumVals) != len(sumHead) {
-				return tot, fmt.Errorf("wechatpay bill line %d: summary has %d values for %d names", line, len(sumVals), len(sumHead))
-			}
-		default:
-			if !strings.HasPrefix(text, "`") {
-				return tot, fmt.Errorf("wechatpay bill line %d: %w: row without leading backtick", line, ErrBillFormat)
-			}
-			vals := splitValues(text)
-			if len(vals) != len(header) {
-				return tot, fmt.Errorf("wechatpay bill line %d: %d values for %d columns (an unescaped \",`\" in free text?)", line, len(vals), len(header))
-			}
-			e, err := lay.entry(vals, line)
-			if err != nil {
-				return tot, err
-			}
-			if e.Kind == payrecon.EntryRefund {
-				tot.Refunds++
-				tot.RefundFen += e.AmountFen
-			} else {
-				tot.Payments++
-				tot.PaymentFen += e.AmountFen
-			}
-			tot.FeeE5 += e.FeeE5
-			if err := fn(e); err != nil {
-				return tot, err
-			}
+		if err != nil {
+			return p.tot, err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return tot, fmt.Errorf("wechatpay bill: read: %w", err)
+		return p.tot, fmt.Errorf("wechatpay bill: read: %w", err)
 	}
-	if header == nil {
-		return tot, fmt.Errorf("wechatpay bill: %w: empty file", ErrBillFormat)
+	if p.header == nil {
+		return p.tot, fmt.Errorf("wechatpay bill: %w: empty file", ErrBillFormat)
 	}
-	if sumVals == nil {
-		return tot, fmt.Errorf("wechatpay bill: %w: summary row missing (truncated file?)", ErrBillFormat)
+	if p.sumVals == nil {
+		return p.tot, fmt.Errorf("wechatpay bill: %w: summary row missing (truncated file?)", ErrBillFormat)
 	}
 	sums := map[string]int64{}
 	for i, c := range moneyCols {
-		if lay.money[i] >= 0 {
-			sums[c] = lay.sums[i]
+		if p.lay.money[i] >= 0 {
+			sums[c] = p.lay.sums[i]
 		}
 	}
-	return tot, checkSummary(sumHead, sumVals, tot, sums)
+	return p.tot, checkSummary(p.sumHead, p.sumVals, p.tot, sums)
+}
+
+// billParser is the state of one pass over a bill.
+type billParser struct {
+	fn      func(payrecon.BillEntry) error
+	tot     payrecon.BillTotals
+	header  []string
+	lay     layout
+	sumHead []string
+	sumVals []string
+	line    int
+	vals    [][]byte // the current row's values, reused
+}
+
+// text reads a line that is not a detail row in place: the header, the
+// summary, a blank line, or a malformed row.
+func (p *billParser) text(text string) error {
+	text = strings.TrimRight(text, "\r")
+	if p.line == 1 {
+		text = strings.TrimPrefix(text, "\uFEFF")
+	}
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	switch {
+	case p.header == nil:
+		if strings.HasPrefix(text, "`") {
+			return fmt.Errorf("wechatpay bill: %w: no header row", ErrBillFormat)
+		}
+		p.header = strings.Split(text, ",")
+		col := map[string]int{}
+		for i, h := range p.header {
+			col[strings.TrimSpace(h)] = i
+		}
+		for _, need := range []string{"交易时间", "微信订单号", "商户订单号", "交易状态"} {
+			if _, ok := col[need]; !ok {
+				return fmt.Errorf("wechatpay bill: %w: no column %s", ErrBillFormat, need)
+			}
+		}
+		if _, ok := col[firstCol(col, "应结订单金额", "总金额")]; !ok {
+			return fmt.Errorf("wechatpay bill: %w: no column 应结订单金额/总金额", ErrBillFormat)
+		}
+		p.lay = newLayout(col)
+	case p.sumHead == nil && strings.HasPrefix(text, "总交易单数"):
+		p.sumHead = strings.Split(text, ",")
+	case p.sumHead != nil:
+		if p.sumVals != nil {
+			return fmt.Errorf("wechatpay bill line %d: content after the summary row", p.line)
+		}
+		p.sumVals = splitValues(text)
+		if len(p.sumVals) != len(p.sumHead) {
+			return fmt.Errorf("wechatpay bill line %d: summary has %d values for %d names", p.line, len(p.sumVals), len(p.sumHead))
+		}
+	default:
+		return fmt.Errorf("wechatpay bill line %d: %w: row without leading backtick", p.line, ErrBillFormat)
+	}
+	return nil
+}
+
+// row reads a detail row (a line starting with a backtick after the
+// header, before the summary), adds it to the totals and hands it on.
+func (p *billParser) row(raw []byte) error {
+	p.vals = splitValueBytes(p.vals[:0], raw)
+	if len(p.vals) != len(p.header) {
+		return fmt.Errorf("wechatpay bill line %d: %d values for %d columns (an unescaped \",`\" in free text?)", p.line, len(p.vals), len(p.header))
+	}
+	e, err := p.lay.entry(p.vals, p.line)
+	if err != nil {
+		return err
+	}
+	if e.Kind == payrecon.EntryRefund {
+		p.tot.Refunds++
+		p.tot.RefundFen += e.AmountFen
+	} else {
+		p.tot.Payments++
+		p.tot.PaymentFen += e.AmountFen
+	}
+	p.tot.FeeE5 += e.FeeE5
+	return p.fn(e)
 }
 
 // splitValues strips the leading backtick and splits on ",`".
 func splitValues(text string) []string {
 	return strings.Split(strings.TrimPrefix(text, "`"), ",`")
+}
+
+// splitValueBytes is splitValues in place, into a reused slice.
+func splitValueBytes(vals [][]byte, line []byte) [][]byte {
+	line = bytes.TrimPrefix(line, []byte("`"))
+	for {
+		i := bytes.Index(line, []byte(",`"))
+		if i < 0 {
+			return append(vals, line)
+		}
+		vals = append(vals, line[:i])
+		line = line[i+2:]
+	}
 }
 
 func firstCol(col map[string]int, names ...string) string {
@@ -138,6 +176,7 @@ type layout struct {
 	order, settle, refund, applied, fee, coupon                     int     // positions in moneyCols
 	appID, rate, currency                                           int     // 公众账号ID, 费率, 货币种类
 	mch                                                             int     // 商户号
+	shared                                                          map[string]string
 }
 
 func newLayout(col map[string]int) layout {
@@ -150,7 +189,7 @@ func newLayout(col map[string]int) layout {
 	l := layout{time: idx("交易时间"), status: idx("交易状态"), outTrade: idx("商户订单号"), txID: idx("微信订单号"),
 		outRefund: idx("商户退款单号"), refundID: idx("微信退款单号"), refundStatus: idx("退款状态"), appID: idx("公众账号ID"), mch: idx("商户号"),
 		rate: idx("费率"), currency: idx("货币种类"),
-		money: make([]int, len(moneyCols)), vals: make([]int64, len(moneyCols)), sums: make([]int64, len(moneyCols))}
+		money: make([]int, len(moneyCols)), vals: make([]int64, len(moneyCols)), sums: make([]int64, len(moneyCols)), shared: map[string]string{}}
 	for i, c := range moneyCols {
 		l.money[i] = idx(c)
 	}
@@ -170,33 +209,40 @@ func newLayout(col map[string]int) layout {
 	return l
 }
 
-func (l *layout) get(vals []string, i int) string {
+func (l *layout) get(vals [][]byte, i int) []byte {
 	if i < 0 {
-		return ""
+		return nil
 	}
 	return vals[i]
 }
 
-func (l *layout) entry(vals []string, line int) (payrecon.BillEntry, error) {
+// str is value i of the row as a string (empty when the bill lacks it).
+func (l *layout) str(vals [][]byte, i int) string { return string(l.get(vals, i)) }
+
+// common is value i of the row as a string shared with the rows before it
+// that had the same value: a status, an app, a merchant, a currency.
+func (l *layout) common(vals [][]byte, i int) string { return l.shareBytes(l.get(vals, i)) }
+
+func (l *layout) entry(vals [][]byte, line int) (payrecon.BillEntry, error) {
 	for i, c := range l.money {
 		if c < 0 {
 			continue
 		}
-		v, err := payrecon.ParseFeeE5(vals[c])
+		v, err := payrecon.ParseFeeE5Bytes(vals[c])
 		if err != nil {
 			return payrecon.BillEntry{}, fmt.Errorf("wechatpay bill line %d: %s: %w", line, moneyCols[i], err)
 		}
 		l.vals[i] = v
 		l.sums[i] += v
 	}
-	t, err := payrecon.ParseBeijingTime(l.get(vals, l.time))
+	t, err := payrecon.ParseBeijingTimeBytes(l.get(vals, l.time))
 	if err != nil {
 		return payrecon.BillEntry{}, fmt.Errorf("wechatpay bill line %d: 交易时间: %w", line, err)
 	}
 	e := payrecon.BillEntry{
-		Line: line, At: t, Status: l.get(vals, l.status),
-		OutTradeNo: l.get(vals, l.outTrade), ProviderTradeNo: l.get(vals, l.txID), FeeE5: l.vals[l.fee],
-		AppID: l.get(vals, l.appID), Merchant: l.get(vals, l.mch),
+		Line: line, At: t, Status: l.common(vals, l.status),
+		OutTradeNo: l.str(vals, l.outTrade), ProviderTradeNo: l.str(vals, l.txID), FeeE5: l.vals[l.fee],
+		AppID: l.common(vals, l.appID), Merchant: l.common(vals, l.mch),
 	}
 	if l.money[l.fee] < 0 {
 		e.FeeE5 = 0
@@ -210,13 +256,13 @@ func (l *layout) entry(vals []string, line int) (payrecon.BillEntry, error) {
 	switch e.Status {
 	case "REFUND":
 		e.Kind = payrecon.EntryRefund
-		e.OutRefundNo, e.ProviderRefundNo = l.get(vals, l.outRefund), l.get(vals, l.refundID)
+		e.OutRefundNo, e.ProviderRefundNo = l.str(vals, l.outRefund), l.str(vals, l.refundID)
 		e.AmountFen = l.fen(l.refund)
 		if l.money[l.applied] >= 0 { // 申请退款金额; 退款金额 is what the merchant pays back
 			e.AmountFen, e.DiscountFen = l.fen(l.applied), l.fen(l.applied)-l.fen(l.refund)
 		}
-		if s := l.get(vals, l.refundStatus); s != "" {
-			e.Status = "REFUND/" + s
+		if s := l.get(vals, l.refundStatus); len(s) > 0 {
+			e.Status = l.refundState(s)
 		}
 	case "SUCCESS", "REVOKED":
 		e.Kind = payrecon.EntryPayment
@@ -233,6 +279,24 @@ func (l *layout) entry(vals []string, line int) (payrecon.BillEntry, error) {
 	return e, nil
 }
 
+// refundState is a refund row's status, "REFUND/" and its 退款状态.
+func (l *layout) refundState(s []byte) string {
+	var buf [64]byte
+	return l.shareBytes(append(append(buf[:0], "REFUND/"...), s...))
+}
+
+// shareBytes is b as a string shared with earlier equal values.
+func (l *layout) shareBytes(b []byte) string {
+	if s, ok := l.shared[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(l.shared) < 1024 {
+		l.shared[s] = s
+	}
+	return s
+}
+
 // fen is this row's value of moneyCols[pos] in fen (0 if the bill has no
 // such column).
 func (l *layout) fen(pos int) payrecon.Fen {
@@ -244,13 +308,13 @@ func (l *layout) fen(pos int) payrecon.Fen {
 
 // rateAndCurrency reads the row's 费率 ("0.60%"; empty: none stated) and
 // 货币种类.
-func (l *layout) rateAndCurrency(vals []string, line int, e *payrecon.BillEntry) error {
-	e.Currency = strings.TrimSpace(l.get(vals, l.currency))
-	r := strings.TrimSpace(l.get(vals, l.rate))
-	if r == "" {
+func (l *layout) rateAndCurrency(vals [][]byte, line int, e *payrecon.BillEntry) error {
+	e.Currency = l.shareBytes(bytes.TrimSpace(l.get(vals, l.currency)))
+	r := bytes.TrimSpace(l.get(vals, l.rate))
+	if len(r) == 0 {
 		return nil
 	}
-	ppm, err := payrecon.ParseRatePPM(r)
+	ppm, err := payrecon.ParseRatePPM(l.shareBytes(r))
 	if err != nil {
 		return fmt.Errorf("wechatpay bill line %d: 费率: %w", line, err)
 	}
