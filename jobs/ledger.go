@@ -46,6 +46,8 @@ type ledger interface {
 	StartJob(ctx context.Context, job, account string, day payrecon.Day, trigger string) (int64, error)
 	FinishJob(ctx context.Context, id int64, runErr error) error
 	SucceededDays(ctx context.Context, job, account string) (map[payrecon.Day]bool, error)
+	// MarkTakenOverRuns fails the runs of a day a dead lease holder left running.
+	MarkTakenOverRuns(ctx context.Context, account string, day payrecon.Day, before time.Time, holder string) (int, error)
 }
 
 // windowReader streams the ledger facts of a time window.

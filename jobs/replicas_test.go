@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,10 @@ func TestSchedulerTakesOverADeadHoldersDay(t *testing.T) {
 	rs := waitRuns(t, e.db, func(rs []payrecon.JobRun) bool { return len(rs) == 2 && rs[0].Status != payrecon.RunRunning })
 	if rs[0].Status != payrecon.RunOK || rs[0].Trigger != "takeover" || rs[0].Day != d {
 		t.Fatalf("takeover run: %+v", rs[0])
+	}
+	// The dead replica's job will never finish: the takeover marked it.
+	if rs[1].Status != payrecon.RunFailed || !strings.Contains(rs[1].Error, "took the day over") {
+		t.Fatalf("the dead holder's job %+v: want failed, saying it was taken over", rs[1])
 	}
 }
 

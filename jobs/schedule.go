@@ -185,6 +185,12 @@ func (s *Scheduler) attempt(ctx context.Context, account string, day payrecon.Da
 	if lease.TakenOver {
 		trigger = "takeover"
 		log = log.With("trigger", trigger)
+		// The holder let its lease expire: its runs of the day will never end.
+		if n, err := s.Daily.DB.MarkTakenOverRuns(lctx, account, day, time.Now(), ""); err != nil {
+			log.Warn("runs of the dead holder not marked", "err", err)
+		} else if n > 0 {
+			log.Info("runs of the dead holder marked failed", "runs", n)
+		}
 	}
 	id, err := s.Daily.DB.StartJob(lctx, JobName, account, day, trigger)
 	if err != nil {

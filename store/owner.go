@@ -142,3 +142,39 @@ func (db *DB) MarkDeadRuns(ctx context.Context, alive func(owner string) bool, u
 	}
 	return len(dead), nil
 }
+
+// MarkTakenOverRuns marks the reconciliation and job runs of (account,
+// day) still `running` that started before before as failed: a run whose
+// lease expired unrenewed and was taken over (its holder died, perhaps on
+// another replica) will never finish them. It returns how many it marked.
+// Call it holding the day's lease, before starting the run that takes over.
+func (db *DB) MarkTakenOverRuns(ctx context.Context, account string, day payrecon.Day, before time.Time, holder string) (int, error) {
+	msg := "interrupted: its run lease expired unrenewed and another run took the day over"
+	if holder != "" {
+		msg += " (lease holder " + holder + ")"
+	}
+	n := 0
+	err := db.update(ctx, func(ctx context.Context, tx *sqlx.Tx) error {
+		n = 0
+		now, b := fmtTime(db.opt.Now()), fmtTime(before)
+		for _, q := range []string{
+			`UPDATE recon_runs SET status = ?, finished_at = ?, error = ? WHERE account = ? AND bill_date = ? AND status = ? AND started_at < ?`,
+			`UPDATE job_runs SET status = ?, finished_at = ?, error = ? WHERE account = ? AND day = ? AND status = ? AND started_at < ?`,
+		} {
+			res, err := tx.ExecContext(ctx, q, payrecon.RunFailed, now, msg, account, day.String(), payrecon.RunRunning, b)
+			if err != nil {
+				return err
+			}
+			m, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(m)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark taken-over runs %s %s: %w", account, day, err)
+	}
+	return n, nil
+}

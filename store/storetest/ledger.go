@@ -44,6 +44,7 @@ type Ledger interface {
 	Outbox
 	GoLiveLease
 	DeadLeases
+	TakenOverRuns
 	QuarantineReader
 	Review
 }
@@ -92,6 +93,7 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"LeaseConflict", testLeaseConflict},
 		{"LeaseExpiryTakeover", testLeaseExpiryTakeover},
 		{"ReleaseDeadLeases", testReleaseDeadLeases},
+		{"TakenOverRunsMarked", testTakenOverRunsMarked},
 		{"ReviewOpenItems", testReviewOpenItems},
 		{"ReviewAcceptProvider", testReviewAcceptProvider},
 		{"ReviewAcceptLedgerAndWriteOff", testReviewAcceptLedgerAndWriteOff},
