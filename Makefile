@@ -15,7 +15,8 @@ FUZZ_TARGETS := \
 	.:FuzzParseYuan \
 	.:FuzzParseRatePPM \
 	.:FuzzParseBeijingTime \
-	./reports/deliver:FuzzFit
+	./reports/deliver:FuzzFit \
+	./store:FuzzParseStoredTime
 
 export CGO_ENABLED := 1
 

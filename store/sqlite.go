@@ -293,8 +293,44 @@ func nullTime(t time.Time) any {
 	return fmtTime(t)
 }
 
+// parseTime reads a stored timestamp. Every timestamp payrecon writes is
+// UTC in timeLayout ("2026-11-20T02:00:00.000Z"), which is read without
+// time.Parse's general machinery (a million-row window reads a million);
+// anything else goes through time.Parse, which also words the error.
 func parseTime(s string) (time.Time, error) {
+	if t, ok := parseStoredUTC(s); ok {
+		return t, nil
+	}
 	return time.Parse(timeLayout, s)
+}
+
+// parseStoredUTC reads s when it is exactly fmtTime's form of a UTC
+// instant, reporting false otherwise (a valid time in another form
+// included: time.Parse decides those).
+func parseStoredUTC[B string | []byte](s B) (time.Time, bool) {
+	if len(s) != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, j int) int {
+		n := 0
+		for ; i < j; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	y, mo, d, h, mi, sec, ms := num(0, 4), num(5, 7), num(8, 10), num(11, 13), num(14, 16), num(17, 19), num(20, 23)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*int(time.Millisecond), time.UTC)
+	if t.Day() != d { // 31 November and the like: time.Parse refuses them
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // parseNullTime reads a nullable timestamp (NULL: the zero time).
