@@ -250,6 +250,8 @@ func TestFailedAfterMaxAge(t *testing.T) {
 		w.MaxAge = time.Since(storetest.T0) + 100*time.Millisecond
 	})
 	waitFor(t, "failed", func() bool { return status(t, db, payrecon.DeliveryFailed) == 1 })
+	// The alert follows the failed status's commit: wait for it too.
+	waitFor(t, "the failed alert", func() bool { return len(al.get()) > 0 })
 	if k := al.get(); len(k) != 1 || !strings.HasPrefix(k[0], "forward-failed:app:") {
 		t.Fatalf("alerts %v", k)
 	}
