@@ -46,7 +46,8 @@ type Review interface {
 type Ledger interface {
 	Runs(ctx context.Context, limit int) ([]payrecon.Run, error)
 	CallbackHealth(ctx context.Context, account string, from, to time.Time) (payrecon.CallbackHealth, []payrecon.HourHealth, error)
-	QuarantineRows(ctx context.Context, limit int) ([]store.Quarantined, error)
+	QuarantineList(ctx context.Context, f store.QuarantineFilter) ([]store.Quarantined, error)
+	QuarantineEntry(ctx context.Context, id int64) (store.Quarantined, error)
 	Orders(ctx context.Context, account string, from, to time.Time) ([]payrecon.ExpectedOrder, error)
 	Outbox(ctx context.Context) (payrecon.OutboxStats, error)
 	RejectedSince(ctx context.Context, since time.Time) (map[string]int, error)

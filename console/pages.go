@@ -12,6 +12,7 @@ import (
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/admin"
 	"github.com/payrecon/payrecon/review"
+	"github.com/payrecon/payrecon/store"
 )
 
 // accountView is one account on the overview.
@@ -244,7 +245,7 @@ func (c *Console) workbook(rq *req) {
 
 func (c *Console) rerunDay(rq *req) {
 	account := rq.r.PostFormValue("account")
-	if !contains(c.opt.Accounts, account) {
+	if !slices.Contains(c.opt.Accounts, account) {
 		c.fail(rq, badForm("account: no account %q", account))
 		return
 	}
@@ -263,29 +264,14 @@ func (c *Console) rerunDay(rq *req) {
 	http.Redirect(rq.w, rq.r, "/console/runs?done=rerun", http.StatusSeeOther)
 }
 
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
 func (c *Console) quarantine(rq *req) {
-	rows, err := c.ledger.QuarantineRows(rq.r.Context(), 500)
+	account, reason := rq.r.URL.Query().Get("account"), rq.r.URL.Query().Get("reason")
+	rows, err := c.ledger.QuarantineList(rq.r.Context(), store.QuarantineFilter{Account: account, Reason: reason, Limit: 500})
 	if err != nil {
 		c.fail(rq, err)
 		return
 	}
-	account, reason := rq.r.URL.Query().Get("account"), rq.r.URL.Query().Get("reason")
-	kept := rows[:0]
-	for _, q := range rows {
-		if (account == "" || q.Account == account) && (reason == "" || q.Reason == reason) {
-			kept = append(kept, q)
-		}
-	}
-	c.render(rq, "quarantine", map[string]any{"Rows": kept, "Account": account, "Reason": reason})
+	c.render(rq, "quarantine", map[string]any{"Rows": rows, "Account": account, "Reason": reason})
 }
 
 func (c *Console) quarantineRow(rq *req) {
@@ -294,18 +280,12 @@ func (c *Console) quarantineRow(rq *req) {
 		c.fail(rq, err)
 		return
 	}
-	rows, err := c.ledger.QuarantineRows(rq.r.Context(), 500)
+	q, err := c.ledger.QuarantineEntry(rq.r.Context(), id)
 	if err != nil {
 		c.fail(rq, err)
 		return
 	}
-	for _, q := range rows {
-		if q.ID == id {
-			c.render(rq, "quarantine_row", map[string]any{"Q": q})
-			return
-		}
-	}
-	c.fail(rq, fmt.Errorf("quarantined notification %d: %w", id, payrecon.ErrNotFound))
+	c.render(rq, "quarantine_row", map[string]any{"Q": q})
 }
 
 func (c *Console) orders(rq *req) {

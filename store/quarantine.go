@@ -174,38 +174,7 @@ type Quarantined struct {
 // QuarantineRows returns the newest limit quarantined notifications,
 // newest first.
 func (db *DB) QuarantineRows(ctx context.Context, limit int) ([]Quarantined, error) {
-	var rows []struct {
-		ID         int64  `db:"id"`
-		ReceivedAt string `db:"received_at"`
-		Account    string `db:"account"`
-		Provider   string `db:"provider"`
-		Reason     string `db:"reason"`
-		Detail     string `db:"detail"`
-		Method     string `db:"method"`
-		RemoteAddr string `db:"remote_addr"`
-		Headers    string `db:"headers"`
-		Body       []byte `db:"body"`
-		BodySize   int64  `db:"body_size"`
-		Truncated  bool   `db:"body_truncated"`
-	}
-	if err := db.read.SelectContext(ctx, &rows, `SELECT id, received_at, account, provider, reason, detail, method, remote_addr,
-		headers, body, body_size, body_truncated FROM quarantine ORDER BY id DESC LIMIT ?`, limit); err != nil {
-		return nil, fmt.Errorf("quarantine rows: %w", err)
-	}
-	out := make([]Quarantined, 0, len(rows))
-	for _, r := range rows {
-		q := Quarantined{ID: r.ID, Rejected: payrecon.Rejected{Account: r.Account, Provider: r.Provider, Reason: r.Reason, Detail: r.Detail,
-			Method: r.Method, RemoteAddr: r.RemoteAddr, Body: r.Body, BodySize: r.BodySize}, Truncated: r.Truncated}
-		var err error
-		if q.ReceivedAt, err = parseTime(r.ReceivedAt); err != nil {
-			return nil, fmt.Errorf("quarantine rows: %w", err)
-		}
-		if err := json.Unmarshal([]byte(r.Headers), &q.Header); err != nil {
-			return nil, fmt.Errorf("quarantine rows: %w", err)
-		}
-		out = append(out, q)
-	}
-	return out, nil
+	return db.QuarantineList(ctx, QuarantineFilter{Limit: limit})
 }
 
 // QuarantineSummary counts rejections by account and reason.
