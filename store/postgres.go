@@ -139,7 +139,7 @@ const pgRetries = 8
 // it with a deadlock or serialization failure.
 func (db *DB) updatePostgres(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	for attempt := 0; ; attempt++ {
-		err := db.txPostgres(ctx, fn)
+		err := db.ownTx(ctx, fn)
 		if err == nil || attempt == pgRetries || !retryable(err) {
 			return err
 		}
@@ -152,7 +152,9 @@ func (db *DB) updatePostgres(ctx context.Context, fn func(ctx context.Context, t
 	}
 }
 
-func (db *DB) txPostgres(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+// ownTx runs fn in a transaction of its own (PostgreSQL, and SQLite
+// without group commit) and tells the outbox of the events it wrote.
+func (db *DB) ownTx(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	ctx, notes := withTxNotes(ctx)
 	tx, err := db.write.BeginTxx(ctx, nil)
 	if err != nil {

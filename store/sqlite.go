@@ -128,20 +128,7 @@ func (db *DB) update(ctx context.Context, fn func(ctx context.Context, tx *sqlx.
 		return db.updatePostgres(ctx, fn)
 	}
 	if db.opt.NoGroupCommit {
-		ctx, notes := withTxNotes(ctx)
-		tx, err := db.write.BeginTxx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if err := fn(ctx, tx); err != nil {
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-		db.committed(notes)
-		return nil
+		return db.ownTx(ctx, fn)
 	}
 	req := writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
