@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -126,4 +127,24 @@ func Wait(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Pacer spaces provider calls at least an interval apart, whoever makes
+// them (a provider's query rate limit). The zero Pacer is ready.
+type Pacer struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+// Wait reserves the next slot interval after the last one given out and
+// waits for it, or returns ctx's error as soon as ctx ends.
+func (p *Pacer) Wait(ctx context.Context, interval time.Duration) error {
+	p.mu.Lock()
+	next := p.last.Add(interval)
+	if now := time.Now(); next.Before(now) {
+		next = now
+	}
+	p.last = next
+	p.mu.Unlock()
+	return Wait(ctx, time.Until(next))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -35,8 +34,7 @@ type Resolver struct {
 	Attempts int
 	Backoff  time.Duration
 
-	mu   sync.Mutex
-	last time.Time
+	pace provider.Pacer
 }
 
 // Resolution is what happened to one discrepancy.
@@ -183,14 +181,4 @@ func (r *Resolver) query(ctx context.Context, f func(context.Context) (provider.
 	return q, err
 }
 
-func (r *Resolver) wait(ctx context.Context) error {
-	r.mu.Lock()
-	next := r.last.Add(r.Interval)
-	now := time.Now()
-	if next.Before(now) {
-		next = now
-	}
-	r.last = next
-	r.mu.Unlock()
-	return provider.Wait(ctx, time.Until(next))
-}
+func (r *Resolver) wait(ctx context.Context) error { return r.pace.Wait(ctx, r.Interval) }

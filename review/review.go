@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -57,8 +56,7 @@ type Service struct {
 	Interval time.Duration
 	Now      func() time.Time
 
-	mu   sync.Mutex
-	last time.Time
+	pace provider.Pacer
 }
 
 // Filter selects open items.
@@ -203,24 +201,7 @@ func (s *Service) query(ctx context.Context, it payrecon.ReviewItem) (provider.Q
 	return acct.Query.QueryPayment(ctx, it.OutTradeNo, it.ProviderTradeNo)
 }
 
-func (s *Service) wait(ctx context.Context) error {
-	s.mu.Lock()
-	next := s.last.Add(s.Interval)
-	now := time.Now()
-	if next.Before(now) {
-		next = now
-	}
-	s.last = next
-	s.mu.Unlock()
-	t := time.NewTimer(time.Until(next))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+func (s *Service) wait(ctx context.Context) error { return s.pace.Wait(ctx, s.Interval) }
 
 // Request is a person's resolution of an item.
 type Request struct {
