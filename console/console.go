@@ -14,10 +14,12 @@ import (
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -78,6 +80,14 @@ type Options struct {
 	Now        func() time.Time
 	// SessionTTL bounds a session (default 12 h).
 	SessionTTL time.Duration
+	// SignInFailures failed sign-ins (form or bearer token) from one
+	// address within SignInWindow refuse that address until the window
+	// passes (defaults 20 and 15 min).
+	SignInFailures int
+	SignInWindow   time.Duration
+	// RerunWait is how long a re-run request waits for the run to end
+	// before it answers that the run goes on (default 3 s).
+	RerunWait time.Duration
 }
 
 // Console serves the pages.
@@ -89,8 +99,17 @@ type Console struct {
 	log    *slog.Logger
 	pages  map[string]*template.Template
 
+	// ctx is the re-runs' context, cancelled by Close; reruns counts
+	// the re-runs in flight.
+	ctx    context.Context
+	cancel context.CancelFunc
+	reruns sync.WaitGroup
+
+	limit *signInLimit
+
 	mu       sync.Mutex
 	sessions map[string]session
+	closed   bool
 }
 
 type session struct {
@@ -116,12 +135,34 @@ func New(rv Review, ledger Ledger, rerun Rerunner, opt Options, logger *slog.Log
 	if opt.SessionTTL <= 0 {
 		opt.SessionTTL = 12 * time.Hour
 	}
+	if opt.SignInFailures <= 0 {
+		opt.SignInFailures = 20
+	}
+	if opt.SignInWindow <= 0 {
+		opt.SignInWindow = 15 * time.Minute
+	}
+	if opt.RerunWait <= 0 {
+		opt.RerunWait = 3 * time.Second
+	}
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Console{review: rv, ledger: ledger, rerun: rerun, opt: opt, log: logger.With("component", "console"), pages: pages,
-		sessions: map[string]session{}}, nil
+		ctx: ctx, cancel: cancel, sessions: map[string]session{}, limit: &signInLimit{MaxFailures: opt.SignInFailures, Window: opt.SignInWindow}}, nil
+}
+
+// Close cancels the re-runs in flight and waits for them to end (a
+// cancelled run is recorded as cancelled, not failed); a re-run asked for
+// afterwards is refused.
+func (c *Console) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.reruns.Wait()
+	return nil
 }
 
 func parsePages() (map[string]*template.Template, error) {
@@ -174,6 +215,9 @@ func (c *Console) Handler() http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "same-origin")
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if c.refused(w, r) {
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
@@ -185,6 +229,7 @@ func (c *Console) who(r *http.Request) (operator string, sess *session) {
 		if name := c.operatorFor([]byte(tok)); name != "" {
 			return name, nil
 		}
+		c.signInFailed(r, "bearer")
 		return "", nil
 	}
 	ck, err := r.Cookie(sessionCookie)
@@ -199,6 +244,31 @@ func (c *Console) who(r *http.Request) (operator string, sess *session) {
 		return "", nil
 	}
 	return s.operator, &s
+}
+
+// refused answers 429 to a sign-in attempt (the sign-in form posted, or
+// a bearer token) from an address with too many recent failures, and
+// reports whether it did.
+func (c *Console) refused(w http.ResponseWriter, r *http.Request) bool {
+	attempt := strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") || (r.Method == http.MethodPost && r.URL.Path == "/console/login")
+	if !attempt {
+		return false
+	}
+	blocked, until := c.limit.blocked(host(r), c.opt.Now())
+	if !blocked {
+		return false
+	}
+	wait := max(until.Sub(c.opt.Now()), time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second)/time.Second)))
+	http.Error(w, fmt.Sprintf("too many failed sign-ins from %s: try again in %s", host(r), wait.Round(time.Second)), http.StatusTooManyRequests)
+	return true
+}
+
+// signInFailed counts and logs a wrong token from r's address (how: the
+// form or a bearer token).
+func (c *Console) signInFailed(r *http.Request, how string) {
+	c.limit.fail(host(r), c.opt.Now())
+	c.log.Warn("console sign-in refused", "remote_addr", r.RemoteAddr, "via", how)
 }
 
 // operatorFor is the operator whose token tok is ("" for none), compared
@@ -300,7 +370,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	name := c.operatorFor([]byte(strings.TrimSpace(r.PostFormValue("token"))))
 	if name == "" {
-		c.log.Warn("console sign-in refused", "remote_addr", r.RemoteAddr)
+		c.signInFailed(r, "form")
 		http.Redirect(w, r, "/console/login?failed=1", http.StatusSeeOther)
 		return
 	}

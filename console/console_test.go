@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ var sandboxDay = time.Date(2026, 11, 20, 0, 0, 0, 0, payrecon.ShanghaiFixed)
 // order number is a script tag, and a quarantined notification with a
 // script in its body.
 type env struct {
+	console    *console.Console
 	srv        *httptest.Server
 	db         *store.DB
 	trade      *sandbox.Trade
@@ -45,6 +47,13 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvWith(t, sandbox.ServerFaults{}, nil)
+}
+
+// newEnvWith is newEnv with the emulator's faults, and the console's
+// options changed by tweak (if not nil).
+func newEnvWith(t *testing.T, faults sandbox.ServerFaults, tweak func(*console.Options)) *env {
 	t.Helper()
 	fx := sandboxtest.New(t)
 	day := fx.Sandbox.GenerateDay(sandboxDay, sandbox.DayOptions{Trades: 6, Seed: 3})
@@ -58,7 +67,7 @@ func newEnv(t *testing.T) *env {
 	if tr == nil {
 		t.Fatal("the sandbox day has no plain paid Alipay trade")
 	}
-	fx.Serve(t, sandbox.ServerFaults{}, day)
+	fx.Serve(t, faults, day)
 	ali, _ := fx.Clients(t)
 	db := storetest.MustOpen(t, store.Options{})
 	n := storetest.Pay("p1", tr.OutTradeNo, tr.AmountFen-100)
@@ -87,14 +96,19 @@ func newEnv(t *testing.T) *env {
 	svc := &review.Service{DB: db, Accounts: map[string]review.Account{"ali": {Provider: payrecon.Alipay, Query: ali}}, WriteOffMaxFen: 50}
 	daily := &jobs.Daily{DB: db, Now: time.Now, Log: logger, Accounts: map[string]jobs.Account{"ali": {Name: "ali", Provider: payrecon.Alipay, Client: ali}},
 		Opt: jobs.Options{ArchiveDir: filepath.Join(dir, "archive"), ReportsDir: filepath.Join(dir, "reports"), Loc: payrecon.ShanghaiFixed}}
-	c, err := console.New(svc, db, rerunner{daily}, console.Options{Operators: []console.Operator{{Name: "admin", Token: []byte(adminToken)},
-		{Name: "li", Token: []byte(liToken)}}, Accounts: []string{"ali"}, ReportsDir: filepath.Join(dir, "reports"), Forwarding: true}, logger)
+	opt := console.Options{Operators: []console.Operator{{Name: "admin", Token: []byte(adminToken)},
+		{Name: "li", Token: []byte(liToken)}}, Accounts: []string{"ali"}, ReportsDir: filepath.Join(dir, "reports"), Forwarding: true}
+	if tweak != nil {
+		tweak(&opt)
+	}
+	c, err := console.New(svc, db, rerunner{daily}, opt, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	srv := httptest.NewServer(c.Handler())
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, db: db, trade: tr, reportsDir: filepath.Join(dir, "reports")}
+	return &env{console: c, srv: srv, db: db, trade: tr, reportsDir: filepath.Join(dir, "reports")}
 }
 
 // rerunner runs the real daily job.
@@ -398,5 +412,91 @@ func TestPagesAndLanguage(t *testing.T) {
 	}
 	if _, page := do(t, c, "GET", e.srv.URL+"/console/runs", nil, nil); !strings.Contains(page, "/console/runs/ali/2026-11-20.xlsx") {
 		t.Fatalf("runs page lacks the workbook link:\n%s", page)
+	}
+}
+
+// TestRerunOutlastsTheRequest: a re-run longer than the console waits
+// answers at once that it goes on, shows as running, refuses a second
+// re-run of the day meanwhile (the day's lease), and ends ok without the
+// request; Close cancels a re-run still going.
+func TestRerunOutlastsTheRequest(t *testing.T) {
+	e := newEnvWith(t, sandbox.ServerFaults{Slow: 400 * time.Millisecond}, func(o *console.Options) { o.RerunWait = 50 * time.Millisecond })
+	c, csrf, _ := signIn(t, e, adminToken, nil)
+	rerun := url.Values{"csrf": {csrf}, "account": {"ali"}, "day": {"2026-11-20"}}
+	res, body := do(t, c, "POST", e.srv.URL+"/console/runs/rerun", rerun, nil)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/runs?done=rerun_started" {
+		t.Fatalf("slow re-run: %d %s %s, want a redirect saying it goes on", res.StatusCode, res.Header.Get("Location"), body)
+	}
+	if _, page := do(t, c, "GET", e.srv.URL+"/console/runs?done=rerun_started&lang=en", nil, nil); !strings.Contains(page, "Re-run started") ||
+		!strings.Contains(page, `class="status-running"`) {
+		t.Fatalf("runs page during the re-run:\n%s", page)
+	}
+	if res, body := do(t, c, "POST", e.srv.URL+"/console/runs/rerun", rerun, nil); res.StatusCode != http.StatusConflict || !strings.Contains(body, "being reconciled") {
+		t.Fatalf("second re-run while the first runs: %d, want 409 naming the lease:\n%s", res.StatusCode, body)
+	}
+	var last payrecon.Run
+	for i := 0; i < 300; i++ { // up to 30 s
+		runs := storetest.Must(e.db.Runs(t.Context(), 10))
+		if last = runs[0]; last.Trigger == "console" && last.Status != payrecon.RunRunning {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if last.Trigger != "console" || last.Status != payrecon.RunOK {
+		t.Fatalf("the re-run after the request: %+v, want ok", last)
+	}
+	if _, page := do(t, c, "GET", e.srv.URL+"/console/runs", nil, nil); !strings.Contains(page, "/console/runs/ali/2026-11-20.xlsx") {
+		t.Fatalf("runs page lacks the workbook link:\n%s", page)
+	}
+
+	if res, _ := do(t, c, "POST", e.srv.URL+"/console/runs/rerun", rerun, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("third re-run: %d", res.StatusCode)
+	}
+	e.console.Close()
+	runs := storetest.Must(e.db.Runs(t.Context(), 10))
+	if runs[0].Status == payrecon.RunRunning || runs[0].Status == payrecon.RunOK {
+		t.Fatalf("a re-run going on at Close: %+v, want it ended without completing", runs[0])
+	}
+	if res, body := do(t, c, "POST", e.srv.URL+"/console/runs/rerun", rerun, nil); res.StatusCode == http.StatusSeeOther || !strings.Contains(body, "shutting down") {
+		t.Fatalf("re-run after Close: %d %s", res.StatusCode, body)
+	}
+}
+
+// TestSignInLimit: after SignInFailures wrong tokens from one address
+// (through the form or as bearer tokens), that address is refused with
+// 429 and Retry-After, even with the right token, until the window
+// passes; then the right token signs in again.
+func TestSignInLimit(t *testing.T) {
+	var skew atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	limit := func(o *console.Options) { o.SignInFailures, o.SignInWindow, o.Now = 3, time.Minute, now }
+	for _, via := range []string{"form", "bearer"} {
+		t.Run(via, func(t *testing.T) {
+			skew.Store(0)
+			e := newEnvWith(t, sandbox.ServerFaults{}, limit)
+			for i := range 3 {
+				if via == "form" {
+					if _, _, res := signIn(t, e, "wrong-token-0123456789", nil); res.Header.Get("Location") != "/console/login?failed=1" {
+						t.Fatalf("wrong token %d: %d %s", i, res.StatusCode, res.Header.Get("Location"))
+					}
+				} else if res, _ := do(t, noRedirect(nil), "GET", e.srv.URL+"/console/api/items", nil, map[string]string{"Authorization": "Bearer wrong"}); res.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("wrong bearer %d: %d", i, res.StatusCode)
+				}
+			}
+			if _, _, res := signIn(t, e, adminToken, nil); res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" || sessionCookie(res) != nil {
+				t.Fatalf("right token after 3 failures: %d Retry-After %q, want 429 and no session", res.StatusCode, res.Header.Get("Retry-After"))
+			}
+			res, body := do(t, noRedirect(nil), "GET", e.srv.URL+"/console/api/items", nil, map[string]string{"Authorization": "Bearer " + adminToken})
+			if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "too many failed sign-ins") {
+				t.Fatalf("right bearer token after 3 failures: %d %s", res.StatusCode, body)
+			}
+			if res, _ := do(t, noRedirect(nil), "GET", e.srv.URL+"/console/login", nil, nil); res.StatusCode != http.StatusOK {
+				t.Fatalf("the sign-in page itself: %d", res.StatusCode)
+			}
+			skew.Store(int64(61 * time.Second))
+			if _, _, res := signIn(t, e, adminToken, nil); res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/console/" {
+				t.Fatalf("right token after the window: %d %s", res.StatusCode, res.Header.Get("Location"))
+			}
+		})
 	}
 }

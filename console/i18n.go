@@ -34,7 +34,8 @@ var words = map[string][2]string{
 	"detail": {"详情", "Detail"}, "no_accept": {"被拒绝的通知不能在此接受：须由渠道重发或经主动查询补单。", "A rejected notification cannot be accepted here: it must come again from the provider, or via a query."},
 	"amount": {"金额", "Amount"}, "created": {"创建", "Created"}, "next_check": {"下次检查", "Next check"}, "checks": {"检查次数", "Checks"},
 	"last_result": {"最近结果", "Last result"}, "empty": {"没有记录", "Nothing here"}, "error": {"出错了", "Error"},
-	"requeried": {"已重新查询", "Queried again"}, "rerun_done": {"已重新对账", "Re-run finished"}, "evidence": {"依据", "Evidence"},
+	"requeried": {"已重新查询", "Queried again"}, "rerun_done": {"已重新对账", "Re-run finished"},
+	"rerun_started": {"已开始重新对账：完成后显示在下表（刷新本页查看）", "Re-run started: it shows below when it finishes (reload this page)"}, "evidence": {"依据", "Evidence"},
 	"lang_switch": {"English", "中文"}, "queries": {"人工重新查询", "Queries asked again"}, "kind": {"类型", "Kind"}, "trade_status": {"交易状态", "Trade status"},
 }
 

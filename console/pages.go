@@ -3,6 +3,7 @@ package console
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -183,6 +184,8 @@ func flash(r *http.Request) string {
 		return "resolved"
 	case "rerun":
 		return "rerun_done"
+	case "rerun_started":
+		return "rerun_started"
 	}
 	return ""
 }
@@ -255,13 +258,51 @@ func (c *Console) rerunDay(rq *req) {
 		return
 	}
 	c.log.Info("console re-run", "operator", rq.operator, "account", account, "bill_date", day.String())
-	if err := c.rerun.Rerun(rq.r.Context(), account, day); err != nil {
+	done, err := c.startRerun(account, day)
+	if err != nil {
 		rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		rq.w.WriteHeader(http.StatusConflict)
-		c.render(rq, "error", map[string]any{"Status": http.StatusConflict, "Err": err.Error()})
+		rq.w.WriteHeader(http.StatusServiceUnavailable)
+		c.render(rq, "error", map[string]any{"Status": http.StatusServiceUnavailable, "Err": err.Error()})
 		return
 	}
-	http.Redirect(rq.w, rq.r, "/console/runs?done=rerun", http.StatusSeeOther)
+	select {
+	case err := <-done:
+		if err != nil {
+			rq.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			rq.w.WriteHeader(http.StatusConflict)
+			c.render(rq, "error", map[string]any{"Status": http.StatusConflict, "Err": err.Error()})
+			return
+		}
+		http.Redirect(rq.w, rq.r, "/console/runs?done=rerun", http.StatusSeeOther)
+	case <-time.After(c.opt.RerunWait):
+		// Still running (a bill not ready yet, a long day): the run
+		// goes on without the request and shows in the list.
+		http.Redirect(rq.w, rq.r, "/console/runs?done=rerun_started", http.StatusSeeOther)
+	case <-rq.r.Context().Done():
+	}
+}
+
+// startRerun runs the daily job for (account, day) in the background,
+// outside the request, so a run longer than the request's time limits
+// still completes; Close cancels it and waits. The channel receives the
+// run's result.
+func (c *Console) startRerun(account string, day payrecon.Day) (<-chan error, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, errors.New("re-run: the console is shutting down")
+	}
+	done := make(chan error, 1)
+	c.reruns.Add(1)
+	go func() {
+		defer c.reruns.Done()
+		err := c.rerun.Rerun(c.ctx, account, day)
+		if err != nil {
+			c.log.Warn("console re-run failed", "account", account, "bill_date", day.String(), "err", err)
+		}
+		done <- err
+	}()
+	return done, nil
 }
 
 func (c *Console) quarantine(rq *req) {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -38,15 +37,15 @@ func consoleOperators(cfg config.Config, adminToken []byte, getenv func(string) 
 	return ops, nil
 }
 
-// newConsole builds the console's handler (mounted at /console/ with the
-// admin routes).
-func newConsole(cfg config.Config, accts []Account, db *store.DB, ops []console.Operator, rerun console.Rerunner, logger *slog.Logger) (http.Handler, error) {
+// newConsole builds the console (its handler is mounted at /console/ with
+// the admin routes; Close ends its re-runs).
+func newConsole(cfg config.Config, accts []Account, db *store.DB, ops []console.Operator, rerun console.Rerunner, logger *slog.Logger) (*console.Console, error) {
 	c, err := console.New(newReviewService(cfg, accts, db), db, rerun, console.Options{Operators: ops, Accounts: accountNames(cfg),
 		ReportsDir: cfg.Path(cfg.Reports.Dir), Locale: cfg.Reports.Locale, Forwarding: len(cfg.Forward) > 0, Now: time.Now}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	return c.Handler(), nil
+	return c, nil
 }
 
 // dailyRerunner re-runs a day through the daily job once serve has

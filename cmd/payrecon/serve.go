@@ -79,8 +79,9 @@ func startServer(ctx context.Context, cfg config.Config, accts []Account, opt st
 	if err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
+	s.cleanups = append(s.cleanups, cons.Close) // re-runs end before the ledger closes
 	adminMux := adminRoutes(adminDeps{token: token, reportsDir: cfg.Path(cfg.Reports.Dir), accounts: accountNames(cfg),
-		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: metrics, console: cons}, logger)
+		runs: db, orders: reg, returns: returnVerifiers(accts), events: db, metrics: metrics, console: cons.Handler()}, logger)
 	s.metrics.WatchOutbox(db)
 	s.metrics.WatchQuarantine(db)
 
