@@ -55,6 +55,10 @@ type Resolution struct {
 // reclassifies the item CURRENCY_MISMATCH, for review.
 // A BEFORE_START row (from before go-live) is chased as MISSING_LOCAL is:
 // confirmed, it is repaired (the caller records it as source=bill).
+// A query refused as a misconfiguration ([provider.ErrMisconfigured]: our
+// signature, app or merchant, or a method not granted) is returned as the
+// error: every other query would fail alike, so the run fails saying what
+// to fix rather than sending each item to review.
 func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolution, error) {
 	switch it.Code {
 	case payrecon.Matched, payrecon.CrossDay:
@@ -88,6 +92,10 @@ func (r *Resolver) Resolve(ctx context.Context, it payrecon.Discrepancy) (Resolu
 		return res, nil
 	case ctx.Err() != nil:
 		return res, ctx.Err()
+	case errors.Is(err, provider.ErrMisconfigured):
+		// Every query would fail alike: the run fails, saying what to
+		// fix, instead of sending each item to review.
+		return res, err
 	case err != nil:
 		res.QueryResult = "query failed: " + err.Error()
 		res.Outcome = payrecon.OutcomePending

@@ -53,6 +53,11 @@ type ServerFaults struct {
 	// answer (both providers), so the provider confirms a refund with
 	// another amount than its bill row's.
 	RefundQueryDelta payrecon.Fen
+	// QueryNoAuth refuses every trade and refund query as a provider
+	// refuses a method the app or merchant has not been granted, while
+	// bills download as usual: Alipay answers 40006
+	// isv.insufficient-isv-permissions, WeChat Pay 403 NO_AUTH.
+	QueryNoAuth bool
 }
 
 // Server emulates the Alipay gateway and the WeChat Pay APIv3 endpoints
@@ -221,6 +226,10 @@ func (sv *Server) alipayGateway(w http.ResponseWriter, r *http.Request) {
 		sv.gatewayError(w, method, "40002", "Invalid Arguments", "isv.invalid-signature", "验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配")
 		return
 	}
+	if sv.faults.QueryNoAuth && method != "alipay.data.dataservice.bill.downloadurl.query" {
+		sv.gatewayError(w, method, "40006", "Insufficient Permissions", "isv.insufficient-isv-permissions", "ISV权限不足，建议在开发者中心检查对应功能是否已经添加")
+		return
+	}
 	sv.alipayMethod(w, method, p.Get("biz_content"))
 }
 
@@ -373,6 +382,11 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	path := r.URL.Path
+	query := strings.HasPrefix(path, "/v3/pay/transactions/out-trade-no/") || strings.HasPrefix(path, "/v3/refund/domestic/refunds/")
+	if query && sv.faults.QueryNoAuth {
+		sv.wxJSON(w, http.StatusForbidden, map[string]string{"code": "NO_AUTH", "message": "商户无权限"}, sg)
+		return
+	}
 	switch {
 	case strings.HasPrefix(path, "/v3/pay/transactions/out-trade-no/"):
 		sv.wechatTransaction(w, r, sg)
