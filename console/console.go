@@ -11,9 +11,11 @@ package console
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -54,6 +56,15 @@ type Ledger interface {
 	Outbox(ctx context.Context) (payrecon.OutboxStats, error)
 	RejectedSince(ctx context.Context, since time.Time) (map[string]int, error)
 	NotificationsSince(ctx context.Context, since time.Time) (map[string]int, error)
+	Sessions
+}
+
+// Sessions keeps the console's sessions in the ledger, so a restart keeps
+// people signed in and every replica knows every session.
+type Sessions interface {
+	CreateSession(ctx context.Context, idHash string, s store.Session, now time.Time) error
+	Session(ctx context.Context, idHash string) (store.Session, error)
+	DeleteSession(ctx context.Context, idHash string) error
 }
 
 // Rerunner runs the daily job for one (account, day) now.
@@ -107,15 +118,14 @@ type Console struct {
 
 	limit *signInLimit
 
-	mu       sync.Mutex
-	sessions map[string]session
-	closed   bool
+	mu     sync.Mutex
+	closed bool
 }
 
+// session is a signed-in browser's session.
 type session struct {
 	operator string
 	csrf     string
-	expires  time.Time
 }
 
 // maxFormBytes bounds a form (a remark is short).
@@ -150,7 +160,7 @@ func New(rv Review, ledger Ledger, rerun Rerunner, opt Options, logger *slog.Log
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Console{review: rv, ledger: ledger, rerun: rerun, opt: opt, log: logger.With("component", "console"), pages: pages,
-		ctx: ctx, cancel: cancel, sessions: map[string]session{}, limit: &signInLimit{MaxFailures: opt.SignInFailures, Window: opt.SignInWindow}}, nil
+		ctx: ctx, cancel: cancel, limit: &signInLimit{MaxFailures: opt.SignInFailures, Window: opt.SignInWindow}}, nil
 }
 
 // Close cancels the re-runs in flight and waits for them to end (a
@@ -233,17 +243,41 @@ func (c *Console) who(r *http.Request) (operator string, sess *session) {
 		return "", nil
 	}
 	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return "", nil
+	}
+	s, err := c.ledger.Session(r.Context(), idHash(ck.Value))
 	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			c.log.Error("console session", "err", err)
+		}
 		return "", nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.sessions[ck.Value]
-	if !ok || c.opt.Now().After(s.expires) {
-		delete(c.sessions, ck.Value)
+	if !c.opt.Now().Before(s.ExpiresAt) || s.TokenFP == "" || s.TokenFP != c.tokenFP(s.Operator) {
+		// Expired, or the operator is gone or has another token now.
+		c.ledger.DeleteSession(r.Context(), idHash(ck.Value))
 		return "", nil
 	}
-	return s.operator, &s
+	return s.Operator, &session{operator: s.Operator, csrf: s.CSRF}
+}
+
+// idHash is the ledger's key of a session cookie: the ledger never holds
+// a cookie that signs anyone in.
+func idHash(cookie string) string {
+	h := sha256.Sum256([]byte(cookie))
+	return hex.EncodeToString(h[:])
+}
+
+// tokenFP fingerprints operator's current token ("" when there is no
+// such operator), so a session ends when its operator's token changes.
+func (c *Console) tokenFP(operator string) string {
+	for _, op := range c.opt.Operators {
+		if op.Name == operator && len(op.Token) > 0 {
+			h := sha256.Sum256(append([]byte("payrecon console token\x00"), op.Token...))
+			return hex.EncodeToString(h[:8])
+		}
+	}
+	return ""
 }
 
 // refused answers 429 to a sign-in attempt (the sign-in form posted, or
@@ -374,16 +408,14 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/login?failed=1", http.StatusSeeOther)
 		return
 	}
-	id := randomToken()
-	c.mu.Lock()
-	now := c.opt.Now()
-	for k, s := range c.sessions {
-		if now.After(s.expires) {
-			delete(c.sessions, k)
-		}
+	id, now := randomToken(), c.opt.Now()
+	err = c.ledger.CreateSession(r.Context(), idHash(id), store.Session{Operator: name, TokenFP: c.tokenFP(name), CSRF: randomToken(),
+		CreatedAt: now, ExpiresAt: now.Add(c.opt.SessionTTL)}, now)
+	if err != nil {
+		c.log.Error("console sign-in", "operator", name, "err", err)
+		http.Error(w, "internal error (see the log)", http.StatusInternalServerError)
+		return
 	}
-	c.sessions[id] = session{operator: name, csrf: randomToken(), expires: now.Add(c.opt.SessionTTL)}
-	c.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/console/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: secure(r), MaxAge: int(c.opt.SessionTTL / time.Second)})
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/console/", MaxAge: -1})
@@ -392,10 +424,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) logout(rq *req) {
-	if ck, err := rq.r.Cookie(sessionCookie); err == nil {
-		c.mu.Lock()
-		delete(c.sessions, ck.Value)
-		c.mu.Unlock()
+	if ck, err := rq.r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		if err := c.ledger.DeleteSession(rq.r.Context(), idHash(ck.Value)); err != nil {
+			c.fail(rq, err)
+			return
+		}
 	}
 	http.SetCookie(rq.w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/console/", MaxAge: -1})
 	http.Redirect(rq.w, rq.r, "/console/login", http.StatusSeeOther)

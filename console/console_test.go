@@ -2,7 +2,9 @@ package console_test
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -498,5 +500,78 @@ func TestSignInLimit(t *testing.T) {
 				t.Fatalf("right token after the window: %d %s", res.StatusCode, res.Header.Get("Location"))
 			}
 		})
+	}
+}
+
+// TestSessionsInTheLedger: a session is kept in the ledger, so another
+// console on the same ledger (a restart, or a second replica behind a
+// load balancer) knows it; signing out on one ends it on both; a changed
+// token or a removed operator ends it; the ledger holds no usable cookie.
+func TestSessionsInTheLedger(t *testing.T) {
+	e := newEnv(t)
+	c, _, res := signIn(t, e, liToken, nil)
+	ck := sessionCookie(res)
+	if ck == nil {
+		t.Fatal("no session cookie")
+	}
+	replica := func(ops ...console.Operator) *httptest.Server {
+		t.Helper()
+		cons, err := console.New(nil, e.db, nil, console.Options{Operators: ops, Accounts: []string{"ali"}}, storetest.Logger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(cons.Handler())
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	withCookie := func(srv *httptest.Server) int {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		u, _ := url.Parse(srv.URL + "/console/")
+		jar.SetCookies(u, []*http.Cookie{{Name: ck.Name, Value: ck.Value, Path: "/console/"}})
+		res, _ := do(t, noRedirect(jar), "GET", srv.URL+"/console/runs", nil, nil)
+		return res.StatusCode
+	}
+	admin, li := console.Operator{Name: "admin", Token: []byte(adminToken)}, console.Operator{Name: "li", Token: []byte(liToken)}
+	if got := withCookie(replica(admin, li)); got != http.StatusOK {
+		t.Fatalf("the session on another console over the same ledger: %d, want 200", got)
+	}
+	if got := withCookie(replica(admin, console.Operator{Name: "li", Token: []byte("li-new-token-0123456789")})); got != http.StatusSeeOther {
+		t.Fatalf("the session after li's token changed: %d, want a redirect to sign-in", got)
+	}
+	// The changed token ended the session in the ledger: li's old token is
+	// back, the session is not.
+	if got := withCookie(replica(admin, li)); got != http.StatusSeeOther {
+		t.Fatalf("the session ended by a token change, back on the old token: %d", got)
+	}
+
+	c, csrf, res := signIn(t, e, liToken, nil)
+	ck = sessionCookie(res)
+	if got := withCookie(replica(admin)); got != http.StatusSeeOther {
+		t.Fatalf("the session of a removed operator: %d, want a redirect to sign-in", got)
+	}
+	c, csrf, res = signIn(t, e, liToken, nil)
+	ck = sessionCookie(res)
+	other := replica(admin, li)
+	if got := withCookie(other); got != http.StatusOK {
+		t.Fatalf("a fresh session elsewhere: %d", got)
+	}
+	if _, err := e.db.Session(t.Context(), ck.Value); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the ledger keys a session by its cookie: %v", err)
+	}
+	root := filepath.Dir(t.TempDir()) // the ledger file and its WAL are under the test's temp root
+	filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if b, _ := os.ReadFile(path); strings.Contains(string(b), ck.Value) {
+				t.Errorf("%s holds the session cookie", path)
+			}
+		}
+		return nil
+	})
+	if res, _ := do(t, c, "POST", e.srv.URL+"/console/logout", url.Values{"csrf": {csrf}}, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", res.StatusCode)
+	}
+	if got := withCookie(other); got != http.StatusSeeOther {
+		t.Fatalf("the session signed out on one console, on the other: %d", got)
 	}
 }

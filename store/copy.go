@@ -28,8 +28,9 @@ var copyOrder = []string{
 // copySkip are tables that are not ledger content: the migrations (each
 // side has its own), the readiness probe's scratch row, and the quarantine
 // totals (kept by triggers on the target as rows arrive; the drop count is
-// carried over separately).
-var copySkip = []string{"schema_migrations", "health_probe", "quarantine_usage"}
+// carried over separately), and the console's sessions (people sign in
+// again on the new ledger).
+var copySkip = []string{"schema_migrations", "health_probe", "quarantine_usage", "console_sessions"}
 
 // CopiedTable is what [CopyLedger] moved of one table, as counted on both
 // sides after the copy: the rows and the sum of every money (…_fen) column.

@@ -47,6 +47,7 @@ type Ledger interface {
 	TakenOverRuns
 	QuarantineReader
 	Review
+	Sessions
 }
 
 // T0 is the instant the suite's facts happen: 2026-11-20 10:00 Beijing time.
@@ -97,6 +98,7 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"ReviewOpenItems", testReviewOpenItems},
 		{"ReviewAcceptProvider", testReviewAcceptProvider},
 		{"ReviewAcceptLedgerAndWriteOff", testReviewAcceptLedgerAndWriteOff},
+		{"ConsoleSessions", testSessions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
