@@ -254,12 +254,11 @@ func cut(s string, n int) string {
 	return s
 }
 
-// Neighbours returns the rows of the archived bills of the days within
-// hold days of day (day itself excluded), for carrying facts across
-// midnight. Days without an archived bill, or with only rejected ones,
-// are skipped.
-func (b *Bills) Neighbours(ctx context.Context, account string, day payrecon.Day, hold int) ([]payrecon.BillEntry, error) {
-	var rows []payrecon.BillEntry
+// Neighbours streams to fn the rows of the archived bills of the days
+// within hold days of day (day itself excluded), for carrying facts
+// across midnight; nothing is held in memory. Days without an archived
+// bill, or with only rejected ones, are skipped.
+func (b *Bills) Neighbours(ctx context.Context, account string, day payrecon.Day, hold int, fn func(payrecon.BillEntry) error) error {
 	for i := -hold; i <= hold; i++ {
 		if i == 0 {
 			continue
@@ -270,16 +269,13 @@ func (b *Bills) Neighbours(ctx context.Context, account string, day payrecon.Day
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if _, err := Parse(bill, func(e payrecon.BillEntry) error {
-			rows = append(rows, e)
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("adjacent bill %s: %w", other, err)
+		if _, err := Parse(bill, fn); err != nil {
+			return fmt.Errorf("adjacent bill %s: %w", other, err)
 		}
 	}
-	return rows, nil
+	return nil
 }
 
 func extension(f payrecon.BillFormat) string {

@@ -325,10 +325,6 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	if r.totals.before, err = r.DB.LedgerTotals(ctx, r.acct.Name, day.Start(), day.End()); err != nil {
 		return nil, err
 	}
-	adjacent, err := r.bills.Neighbours(ctx, r.acct.Name, day, hold)
-	if err != nil {
-		return nil, err
-	}
 	r.wb, err = reports.New(reports.Meta{Account: r.acct.Name, Provider: r.acct.Provider, Date: day, Locale: r.Opt.Locale, Loc: r.Opt.Loc,
 		RunID: r.rep.RunID, Trigger: r.o.Trigger, GeneratedAt: r.Now(), BillSHA256: r.bill.SHA256, BillOrigin: r.bill.Origin})
 	if err != nil {
@@ -339,7 +335,7 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	load := func() ([]reconcile.LedgerTrade, []reconcile.LedgerRefund, error) {
 		trades, refunds, err := LoadWindow(ctx, r.DB, r.acct.Name, day.AddDays(-hold).Start(), day.AddDays(hold).End())
 		if err == nil {
-			r.progress("  ledger: %d trades and %d refunds in the ±%d-day window; %d rows on adjacent bills", len(trades), len(refunds), hold, len(adjacent))
+			r.progress("  ledger: %d trades and %d refunds in the ±%d-day window", len(trades), len(refunds), hold)
 		}
 		return trades, refunds, err
 	}
@@ -352,6 +348,9 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 			return tot, fmt.Errorf("bill %s: %w", r.bill.Path, err)
 		}
 		return tot, nil
+	}
+	adjacent := func(fn func(payrecon.BillEntry) error) error {
+		return r.bills.Neighbours(ctx, r.acct.Name, day, hold, fn)
 	}
 	r.rep.Bill, err = reconcile.Pipeline(day, reconcile.Options{HoldDays: hold, FeeRateE4: r.acct.FeeRateE4}, adjacent, load, parse, func(it payrecon.Discrepancy) {
 		it = r.prior.carry(r.beforeStart(it))

@@ -8,6 +8,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -57,17 +58,40 @@ type Diff struct {
 	refunds  []LedgerRefund
 	byRefund map[string]int32
 	rMatched []bool
-	adjacent map[string]bool // keys seen on adjacent days' bills
+	// neighbours streams the adjacent days' bills, read in Finish only
+	// for the ledger facts the day's bill lacks.
+	neighbours Neighbours
 	// Bill rows with no ledger fact, for duplicate detection among them.
 	seenMissingPay map[string]bool
 	seenMissingRef map[string]bool
 }
 
+// Neighbours streams to fn the rows of the other days' bills within the
+// hold window that are already known (nil: none). A diff calls it at most
+// once, in Finish, and only when ledger facts of the day are missing from
+// the day's bill: it keeps just the rows that explain those, so the
+// adjacent bills are never held in memory.
+type Neighbours func(fn func(payrecon.BillEntry) error) error
+
+// Rows is [Neighbours] over rows held in memory.
+func Rows(rows []payrecon.BillEntry) Neighbours {
+	if rows == nil {
+		return nil
+	}
+	return func(fn func(payrecon.BillEntry) error) error {
+		for _, e := range rows {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // New prepares a diff of the bill day over the ledger facts of the hold
-// window. adjacent holds the rows of
-// the other days' bills within the hold window that are already known.
+// window; adjacent streams the other days' bills within the hold window.
 // emit receives every classified item.
-func New(day payrecon.Day, opt Options, trades []LedgerTrade, refunds []LedgerRefund, adjacent []payrecon.BillEntry, emit func(payrecon.Discrepancy)) *Diff {
+func New(day payrecon.Day, opt Options, trades []LedgerTrade, refunds []LedgerRefund, adjacent Neighbours, emit func(payrecon.Discrepancy)) *Diff {
 	if opt.HoldDays <= 0 {
 		opt.HoldDays = 2
 	}
@@ -76,7 +100,7 @@ func New(day payrecon.Day, opt Options, trades []LedgerTrade, refunds []LedgerRe
 		trades: newTradeTable(trades), byOutNo: map[string]int32{},
 		matched: make([]bool, len(trades)),
 		refunds: refunds, byRefund: make(map[string]int32, len(refunds)), rMatched: make([]bool, len(refunds)),
-		adjacent: map[string]bool{}, seenMissingPay: map[string]bool{}, seenMissingRef: map[string]bool{},
+		neighbours: adjacent, seenMissingPay: map[string]bool{}, seenMissingRef: map[string]bool{},
 	}
 	for i, t := range trades {
 		if t.ProviderTradeNo == "" && t.OutTradeNo != "" {
@@ -85,14 +109,6 @@ func New(day payrecon.Day, opt Options, trades []LedgerTrade, refunds []LedgerRe
 	}
 	for i, r := range refunds {
 		d.byRefund[refundKey(r.OutRefundNo, r.ProviderRefundNo)] = int32(i)
-	}
-	for _, e := range adjacent {
-		if e.Kind == payrecon.EntryRefund {
-			d.adjacent["r:"+refundKey(e.OutRefundNo, e.ProviderRefundNo)] = true
-		} else {
-			d.adjacent["p:"+e.ProviderTradeNo] = true
-			d.adjacent["o:"+e.OutTradeNo] = true
-		}
 	}
 	return d
 }
@@ -237,8 +253,9 @@ func (d *Diff) addRefund(e payrecon.BillEntry) {
 }
 
 // Finish classifies the ledger facts of the day that no bill row matched:
-// CROSS_DAY when an adjacent day's bill has them, MISSING_CHANNEL otherwise.
-func (d *Diff) Finish() {
+// CROSS_DAY when an adjacent day's bill has them, MISSING_CHANNEL
+// otherwise. Its error is the adjacent bills' (nothing is emitted then).
+func (d *Diff) Finish() error {
 	var tidx []int32
 	for i := range int32(d.trades.len()) {
 		if st := d.trades.status(i); !d.matched[i] && (st == payrecon.StatusPaid || st == payrecon.StatusRefunded) && d.onDay(d.trades.paidAt(i)) {
@@ -246,16 +263,6 @@ func (d *Diff) Finish() {
 		}
 	}
 	sort.Slice(tidx, func(a, b int) bool { return d.trades.lessOutNo(tidx[a], tidx[b]) })
-	for _, i := range tidx {
-		t := d.trades.trade(i)
-		it := payrecon.Discrepancy{Kind: payrecon.EntryPayment, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
-			LedgerFen: t.AmountFen, HasLedger: true, LedgerStatus: string(t.Status), LedgerAt: t.PaidAt,
-			Code: payrecon.MissingChannel, Note: "notified, not on the bill"}
-		if d.adjacent["p:"+t.ProviderTradeNo] || d.adjacent["o:"+t.OutTradeNo] {
-			it.Code, it.Note = payrecon.CrossDay, "on an adjacent day's bill"
-		}
-		d.emit(it)
-	}
 	var idx []int
 	for i, r := range d.refunds {
 		if !d.rMatched[i] && r.Status == payrecon.RefundSuccess && d.onDay(r.RefundedAt) {
@@ -263,16 +270,77 @@ func (d *Diff) Finish() {
 		}
 	}
 	sort.Slice(idx, func(a, b int) bool { return d.refunds[idx[a]].OutRefundNo < d.refunds[idx[b]].OutRefundNo })
+	adj, err := d.onNeighbours(tidx, idx)
+	if err != nil {
+		return err
+	}
+	for _, i := range tidx {
+		t := d.trades.trade(i)
+		it := payrecon.Discrepancy{Kind: payrecon.EntryPayment, OutTradeNo: t.OutTradeNo, ProviderTradeNo: t.ProviderTradeNo,
+			LedgerFen: t.AmountFen, HasLedger: true, LedgerStatus: string(t.Status), LedgerAt: t.PaidAt,
+			Code: payrecon.MissingChannel, Note: "notified, not on the bill"}
+		if adj.pay[t.ProviderTradeNo] || adj.out[t.OutTradeNo] {
+			it.Code, it.Note = payrecon.CrossDay, "on an adjacent day's bill"
+		}
+		d.emit(it)
+	}
 	for _, i := range idx {
 		r := d.refunds[i]
 		it := payrecon.Discrepancy{Kind: payrecon.EntryRefund, OutTradeNo: r.OutTradeNo, OutRefundNo: r.OutRefundNo,
 			LedgerFen: r.AmountFen, HasLedger: true, LedgerStatus: string(r.Status), LedgerAt: r.RefundedAt,
 			Code: payrecon.MissingChannel, Note: "refund notified, not on the bill"}
-		if d.adjacent["r:"+refundKey(r.OutRefundNo, r.ProviderRefundNo)] {
+		if adj.ref[refundKey(r.OutRefundNo, r.ProviderRefundNo)] {
 			it.Code, it.Note = payrecon.CrossDay, "on an adjacent day's bill"
 		}
 		d.emit(it)
 	}
+	return nil
+}
+
+// adjacentKeys are the keys of the unmatched ledger facts found on an
+// adjacent day's bill.
+type adjacentKeys struct{ pay, out, ref map[string]bool }
+
+// onNeighbours streams the adjacent bills once and returns which of the
+// unmatched trades (tidx) and refunds (idx) they hold; it reads nothing
+// when there are none. Empty numbers never match.
+func (d *Diff) onNeighbours(tidx []int32, idx []int) (adjacentKeys, error) {
+	adj := adjacentKeys{pay: map[string]bool{}, out: map[string]bool{}, ref: map[string]bool{}}
+	if d.neighbours == nil || len(tidx)+len(idx) == 0 {
+		return adj, nil
+	}
+	want := adjacentKeys{pay: map[string]bool{}, out: map[string]bool{}, ref: map[string]bool{}}
+	for _, i := range tidx {
+		t := d.trades.trade(i)
+		if t.ProviderTradeNo != "" {
+			want.pay[t.ProviderTradeNo] = true
+		}
+		if t.OutTradeNo != "" {
+			want.out[t.OutTradeNo] = true
+		}
+	}
+	for _, i := range idx {
+		want.ref[refundKey(d.refunds[i].OutRefundNo, d.refunds[i].ProviderRefundNo)] = true
+	}
+	err := d.neighbours(func(e payrecon.BillEntry) error {
+		if e.Kind == payrecon.EntryRefund {
+			if k := refundKey(e.OutRefundNo, e.ProviderRefundNo); k != "#" && want.ref[k] {
+				adj.ref[k] = true
+			}
+			return nil
+		}
+		if want.pay[e.ProviderTradeNo] {
+			adj.pay[e.ProviderTradeNo] = true
+		}
+		if want.out[e.OutTradeNo] {
+			adj.out[e.OutTradeNo] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return adj, fmt.Errorf("adjacent bills: %w", err)
+	}
+	return adj, nil
 }
 
 // Result is a whole day's diff held in memory (for tests and small days).
@@ -284,13 +352,13 @@ type Result struct {
 // Run diffs a day whose bill rows are in memory.
 func Run(day payrecon.Day, opt Options, bill []payrecon.BillEntry, adjacent []payrecon.BillEntry, trades []LedgerTrade, refunds []LedgerRefund) Result {
 	res := Result{Counts: map[payrecon.Code]int{}}
-	d := New(day, opt, trades, refunds, adjacent, func(it payrecon.Discrepancy) {
+	d := New(day, opt, trades, refunds, Rows(adjacent), func(it payrecon.Discrepancy) {
 		res.Items = append(res.Items, it)
 		res.Counts[it.Code]++
 	})
 	for _, e := range bill {
 		d.Add(e)
 	}
-	d.Finish()
+	d.Finish() // in-memory rows never fail
 	return res
 }

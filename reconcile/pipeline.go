@@ -23,8 +23,9 @@ var errStopped = errors.New("reconcile: pipeline stopped")
 // in bill order as [Diff.Add] would, and emit is called from the caller's
 // goroutine only. It returns what parse returns. When parse fails, the
 // rows before the failure have been classified and Finish is not run
-// (as with [New] and Add); when load fails, parse is stopped.
-func Pipeline(day payrecon.Day, opt Options, adjacent []payrecon.BillEntry,
+// (as with [New] and Add); when load fails, parse is stopped. adjacent
+// is read only by Finish (see [Neighbours]).
+func Pipeline(day payrecon.Day, opt Options, adjacent Neighbours,
 	load func() ([]LedgerTrade, []LedgerRefund, error),
 	parse func(fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error),
 	emit func(payrecon.Discrepancy)) (payrecon.BillTotals, error) {
@@ -89,6 +90,5 @@ func Pipeline(day payrecon.Day, opt Options, adjacent []payrecon.BillEntry,
 	if p.err != nil {
 		return p.tot, p.err
 	}
-	d.Finish()
-	return p.tot, nil
+	return p.tot, d.Finish()
 }

@@ -15,7 +15,7 @@ import (
 func runPipeline(t *testing.T, day payrecon.Day, opt reconcile.Options, bill, adjacent []payrecon.BillEntry, trades []reconcile.LedgerTrade, refunds []reconcile.LedgerRefund) reconcile.Result {
 	t.Helper()
 	res := reconcile.Result{Counts: map[payrecon.Code]int{}}
-	_, err := reconcile.Pipeline(day, opt, adjacent,
+	_, err := reconcile.Pipeline(day, opt, reconcile.Rows(adjacent),
 		func() ([]reconcile.LedgerTrade, []reconcile.LedgerRefund, error) { return trades, refunds, nil },
 		func(fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) {
 			for _, e := range bill {
@@ -111,5 +111,48 @@ func TestPipelineErrors(t *testing.T) {
 		func(it payrecon.Discrepancy) { codes = append(codes, it.Code) })
 	if !errors.Is(err, parseErr) || len(codes) != 1234 {
 		t.Fatalf("parse failure: %v after %d items (want 1234, no MISSING_CHANNEL from Finish)", err, len(codes))
+	}
+}
+
+// TestNeighboursReadOnlyForMissing: the adjacent days' bills are read
+// once, and only when ledger facts of the day are missing from its bill;
+// a failure reading them is the diff's error, and nothing is emitted for
+// the facts it could not classify.
+func TestNeighboursReadOnlyForMissing(t *testing.T) {
+	day := payrecon.NewDay(2026, 11, 20)
+	at := day.Start().Add(time.Hour)
+	paid := func(out string) reconcile.LedgerTrade {
+		return reconcile.LedgerTrade{OutTradeNo: out, ProviderTradeNo: "P" + out, AmountFen: 100, Status: payrecon.StatusPaid, PaidAt: at}
+	}
+	row := payrecon.BillEntry{Kind: payrecon.EntryPayment, OutTradeNo: "A", ProviderTradeNo: "PA", AmountFen: 100, At: at}
+	reads := 0
+	neighbours := func(err error) reconcile.Neighbours {
+		return func(fn func(payrecon.BillEntry) error) error {
+			reads++
+			if err != nil {
+				return err
+			}
+			return fn(payrecon.BillEntry{Kind: payrecon.EntryPayment, OutTradeNo: "B", ProviderTradeNo: "PB", AmountFen: 100, At: at.Add(-24 * time.Hour)})
+		}
+	}
+	run := func(trades []reconcile.LedgerTrade, adj reconcile.Neighbours) (map[payrecon.Code]int, error) {
+		counts := map[payrecon.Code]int{}
+		_, err := reconcile.Pipeline(day, reconcile.Options{}, adj,
+			func() ([]reconcile.LedgerTrade, []reconcile.LedgerRefund, error) { return trades, nil, nil },
+			func(fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) { return payrecon.BillTotals{Payments: 1}, fn(row) },
+			func(it payrecon.Discrepancy) { counts[it.Code]++ })
+		return counts, err
+	}
+	if counts, err := run([]reconcile.LedgerTrade{paid("A")}, neighbours(nil)); err != nil || reads != 0 || counts[payrecon.Matched] != 1 {
+		t.Fatalf("nothing missing: %v, %d reads of the adjacent bills, counts %v; want none", err, reads, counts)
+	}
+	if counts, err := run([]reconcile.LedgerTrade{paid("A"), paid("B"), paid("C")}, neighbours(nil)); err != nil || reads != 1 ||
+		counts[payrecon.CrossDay] != 1 || counts[payrecon.MissingChannel] != 1 {
+		t.Fatalf("two missing: %v, %d reads, counts %v; want one read, B CROSS_DAY and C MISSING_CHANNEL", err, reads, counts)
+	}
+	broken := errors.New("adjacent bill unreadable")
+	counts, err := run([]reconcile.LedgerTrade{paid("A"), paid("B")}, neighbours(broken))
+	if !errors.Is(err, broken) || counts[payrecon.CrossDay]+counts[payrecon.MissingChannel] != 0 {
+		t.Fatalf("unreadable adjacent bill: %v, counts %v; want its error and B unclassified", err, counts)
 	}
 }
