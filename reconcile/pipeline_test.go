@@ -139,7 +139,9 @@ func TestNeighboursReadOnlyForMissing(t *testing.T) {
 		counts := map[payrecon.Code]int{}
 		_, err := reconcile.Pipeline(day, reconcile.Options{}, adj,
 			func() ([]reconcile.LedgerTrade, []reconcile.LedgerRefund, error) { return trades, nil, nil },
-			func(fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) { return payrecon.BillTotals{Payments: 1}, fn(row) },
+			func(fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) {
+				return payrecon.BillTotals{Payments: 1}, fn(row)
+			},
 			func(it payrecon.Discrepancy) { counts[it.Code]++ })
 		return counts, err
 	}
