@@ -16,6 +16,7 @@ import (
 	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/jobs"
 	"github.com/payrecon/payrecon/provider"
+	"github.com/payrecon/payrecon/provider/wechatpay"
 	"github.com/payrecon/payrecon/reports/deliver"
 	"github.com/payrecon/payrecon/reports/deliver/email"
 )
@@ -85,6 +86,31 @@ func (l *liveChecker) account(ctx context.Context, a Account) {
 		l.fail(name, kind, "%v", err) // the hint, then the provider's words
 	default:
 		l.fail(name, kind, "%s did not answer %s with a valid signature: %v", method, want, err)
+	}
+	if kc, ok := a.Client.(apiv3KeyChecker); ok && (err == nil || errors.Is(err, provider.ErrNotFound)) {
+		l.apiv3Key(ctx, name, kind, kc) // only once the keys and ids work: it would fail alike
+	}
+}
+
+// apiv3KeyChecker proves a WeChat Pay APIv3 key (*wechatpay.Client).
+type apiv3KeyChecker interface {
+	CheckAPIv3Key(ctx context.Context) (int, error)
+}
+
+// apiv3Key proves the APIv3 key by opening the platform certificates
+// WeChat Pay seals with it. A merchant without platform certificates
+// cannot prove it this way: that is said, not counted as a problem.
+func (l *liveChecker) apiv3Key(ctx context.Context, name, kind string, kc apiv3KeyChecker) {
+	n, err := kc.CheckAPIv3Key(ctx)
+	switch {
+	case err == nil:
+		l.ok(name, kind, "apiv3_key_file opened the %d platform certificate(s) WeChat Pay sealed with it: notifications will decrypt", n)
+	case errors.Is(err, wechatpay.ErrNoPlatformCerts):
+		fmt.Fprintf(l.out, "skip  %-20s %-10s apiv3_key_file not proven: WeChat Pay hands this merchant no platform certificate to open (public key only); a wrong key shows as rejected notifications (payrecon quarantine -reason decrypt)\n", name, kind)
+	case provider.HintOf(err) != "":
+		l.fail(name, kind, "%v", err)
+	default:
+		fmt.Fprintf(l.out, "skip  %-20s %-10s apiv3_key_file not proven: GET /v3/certificates failed: %v\n", name, kind, err)
 	}
 }
 

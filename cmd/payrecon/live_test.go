@@ -88,6 +88,7 @@ func TestCheckConfigLive(t *testing.T) {
 	out, ok := runCheck(t, bin, fx.Config, "-live")
 	for _, want := range []string{"ok    sandbox-ali          alipay     alipay.trade.query of a made-up order answered ACQ.TRADE_NOT_EXIST with a valid signature",
 		"ok    sandbox-wx           wechatpay  order query of a made-up order answered ORDER_NOT_EXIST with a valid signature",
+		"ok    sandbox-wx           wechatpay  apiv3_key_file opened the 1 platform certificate(s) WeChat Pay sealed with it",
 		"ok    delivery.smtp        smtp       127.0.0.1:", "skip  ops                  wecom      no test message without -send-test-alert"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check-config -live lacks %q:\n%s", want, out)
@@ -138,4 +139,36 @@ func TestCheckConfigLive(t *testing.T) {
 		t.Fatalf("wrong provider keys passed:\n%s", out)
 	}
 	t.Logf("check-config -live with wrong provider keys:\n%s", out)
+
+	// Another APIv3 key: it opens nothing WeChat Pay sealed.
+	os.WriteFile(fx.Config, orig, 0o600)
+	apiv3 := filepath.Join(fx.Dir, "keys", "other_apiv3.key")
+	os.WriteFile(apiv3, []byte("0123456789abcdef0123456789abcdef"), 0o600)
+	editConfig(t, fx.Config, "apiv3_key_file: keys/apiv3.key", "apiv3_key_file: "+apiv3)
+	out, ok = runCheck(t, bin, fx.Config, "-live")
+	for _, want := range []string{"ok    sandbox-wx           wechatpay  order query", "FAIL  sandbox-wx           wechatpay  the APIv3 key does not open what WeChat Pay seals with it",
+		"check apiv3_key_file", "1 problem(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("wrong APIv3 key: output lacks %q:\n%s", want, out)
+		}
+	}
+	if ok || strings.Contains(out, "0123456789abcdef") {
+		t.Fatalf("wrong APIv3 key: ok %v (or the key printed)\n%s", ok, out)
+	}
+}
+
+// TestCheckConfigLiveWithoutPlatformCerts: a merchant WeChat Pay hands no
+// platform certificate (public key only) cannot prove its APIv3 key live;
+// check-config says so and how a wrong key would show, and passes.
+func TestCheckConfigLiveWithoutPlatformCerts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	fx := sandboxtest.New(t)
+	fx.Serve(t, sandbox.ServerFaults{NoPlatformCerts: true})
+	out, ok := runCheck(t, bin, fx.Config, "-live")
+	if want := "skip  sandbox-wx           wechatpay  apiv3_key_file not proven: WeChat Pay hands this merchant no platform certificate"; !ok || !strings.Contains(out, want) {
+		t.Fatalf("ok %v, want a pass saying %q:\n%s", ok, want, out)
+	}
 }

@@ -113,6 +113,8 @@ func checkNodeAnswers(t *testing.T, got map[string]map[string]any, trade map[pay
 		want["wechatpay missing "+mode] = map[string]any{"status": 404.0, "code": "ORDER_NOT_EXIST"}
 		want["wechatpay bill url "+mode] = map[string]any{"status": 200.0, "hash_type": "SHA1", "has_url": true}
 		want["wechatpay bill "+mode] = map[string]any{"status": 200.0, "hash_ok": true}
+		want["wechatpay certificates "+mode] = map[string]any{"status": 200.0, "count": 1.0, "serial": id.WeChat.PlatformSerial,
+			"algorithm": "AEAD_AES_256_GCM", "same_pem": true}
 	}
 	for check, fields := range want {
 		line, ok := got[check]

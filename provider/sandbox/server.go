@@ -53,6 +53,9 @@ type ServerFaults struct {
 	// answer (both providers), so the provider confirms a refund with
 	// another amount than its bill row's.
 	RefundQueryDelta payrecon.Fen
+	// NoPlatformCerts answers GET /v3/certificates with an empty list,
+	// as for a merchant on the WeChat Pay public key alone.
+	NoPlatformCerts bool
 	// QueryNoAuth refuses every trade and refund query as a provider
 	// refuses a method the app or merchant has not been granted, while
 	// bills download as usual: Alipay answers 40006
@@ -396,6 +399,8 @@ func (sv *Server) wechat(w http.ResponseWriter, r *http.Request) {
 		sv.wechatTradeBill(w, r, sg)
 	case path == "/v3/billdownload/file":
 		sv.wechatBillDownload(w, r)
+	case path == "/v3/certificates":
+		sv.wechatCertificates(w, sg)
 	default:
 		sv.wxJSON(w, http.StatusNotFound, map[string]string{"code": "NOT_FOUND", "message": "no such API"}, sg)
 	}

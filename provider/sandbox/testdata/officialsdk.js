@@ -17,7 +17,7 @@ const path = require('path');
 const zlib = require('zlib');
 const crypto = require('crypto');
 const { AlipaySdk } = require('alipay-sdk');
-const { Wechatpay } = require('wechatpay-axios-plugin');
+const { Wechatpay, Aes } = require('wechatpay-axios-plugin');
 
 const env = process.env;
 const id = JSON.parse(env.SANDBOX_ID);
@@ -86,6 +86,13 @@ async function wechat(mode, certs, headers) {
   const sha1 = crypto.createHash('sha1').update(plain).digest('hex');
   fs.writeFileSync(path.join(env.OUT_DIR, 'wechatpay-' + mode + '.csv'), plain);
   out('wechatpay bill ' + mode, { status: file.status, hash_ok: sha1 === r.data.hash_value });
+  // The platform certificates, sealed with the APIv3 key: opened with the
+  // SDK's AES-GCM, each must be the certificate the merchant was given.
+  r = await wxpay.v3.certificates.get();
+  const ec = r.data.data[0].encrypt_certificate;
+  const pemText = Aes.AesGcm.decrypt(ec.ciphertext, key('apiv3.key'), ec.nonce, ec.associated_data);
+  out('wechatpay certificates ' + mode, { status: r.status, count: r.data.data.length, serial: r.data.data[0].serial_no,
+    algorithm: ec.algorithm, same_pem: pemText.trim() === key('wechatpay_platform.pem').trim() });
 }
 
 (async () => {
