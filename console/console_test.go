@@ -575,3 +575,28 @@ func TestSessionsInTheLedger(t *testing.T) {
 		t.Fatalf("the session signed out on one console, on the other: %d", got)
 	}
 }
+
+// TestItemShowsBillLines: once the day's bill is archived, an item's page
+// shows the bill's own lines for it (Alipay's GBK decoded), numbered as in
+// the file; before, only the amounts the run stored.
+func TestItemShowsBillLines(t *testing.T) {
+	e := newEnv(t)
+	c, csrf, _ := signIn(t, e, adminToken, nil)
+	id := e.itemID(t, e.trade.OutTradeNo)
+	if _, page := do(t, c, "GET", e.srv.URL+"/console/items/"+id, nil, nil); strings.Contains(page, `id="bill-lines"`) {
+		t.Fatalf("bill lines shown before any bill was archived:\n%s", page)
+	}
+	if res, body := do(t, c, "POST", e.srv.URL+"/console/runs/rerun", url.Values{"csrf": {csrf}, "account": {"ali"}, "day": {"2026-11-20"}}, nil); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("re-run: %d %s", res.StatusCode, body)
+	}
+	id = e.itemID(t, e.trade.OutTradeNo)
+	_, page := do(t, c, "GET", e.srv.URL+"/console/items/"+id, nil, nil)
+	m := regexp.MustCompile(`(?s)<pre id="bill-lines">(.*?)</pre>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("item page without bill lines:\n%s", page)
+	}
+	if !strings.Contains(m[1], e.trade.OutTradeNo) || !strings.Contains(m[1], e.trade.ProviderTradeNo) || !strings.Contains(m[1], e.trade.AmountFen.Yuan()) ||
+		!strings.Contains(m[1], "交易") {
+		t.Fatalf("bill lines lack the trade's numbers, amount or decoded 业务类型:\n%s", m[1])
+	}
+}

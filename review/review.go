@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/archive"
 	"github.com/payrecon/payrecon/provider"
 	"github.com/payrecon/payrecon/reconcile"
 	"github.com/payrecon/payrecon/store"
@@ -34,6 +35,7 @@ type Ledger interface {
 	ResolveItem(ctx context.Context, r payrecon.ManualResolution, preview bool) ([]payrecon.Change, error)
 	NotificationsFor(ctx context.Context, account, outTradeNo string) ([]store.StoredNotification, error)
 	AuditOf(ctx context.Context, account, object string) ([]payrecon.AuditEntry, error)
+	LatestBill(ctx context.Context, account string, day payrecon.Day) (payrecon.Bill, error)
 }
 
 // Account is one account's provider and its query client.
@@ -114,7 +116,15 @@ type Detail struct {
 	// Queries are the queries people asked again, with the answers.
 	Queries []store.ItemQuery     `json:"queries"`
 	Audit   []payrecon.AuditEntry `json:"audit"`
+	// BillLines are the item's lines in the day's archived bill, as the
+	// provider wrote them (at most maxBillLines); BillError says why they
+	// could not be read.
+	BillLines []archive.Line `json:"bill_lines"`
+	BillError string         `json:"bill_error,omitempty"`
 }
+
+// maxBillLines bounds the bill lines shown for one item.
+const maxBillLines = 10
 
 // Show returns one item, the raw notifications of its trade and its
 // audit trail.
@@ -140,7 +150,31 @@ func (s *Service) Show(ctx context.Context, id int64) (Detail, error) {
 	if d.Audit, err = s.DB.AuditOf(ctx, it.Account, object(it)); err != nil {
 		return Detail{}, fmt.Errorf("review show: %w", err)
 	}
+	d.BillLines, d.BillError = s.billLines(ctx, it)
 	return d, nil
+}
+
+// billLines finds the item's lines in the day's archived bill: a refund's
+// by its refund number, a payment's by its order and provider numbers
+// (which also finds its refunds' rows). A bill that cannot be read is
+// said, not an error: the rest of the item still shows.
+func (s *Service) billLines(ctx context.Context, it payrecon.ReviewItem) ([]archive.Line, string) {
+	bill, err := s.DB.LatestBill(ctx, it.Account, it.Day)
+	if errors.Is(err, payrecon.ErrNotFound) {
+		return nil, ""
+	}
+	if err != nil {
+		return nil, err.Error()
+	}
+	keys := []string{it.OutTradeNo, it.ProviderTradeNo}
+	if it.Kind == payrecon.EntryRefund && it.OutRefundNo != "" {
+		keys = []string{it.OutRefundNo}
+	}
+	lines, err := archive.FindLines(bill, keys, maxBillLines)
+	if err != nil {
+		return lines, err.Error()
+	}
+	return lines, ""
 }
 
 func settled(s payrecon.ReconState) bool {

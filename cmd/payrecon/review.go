@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon"
+	"github.com/payrecon/payrecon/archive"
 	"github.com/payrecon/payrecon/config"
 	"github.com/payrecon/payrecon/review"
 	"github.com/payrecon/payrecon/store"
@@ -212,12 +213,20 @@ func reviewShow(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			Notifications []review.Notification `json:"notifications"`
 			Queries       []store.ItemQuery     `json:"queries"`
 			Audit         []payrecon.AuditEntry `json:"audit"`
-		}{itemJSON(d.Item), d.Open, d.Notifications, d.Queries, d.Audit})
+			BillLines     []archive.Line        `json:"bill_lines"`
+			BillError     string                `json:"bill_error,omitempty"`
+		}{itemJSON(d.Item), d.Open, d.Notifications, d.Queries, d.Audit, d.BillLines, d.BillError})
 	}
 	it := d.Item
 	fmt.Fprintf(stdout, "item %d  %s %s  %s %s %s  open=%v\n", it.ID, it.Account, it.Day, it.Code, it.Kind, it.OrderNo(), d.Open)
 	fmt.Fprintf(stdout, "bill:   %s\nledger: %s %s (recon_state %s)\nstate:  %s\nnote:   %s\nquery:  %s\n", side(it.HasBill, it.BillFen),
 		side(it.HasLedger, it.LedgerFen), it.LedgerStatus, it.LedgerState, it.Resolution, it.Note, it.QueryResult)
+	for _, l := range d.BillLines {
+		fmt.Fprintf(stdout, "bill line %d: %s\n", l.N, l.Text)
+	}
+	if d.BillError != "" {
+		fmt.Fprintf(stdout, "bill lines: %s\n", d.BillError)
+	}
 	for _, n := range d.Notifications {
 		fmt.Fprintf(stdout, "notification %d  %s %s  %s  x%d\n", n.ID, n.Protocol, n.EventType, n.ReceivedAt.Format(time.RFC3339), n.Deliveries)
 		for k, v := range n.Header {

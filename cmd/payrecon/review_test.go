@@ -146,9 +146,16 @@ func TestReviewThroughBinary(t *testing.T) {
 		Audit []struct {
 			Field, Operator, Remark string
 		} `json:"audit"`
+		BillLines []struct {
+			N    int    `json:"n"`
+			Text string `json:"text"`
+		} `json:"bill_lines"`
 	}
 	if err := json.Unmarshal([]byte(runBin(t, bin, "review", "show", "-config", cfgPath, "-json", id)), &shown); err != nil {
 		t.Fatal(err)
+	}
+	if len(shown.BillLines) == 0 || shown.BillLines[0].N < 2 || !strings.Contains(shown.BillLines[0].Text, it.OutTradeNo) {
+		t.Fatalf("review show -json: bill lines %+v, want the trade's line in the archived bill", shown.BillLines)
 	}
 	if shown.Open || len(shown.Queries) != 1 || shown.Queries[0].Operator != "zhao" || len(shown.Audit) != 2 || shown.Audit[0].Field != "amount_fen" || shown.Audit[0].Operator != "wang" || shown.Audit[0].Remark != "bill is right" {
 		t.Fatalf("review show -json: %+v", shown)

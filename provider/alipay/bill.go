@@ -47,9 +47,20 @@ const (
 // ParseBillZip finds the trade detail file (…_业务明细.csv, GBK entry name)
 // in an Alipay bill ZIP and parses it with [ParseBillCSV].
 func ParseBillZip(r io.ReaderAt, size int64, fn func(payrecon.BillEntry) error) (payrecon.BillTotals, error) {
+	rc, err := BillZipDetail(r, size)
+	if err != nil {
+		return payrecon.BillTotals{}, err
+	}
+	defer rc.Close()
+	return ParseBillCSV(rc, fn)
+}
+
+// BillZipDetail opens the trade detail CSV (…业务明细.csv) of a bill ZIP,
+// as Alipay sends it (GBK).
+func BillZipDetail(r io.ReaderAt, size int64) (io.ReadCloser, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return payrecon.BillTotals{}, fmt.Errorf("alipay bill: %w: %v", ErrBillFormat, err)
+		return nil, fmt.Errorf("alipay bill: %w: %v", ErrBillFormat, err)
 	}
 	for _, f := range zr.File {
 		name := f.Name
@@ -63,12 +74,11 @@ func ParseBillZip(r io.ReaderAt, size int64, fn func(payrecon.BillEntry) error) 
 		}
 		rc, err := f.Open()
 		if err != nil {
-			return payrecon.BillTotals{}, fmt.Errorf("alipay bill: open %s: %w", name, err)
+			return nil, fmt.Errorf("alipay bill: open %s: %w", name, err)
 		}
-		defer rc.Close()
-		return ParseBillCSV(rc, fn)
+		return rc, nil
 	}
-	return payrecon.BillTotals{}, fmt.Errorf("alipay bill: %w: no *%s in the ZIP", ErrBillFormat, DetailSuffix)
+	return nil, fmt.Errorf("alipay bill: %w: no *%s in the ZIP", ErrBillFormat, DetailSuffix)
 }
 
 var (
