@@ -24,7 +24,7 @@ var words = map[string][2]string{
 	"status": {"状态", "Status"}, "started": {"开始", "Started"}, "duration": {"耗时", "Duration"}, "counts": {"计数", "Counts"},
 	"rerun": {"重新对账", "Re-run"}, "rerun_day": {"重新对账某日", "Re-run a day"}, "item": {"差异项", "Item"},
 	"note": {"说明", "Note"}, "query_result": {"查询结果", "Query result"}, "recon_state": {"对账状态", "Recon state"},
-	"bill_lines": {"账单原文（当日账单中该项的行）", "The bill's own lines for this item"},
+	"bill_lines":    {"账单原文（当日账单中该项的行）", "The bill's own lines for this item"},
 	"notifications": {"原始通知", "Raw notifications"}, "headers": {"请求头", "Headers"}, "audit": {"审计记录", "Audit trail"},
 	"requery": {"立即重新查询", "Query again now"}, "resolve": {"处理", "Resolve"}, "remark": {"备注（必填）", "Remark (required)"},
 	"accept-provider": {"以渠道为准", "Accept the provider's record"}, "accept-ledger": {"以本地为准", "Accept the ledger's record"},
