@@ -18,8 +18,9 @@ const LegacyTempAge = 24 * time.Hour
 
 // CleanTemp removes, under each dir, the temp files [WriteFile] leaves when
 // its process is killed mid-write (".NAME.tmp-PID-RANDOM": a bill's
-// ".….download.tmp-…", a workbook's ".….xlsx.tmp-…"), and returns their
-// paths. A file is removed only when its writer cannot be running: its pid
+// ".….download.tmp-…", a workbook's ".….xlsx.tmp-…"), and temp
+// directories named the same way with what is in them (a run's workbook
+// spill files, ".workbook.tmp-…"), and returns their paths. A file is removed only when its writer cannot be running: its pid
 // is this process's (called at start, before this process writes any,
 // it belongs to an earlier process that had the same pid, as a container's
 // pid 1 does) or alive(pid) is false; a file with no pid in its name only
@@ -35,16 +36,22 @@ func CleanTemp(alive func(pid int) bool, now time.Time, dirs ...string) ([]strin
 				}
 				return err
 			}
-			if d.IsDir() || !strings.HasPrefix(d.Name(), ".") || !strings.Contains(d.Name(), ".tmp-") {
+			if path == dir || !strings.HasPrefix(d.Name(), ".") || !strings.Contains(d.Name(), ".tmp-") {
 				return nil
 			}
 			if !stale(d, alive, self, now) {
+				if d.IsDir() {
+					return fs.SkipDir // a live writer's: leave its files alone
+				}
 				return nil
 			}
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := os.RemoveAll(path); err != nil {
 				return err
 			}
 			removed = append(removed, path)
+			if d.IsDir() {
+				return fs.SkipDir
+			}
 			return nil
 		})
 		if err != nil {

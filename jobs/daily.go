@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/payrecon/payrecon"
@@ -159,7 +160,8 @@ type run struct {
 	// of the items the diff matched.
 	prior   history
 	matched []payrecon.ReconMark
-	// cleanups run when the run ends (a dry run's temp files).
+	// cleanups run when the run ends, last first (a dry run's temp files,
+	// the workbook's spill files).
 	cleanups []func()
 	totals   tieOut
 	// goLive is when the account went live (zero: unknown); rows the
@@ -259,7 +261,7 @@ func (r *run) finish(ctx context.Context, err *error) {
 		*err = r.wrap("panic", fmt.Errorf("%v", p))
 		r.log.Error("reconcile panicked", "err", *err)
 	}
-	for _, c := range r.cleanups {
+	for _, c := range slices.Backward(r.cleanups) { // last made, first undone
 		c()
 	}
 	if cause := context.Cause(ctx); *err != nil && errors.Is(cause, payrecon.ErrLeaseLost) {
@@ -325,11 +327,16 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	if r.totals.before, err = r.DB.LedgerTotals(ctx, r.acct.Name, day.Start(), day.End()); err != nil {
 		return nil, err
 	}
-	r.wb, err = reports.New(reports.Meta{Account: r.acct.Name, Provider: r.acct.Provider, Date: day, Locale: r.Opt.Locale, Loc: r.Opt.Loc,
-		RunID: r.rep.RunID, Trigger: r.o.Trigger, GeneratedAt: r.Now(), BillSHA256: r.bill.SHA256, BillOrigin: r.bill.Origin})
+	spill, err := r.spillDir()
 	if err != nil {
 		return nil, err
 	}
+	r.wb, err = reports.New(reports.Meta{Account: r.acct.Name, Provider: r.acct.Provider, Date: day, Locale: r.Opt.Locale, Loc: r.Opt.Loc,
+		RunID: r.rep.RunID, Trigger: r.o.Trigger, GeneratedAt: r.Now(), BillSHA256: r.bill.SHA256, BillOrigin: r.bill.Origin, TmpDir: spill})
+	if err != nil {
+		return nil, err
+	}
+	r.cleanups = append(r.cleanups, func() { r.wb.Close() }) // a run that fails before the workbook is written
 	var pending []payrecon.Discrepancy
 	var wbErr error
 	load := func() ([]reconcile.LedgerTrade, []reconcile.LedgerRefund, error) {
@@ -370,6 +377,27 @@ func (r *run) diff(ctx context.Context) ([]payrecon.Discrepancy, error) {
 	}
 	r.progress("  diff: %s", countsLine(r.rep.Counts))
 	return pending, wbErr
+}
+
+// spillDir makes the directory the workbook spills rows to while it is
+// built, beside the workbooks ("{reports.dir}/ACCOUNT/.workbook.tmp-PID-…",
+// removed when the run ends; one a killed run leaves is removed by the
+// next start, see [archive.CleanTemp]). A dry run spills to the system's
+// temp dir ("") and writes nothing under reports.dir.
+func (r *run) spillDir() (string, error) {
+	if r.o.DryRun {
+		return "", nil
+	}
+	dir := filepath.Join(r.Opt.ReportsDir, r.acct.Name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	spill, err := os.MkdirTemp(dir, fmt.Sprintf(".workbook.tmp-%d-", os.Getpid()))
+	if err != nil {
+		return "", err
+	}
+	r.cleanups = append(r.cleanups, func() { os.RemoveAll(spill) })
+	return spill, nil
 }
 
 // chase queries the provider about every discrepancy and repairs what it

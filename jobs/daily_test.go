@@ -101,6 +101,9 @@ func TestDailyRun(t *testing.T) {
 			if len(audit) == 0 {
 				t.Fatal("no audit rows for the repairs")
 			}
+			if left, _ := filepath.Glob(filepath.Join(filepath.Dir(rep.Workbook), ".workbook.tmp-*")); len(left) != 0 {
+				t.Fatalf("the run left its workbook spill dir: %v", left)
+			}
 			// The workbook shows the same codes and amounts.
 			f, err := excelize.OpenFile(rep.Workbook)
 			if err != nil {

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,9 @@ func TestQueryRefusedFailsTheRun(t *testing.T) {
 			msgs := robot.Received()[sent:]
 			if len(msgs) != 1 {
 				t.Fatalf("%d alerts, want one", len(msgs))
+			}
+			if left, _ := filepath.Glob(filepath.Join(e.dir, "reports", tc.account, ".workbook.tmp-*")); len(left) != 0 {
+				t.Fatalf("the failed run left its workbook spill dir: %v", left)
 			}
 			md, _ := msgs[0]["markdown"].(map[string]any)
 			if text, _ := md["content"].(string); !strings.Contains(text, tc.hint) {

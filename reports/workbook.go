@@ -11,6 +11,7 @@
 package reports
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -39,6 +40,10 @@ type Meta struct {
 	BillOrigin  string
 	// RowsPerSheet is where detail sheets split (default MaxRowsPerSheet).
 	RowsPerSheet int
+	// TmpDir is where rows spill while the workbook is built (excelize's
+	// temp files, hundreds of MB for a million-row day); empty: the
+	// system's temp dir. [Workbook.Close] removes them.
+	TmpDir string
 }
 
 // Workbook is a workbook being written.
@@ -51,7 +56,8 @@ type Workbook struct {
 	sum    Summary
 	tables int
 	// dims is each streamed sheet's used range, by name, as closed.
-	dims map[string]string
+	dims   map[string]string
+	closed bool
 }
 
 // tableName names the next Excel table (each sheet's autofilter) uniquely.
@@ -82,7 +88,7 @@ func New(meta Meta) (*Workbook, error) {
 	if meta.RowsPerSheet <= 0 || meta.RowsPerSheet > MaxRowsPerSheet {
 		meta.RowsPerSheet = MaxRowsPerSheet
 	}
-	f := excelize.NewFile()
+	f := excelize.NewFile(excelize.Options{TmpDir: meta.TmpDir})
 	w := &Workbook{meta: meta, f: f, dims: map[string]string{}, sum: Summary{Counts: map[payrecon.Code]int{}, BillFen: map[payrecon.Code]payrecon.Fen{},
 		LedgerFen: map[payrecon.Code]payrecon.Fen{}, Resolutions: map[payrecon.Outcome]int{}}}
 	var err error
@@ -388,8 +394,21 @@ func (w *Workbook) Reclassify(was, now payrecon.Discrepancy) {
 	w.count(now)
 }
 
-// Finish writes the discrepancies and the summary, and the workbook to out.
-func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, out io.Writer) error {
+// Close removes the workbook's temp files; a workbook never finished (its
+// run failed) must be closed. Finish closes it; a second Close does
+// nothing.
+func (w *Workbook) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	return w.f.Close()
+}
+
+// Finish writes the discrepancies and the summary, and the workbook to
+// out, then closes the workbook.
+func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, out io.Writer) (err error) {
+	defer func() { err = errors.Join(err, w.Close()) }()
 	w.sum.Bill = bill
 	w.sum.Attention = attention(ds)
 	for _, d := range ds {
@@ -411,7 +430,7 @@ func (w *Workbook) Finish(bill payrecon.BillTotals, ds []payrecon.Discrepancy, o
 	if err := w.writeTo(out, w.dims); err != nil {
 		return fmt.Errorf("workbook: %w", err)
 	}
-	return w.f.Close()
+	return nil
 }
 
 func (w *Workbook) writeDiscrepancies(ds []payrecon.Discrepancy) error {

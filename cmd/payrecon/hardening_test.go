@@ -175,7 +175,7 @@ func tempFiles(dirs ...string) []string {
 	var out []string
 	for _, dir := range dirs {
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.Contains(d.Name(), ".tmp-") {
+			if err == nil && !d.IsDir() && strings.Contains(p, ".tmp-") { // a temp file, or one in a temp dir
 				out = append(out, p)
 			}
 			return nil
@@ -260,6 +260,13 @@ func testKilledReconcile(t *testing.T, restart string) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(wb, []byte("PK half a workbook"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spill := filepath.Join(reports, "sandbox-wx", fmt.Sprintf(".workbook.tmp-%d-654321", child.Process.Pid), "excelize-1")
+	if err := os.MkdirAll(filepath.Dir(spill), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spill, []byte("rows a workbook spilled"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if runs, _ := runningRows(t, dbPath); len(runs) != 1 {
