@@ -11,10 +11,12 @@ package store
 // Locking on PostgreSQL: a writer of a trade (or transfer) first takes a
 // transaction-scoped advisory lock on its natural key, so two writers of the
 // same trade run one after the other even when the row does not exist yet,
-// and forward-only status holds; writing an event takes one lock shared by
-// all events, so events commit in seq order and a reader following the seq
-// cursor never skips one that commits late; replacing a day's discrepancies
-// locks (account, day). Everything else is a single statement (ON CONFLICT,
+// and forward-only status holds; writing an event takes the events lock in
+// shared mode (writers never wait for each other) and its stream's lock, so
+// a stream's events commit in seq order, and a reader following the seq
+// cursor takes the events lock exclusively for a moment to learn how far
+// every event has committed (eventsHorizon), so it never skips one that
+// commits late; replacing a day's discrepancies locks (account, day). Everything else is a single statement (ON CONFLICT,
 // UPDATE … WHERE) whose row locks suffice.
 
 import (
@@ -190,6 +192,54 @@ func lockKey(ctx context.Context, tx *sqlx.Tx, key string) error {
 		return fmt.Errorf("lock %s: %w", key, err)
 	}
 	return nil
+}
+
+// eventsLock is the advisory lock key every event writer holds shared, from
+// before its insert allocates the seq to its commit.
+const eventsLock = "events"
+
+// lockEventWrite takes, on PostgreSQL, the events lock in shared mode and
+// stream's lock exclusively, both until commit, in one round trip. The
+// shared lock lets writers run concurrently but keeps eventsHorizon waiting
+// until every seq allocated before it has committed or rolled back. On
+// SQLite it does nothing.
+func lockEventWrite(ctx context.Context, tx *sqlx.Tx, stream string) error {
+	if tx.DriverName() != pgDriver {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0)), pg_advisory_xact_lock(hashtextextended(?, 0))`,
+		eventsLock, "stream/"+stream); err != nil {
+		return fmt.Errorf("lock events: %w", err)
+	}
+	return nil
+}
+
+// eventsHorizon returns the highest seq such that every event with a seq
+// at or below it has committed or never will: in a transaction of its own
+// it takes the events lock exclusively, which it gets once no writer holds
+// it shared (a writer's seq allocated before then has committed or rolled
+// back; one allocated after is higher than any seq this sees), reads the
+// highest committed seq in a snapshot taken after that, and commits at
+// once. PostgreSQL queues a writer's new shared request behind the waiting
+// exclusive one, so a steady stream of writers cannot starve it, and the
+// writers wait only for this short transaction, not for the reader's query.
+func (db *DB) eventsHorizon(ctx context.Context) (int64, error) {
+	tx, err := db.read.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("events horizon: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, eventsLock); err != nil {
+		return 0, fmt.Errorf("events horizon: lock: %w", err)
+	}
+	var h int64
+	if err := tx.GetContext(ctx, &h, `SELECT coalesce(max(seq), 0) FROM events`); err != nil {
+		return 0, fmt.Errorf("events horizon: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("events horizon: %w", err)
+	}
+	return h, nil
 }
 
 // pgText makes a rejection's text fields storable in PostgreSQL text
