@@ -46,7 +46,7 @@ func transferStream(account, outBizNo string) string { return account + "/transf
 // pending delivery for every endpoint that takes its account.
 //
 // Order on PostgreSQL, where writers commit concurrently (see
-// lockEventWrite): within a stream, seq order is commit order, because
+// insertEventPostgres): within a stream, seq order is commit order, because
 // every writer of a stream holds its lock from before it allocates the seq
 // to its commit. Callers hold the stream's trade or transfer lock anyway
 // (applyEvent and applyTransfer, which intake, repair and review's
@@ -65,8 +65,13 @@ func writeEvent(ctx context.Context, tx *sqlx.Tx, e outEvent, now time.Time) err
 	if err != nil {
 		return fmt.Errorf("write event: %w", err)
 	}
-	if err := lockEventWrite(ctx, tx, e.stream); err != nil {
-		return err
+	if tx.DriverName() == pgDriver {
+		created, err := insertEventPostgres(ctx, tx, e, ae, body, now)
+		if err != nil || !created {
+			return err
+		}
+		noteEvents(ctx)
+		return nil
 	}
 	var seq int64
 	err = tx.QueryRowxContext(ctx, `

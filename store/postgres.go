@@ -198,20 +198,40 @@ func lockKey(ctx context.Context, tx *sqlx.Tx, key string) error {
 // before its insert allocates the seq to its commit.
 const eventsLock = "events"
 
-// lockEventWrite takes, on PostgreSQL, the events lock in shared mode and
-// stream's lock exclusively, both until commit, in one round trip. The
-// shared lock lets writers run concurrently but keeps eventsHorizon waiting
-// until every seq allocated before it has committed or rolled back. On
-// SQLite it does nothing.
-func lockEventWrite(ctx context.Context, tx *sqlx.Tx, stream string) error {
-	if tx.DriverName() != pgDriver {
-		return nil
+// insertEventPostgres is writeEvent's insert on PostgreSQL, in one round
+// trip: it takes the events lock in shared mode and the stream's lock
+// exclusively (both until commit), then inserts the event (its seq is
+// allocated after the locks are held) unless its fact is known, with its
+// deliveries. It reports whether it inserted the event.
+//
+// The shared lock lets writers run concurrently but keeps eventsHorizon
+// waiting until every seq allocated before it has committed or rolled back.
+func insertEventPostgres(ctx context.Context, tx *sqlx.Tx, e outEvent, ae payrecon.AppEvent, body []byte, now time.Time) (bool, error) {
+	var seq int64
+	err := tx.QueryRowxContext(ctx, `
+		WITH l AS MATERIALIZED (
+			SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0)), pg_advisory_xact_lock(hashtextextended(?, 0))
+		), ev AS (
+			INSERT INTO events (event_id, account, fact_key, type, provider, stream, source, created_at, body)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM l
+			ON CONFLICT (account, fact_key) DO NOTHING
+			RETURNING seq
+		), d AS (
+			INSERT INTO event_deliveries (endpoint, seq, stream, status, next_at)
+			SELECT p.name, ev.seq, ?, 'pending', ? FROM ev, endpoints p
+			WHERE p.accounts = '' OR instr(p.accounts, ',' || ? || ',') > 0
+		)
+		SELECT seq FROM ev`,
+		eventsLock, "stream/"+e.stream,
+		ae.ID, e.account, e.factKey, e.typ, e.provider, e.stream, e.source, fmtTime(now), body,
+		e.stream, fmtTime(now), e.account).Scan(&seq)
+	if isNoRows(err) {
+		return false, nil // the fact is already known
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0)), pg_advisory_xact_lock(hashtextextended(?, 0))`,
-		eventsLock, "stream/"+stream); err != nil {
-		return fmt.Errorf("lock events: %w", err)
+	if err != nil {
+		return false, fmt.Errorf("write event: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // eventsHorizon returns the highest seq such that every event with a seq
