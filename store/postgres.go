@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"strings"
 	"time"
 
@@ -51,37 +50,6 @@ const pgDriver = "pgx"
 // pgMaxConns bounds the pool: concurrent writers beyond it queue in
 // database/sql rather than in PostgreSQL.
 const pgMaxConns = 16
-
-// IsPostgres reports whether source (the config's database) names a
-// PostgreSQL database, a postgres:// or postgresql:// URL, rather than a
-// SQLite file.
-func IsPostgres(source string) bool {
-	return strings.HasPrefix(source, "postgres://") || strings.HasPrefix(source, "postgresql://")
-}
-
-// Redact returns source fit for logs and errors: a URL without its password
-// (and without any other query parameter value that may carry one); a path
-// unchanged.
-func Redact(source string) string {
-	if !IsPostgres(source) {
-		return source
-	}
-	u, err := url.Parse(source)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	q := u.Query()
-	for k := range q {
-		if strings.Contains(k, "password") || strings.Contains(k, "sslkey") || strings.Contains(k, "passfile") {
-			q.Set(k, "xxxxx")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // openPostgres connects, migrates and uses one pool for reads and writes.
 func (db *DB) openPostgres(ctx context.Context, source string) error {
