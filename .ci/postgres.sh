@@ -16,6 +16,11 @@
 # cluster runs as the user "postgres" (created if absent): initdb refuses root.
 # Authentication is trust, on loopback only, with fsync off: for tests, never
 # for a ledger.
+#
+# PAYRECON_PG_DURABLE=1 .ci/postgres.sh start DIR starts a durable cluster
+# instead (fsync, synchronous_commit and full_page_writes at their defaults,
+# on), as a production server runs: for benchmarks set beside SQLite's
+# synchronous=FULL. The choice is kept in DIR, so resume restarts it the same.
 set -euo pipefail
 
 bindir() {
@@ -45,6 +50,18 @@ free_port() {
   echo "postgres.sh: no free port in 55432-55532" >&2; exit 1
 }
 
+# server_opts are the server options of the cluster in DIR: durable (as in
+# production) when DIR/durable exists, otherwise fsync off for fast tests.
+server_opts() {
+  local dir=$1 port=$2 o
+  o="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200"
+  if [ -e "$dir/durable" ]; then
+    echo "$o"
+  else
+    echo "$o -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  fi
+}
+
 start() {
   local dir=$1 bin port
   bin=$(bindir)
@@ -56,10 +73,11 @@ start() {
   fi
   as "$bin/initdb" -D "$dir/data" -U payrecon --auth=trust --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; exit 1; }
+  if [ "${PAYRECON_PG_DURABLE:-}" = 1 ]; then touch "$dir/durable"; fi
   for _ in 1 2 3; do
     port=$(free_port)
     if as "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+      -o "$(server_opts "$dir" "$port")" \
       start >/dev/null; then
       echo "postgres://payrecon@127.0.0.1:$port/postgres?sslmode=disable" | tee "$dir/url"
       return
@@ -80,7 +98,7 @@ resume() {
   dir=$(cd "$dir" && pwd)
   port=$(sed -E 's|.*:([0-9]+)/.*|\1|' "$dir/url")
   as "$(bindir)/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    -o "$(server_opts "$dir" "$port")" \
     start >/dev/null
 }
 

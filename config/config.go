@@ -15,6 +15,7 @@ import (
 
 	"github.com/payrecon/payrecon"
 	"github.com/payrecon/payrecon/jobs"
+	"github.com/payrecon/payrecon/store"
 )
 
 // Config is the YAML configuration file. Field names are a contract: they
@@ -274,10 +275,10 @@ func (c *Config) DatabaseSource(getenv func(string) string) (string, error) {
 	return c.Path(v), nil
 }
 
-// IsDatabaseURL reports whether a database value is a PostgreSQL URL.
-func IsDatabaseURL(v string) bool {
-	return strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://")
-}
+// IsDatabaseURL reports whether a database value names a PostgreSQL
+// database: a postgres:// or postgresql:// URL, or a libpq keyword/value
+// string ([store.IsPostgres]).
+func IsDatabaseURL(v string) bool { return store.IsPostgres(v) }
 
 // Secret reads a key file, or the environment variable NAME when the value
 // is "env:NAME". Errors name the field and never the content.

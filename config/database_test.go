@@ -14,6 +14,7 @@ func TestDatabaseSource(t *testing.T) {
 		"PG":    "postgres://payrecon:pw-s3cret@db.internal/ledger?sslmode=verify-full",
 		"PATH1": "/var/lib/payrecon/payrecon.db",
 		"MYSQL": "mysql://payrecon:pw-s3cret@db.internal/ledger",
+		"DSN":   "host=db.internal dbname=ledger user=payrecon password='pw s3cret'",
 	}
 	getenv := func(k string) string { return env[k] }
 	for _, tc := range []struct{ value, want, wantErr string }{
@@ -22,6 +23,8 @@ func TestDatabaseSource(t *testing.T) {
 		{"postgresql://db.internal/ledger", "postgresql://db.internal/ledger", ""},
 		{"env:PG", env["PG"], ""},
 		{"env:PATH1", env["PATH1"], ""},
+		{"host=db.internal dbname=ledger sslmode=verify-full", "host=db.internal dbname=ledger sslmode=verify-full", ""},
+		{"env:DSN", env["DSN"], ""},
 		{"env:UNSET", "", "database: environment variable UNSET is empty"},
 		{"env:MYSQL", "", "environment variable MYSQL holds neither a postgres:// URL nor a file path"},
 	} {

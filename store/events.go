@@ -44,6 +44,16 @@ func transferStream(account, outBizNo string) string { return account + "/transf
 
 // writeEvent inserts e unless its fact is already in the outbox, with a
 // pending delivery for every endpoint that takes its account.
+//
+// Order on PostgreSQL, where writers commit concurrently (see
+// insertEventPostgres): within a stream, seq order is commit order, because
+// every writer of a stream holds its lock from before it allocates the seq
+// to its commit. Callers hold the stream's trade or transfer lock anyway
+// (applyEvent and applyTransfer, which intake, repair and review's
+// acceptProvider go through; DisputeTrade), and writeEvent takes the
+// stream's own lock too, so the order does not rest on them. Across
+// streams, seqs may commit out of order; [DB.Events] reads only up to a
+// horizon below which nothing is still to commit.
 func writeEvent(ctx context.Context, tx *sqlx.Tx, e outEvent, now time.Time) error {
 	data, err := json.Marshal(e.data)
 	if err != nil {
@@ -55,8 +65,13 @@ func writeEvent(ctx context.Context, tx *sqlx.Tx, e outEvent, now time.Time) err
 	if err != nil {
 		return fmt.Errorf("write event: %w", err)
 	}
-	if err := lockKey(ctx, tx, "events"); err != nil { // events commit in seq order
-		return err
+	if tx.DriverName() == pgDriver {
+		created, err := insertEventPostgres(ctx, tx, e, ae, body, now)
+		if err != nil || !created {
+			return err
+		}
+		noteEvents(ctx)
+		return nil
 	}
 	var seq int64
 	err = tx.QueryRowxContext(ctx, `

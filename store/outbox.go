@@ -244,10 +244,20 @@ const eventStatus = `(SELECT CASE WHEN count(*) = 0 THEN NULL
 	WHEN sum(CASE WHEN d.status = 'pending' THEN 1 ELSE 0 END) > 0 THEN 'pending' ELSE 'delivered' END
 	FROM event_deliveries d WHERE d.seq = e.seq)`
 
-// Events lists outbox events in Seq order.
+// Events lists outbox events in Seq order. A reader paging with After
+// never skips an event: a page holds no event while one with a lower Seq
+// is still to commit (on PostgreSQL it reads up to [DB.eventsHorizon]).
 func (db *DB) Events(ctx context.Context, f EventFilter) ([]payrecon.OutboxEvent, error) {
 	q := `SELECT * FROM (SELECT e.seq, e.body, ` + eventStatus + ` AS status FROM events e WHERE e.seq > ?`
 	args := []any{f.After}
+	if db.pg {
+		h, err := db.eventsHorizon(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("events: %w", err)
+		}
+		q += ` AND e.seq <= ?`
+		args = append(args, h)
+	}
 	if f.Account != "" {
 		q += ` AND e.account = ?`
 		args = append(args, f.Account)

@@ -11,10 +11,12 @@ package store
 // Locking on PostgreSQL: a writer of a trade (or transfer) first takes a
 // transaction-scoped advisory lock on its natural key, so two writers of the
 // same trade run one after the other even when the row does not exist yet,
-// and forward-only status holds; writing an event takes one lock shared by
-// all events, so events commit in seq order and a reader following the seq
-// cursor never skips one that commits late; replacing a day's discrepancies
-// locks (account, day). Everything else is a single statement (ON CONFLICT,
+// and forward-only status holds; writing an event takes the events lock in
+// shared mode (writers never wait for each other) and its stream's lock, so
+// a stream's events commit in seq order, and a reader following the seq
+// cursor takes the events lock exclusively for a moment to learn how far
+// every event has committed (eventsHorizon), so it never skips one that
+// commits late; replacing a day's discrepancies locks (account, day). Everything else is a single statement (ON CONFLICT,
 // UPDATE … WHERE) whose row locks suffice.
 
 import (
@@ -25,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/url"
 	"strings"
 	"time"
 
@@ -49,37 +50,6 @@ const pgDriver = "pgx"
 // pgMaxConns bounds the pool: concurrent writers beyond it queue in
 // database/sql rather than in PostgreSQL.
 const pgMaxConns = 16
-
-// IsPostgres reports whether source (the config's database) names a
-// PostgreSQL database, a postgres:// or postgresql:// URL, rather than a
-// SQLite file.
-func IsPostgres(source string) bool {
-	return strings.HasPrefix(source, "postgres://") || strings.HasPrefix(source, "postgresql://")
-}
-
-// Redact returns source fit for logs and errors: a URL without its password
-// (and without any other query parameter value that may carry one); a path
-// unchanged.
-func Redact(source string) string {
-	if !IsPostgres(source) {
-		return source
-	}
-	u, err := url.Parse(source)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	q := u.Query()
-	for k := range q {
-		if strings.Contains(k, "password") || strings.Contains(k, "sslkey") || strings.Contains(k, "passfile") {
-			q.Set(k, "xxxxx")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // openPostgres connects, migrates and uses one pool for reads and writes.
 func (db *DB) openPostgres(ctx context.Context, source string) error {
@@ -190,6 +160,74 @@ func lockKey(ctx context.Context, tx *sqlx.Tx, key string) error {
 		return fmt.Errorf("lock %s: %w", key, err)
 	}
 	return nil
+}
+
+// eventsLock is the advisory lock key every event writer holds shared, from
+// before its insert allocates the seq to its commit.
+const eventsLock = "events"
+
+// insertEventPostgres is writeEvent's insert on PostgreSQL, in one round
+// trip: it takes the events lock in shared mode and the stream's lock
+// exclusively (both until commit), then inserts the event (its seq is
+// allocated after the locks are held) unless its fact is known, with its
+// deliveries. It reports whether it inserted the event.
+//
+// The shared lock lets writers run concurrently but keeps eventsHorizon
+// waiting until every seq allocated before it has committed or rolled back.
+func insertEventPostgres(ctx context.Context, tx *sqlx.Tx, e outEvent, ae payrecon.AppEvent, body []byte, now time.Time) (bool, error) {
+	var seq int64
+	err := tx.QueryRowxContext(ctx, `
+		WITH l AS MATERIALIZED (
+			SELECT pg_advisory_xact_lock_shared(hashtextextended(?, 0)), pg_advisory_xact_lock(hashtextextended(?, 0))
+		), ev AS (
+			INSERT INTO events (event_id, account, fact_key, type, provider, stream, source, created_at, body)
+			SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? FROM l
+			ON CONFLICT (account, fact_key) DO NOTHING
+			RETURNING seq
+		), d AS (
+			INSERT INTO event_deliveries (endpoint, seq, stream, status, next_at)
+			SELECT p.name, ev.seq, ?, 'pending', ? FROM ev, endpoints p
+			WHERE p.accounts = '' OR instr(p.accounts, ',' || ? || ',') > 0
+		)
+		SELECT seq FROM ev`,
+		eventsLock, "stream/"+e.stream,
+		ae.ID, e.account, e.factKey, e.typ, e.provider, e.stream, e.source, fmtTime(now), body,
+		e.stream, fmtTime(now), e.account).Scan(&seq)
+	if isNoRows(err) {
+		return false, nil // the fact is already known
+	}
+	if err != nil {
+		return false, fmt.Errorf("write event: %w", err)
+	}
+	return true, nil
+}
+
+// eventsHorizon returns the highest seq such that every event with a seq
+// at or below it has committed or never will: in a transaction of its own
+// it takes the events lock exclusively, which it gets once no writer holds
+// it shared (a writer's seq allocated before then has committed or rolled
+// back; one allocated after is higher than any seq this sees), reads the
+// highest committed seq in a snapshot taken after that, and commits at
+// once. PostgreSQL queues a writer's new shared request behind the waiting
+// exclusive one, so a steady stream of writers cannot starve it, and the
+// writers wait only for this short transaction, not for the reader's query.
+func (db *DB) eventsHorizon(ctx context.Context) (int64, error) {
+	tx, err := db.read.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("events horizon: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, eventsLock); err != nil {
+		return 0, fmt.Errorf("events horizon: lock: %w", err)
+	}
+	var h int64
+	if err := tx.GetContext(ctx, &h, `SELECT coalesce(max(seq), 0) FROM events`); err != nil {
+		return 0, fmt.Errorf("events horizon: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("events horizon: %w", err)
+	}
+	return h, nil
 }
 
 // pgText makes a rejection's text fields storable in PostgreSQL text

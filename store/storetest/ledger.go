@@ -88,6 +88,7 @@ func TestLedger(t *testing.T, open func(t *testing.T) Ledger) {
 		{"EventDisputeOnce", testEventDisputeOnce},
 		{"OutboxStreamOrder", testOutboxStreamOrder},
 		{"OutboxReplayAndDisable", testOutboxReplayAndDisable},
+		{"EventsCursorConcurrent", testEventsCursorConcurrent},
 		{"GoLiveFirstStart", testGoLiveFirstStart},
 		{"BillSourceOutOfHealth", testBillSourceOutOfHealth},
 		{"LeaseAcquireRelease", testLeaseAcquireRelease},
